@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Each creates .venv when missing and installs steepest with its dev extras.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEV    := $(VENV)/.installed-dev
+BENCH  := $(VENV)/.installed-bench
+
+.PHONY: demo test bench lint references clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(BENCH): pyproject.toml $(DEV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
+
+demo: $(DEV)
+	$(BIN)/steepest demo
+
+test: $(DEV)
+	$(BIN)/python -m pytest -q
+
+bench: $(BENCH)
+	$(BIN)/python bench/optim_step.py
+
+lint: $(DEV)
+	$(BIN)/ruff check steepest tests bench scripts
+
+# Regenerate the torch.optim reference trajectories stored under tests/data.
+references: $(BENCH)
+	$(BIN)/python scripts/make_references.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache steepest-demo

@@ -1,0 +1,63 @@
+"""In-place elementwise primitives, in the operation order of torch's CPU kernels.
+
+The update rules are written with these so that each reads like torch.optim's
+single-tensor implementation, and so that rounding follows the same order
+(``a + (value·b)·c`` for addcmul, ``a + (value·b)/c`` for addcdiv). Every
+function writes into arrays it is given; ``out`` is a scratch array the caller
+owns. Python-float constants are rounded to the arrays' dtype, as torch does,
+so float32 parameters are updated in float32 arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def prepared_grad(theta: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool,
+                  out: np.ndarray) -> np.ndarray:
+    """``±grad + weight_decay·theta``: the gradient the rule sees, with L2 decay folded in.
+
+    Returns ``grad`` itself when there is nothing to change, else ``out``; ``grad``
+    is never modified.
+    """
+    if weight_decay == 0:
+        return np.negative(grad, out=out) if maximize else grad
+    np.multiply(theta, weight_decay, out=out)
+    if maximize:
+        out -= grad
+    else:
+        out += grad
+    return out
+
+
+def lerp_(target: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray) -> None:
+    """``target ← target + weight·(end − target)``, torch's two-branch form for accuracy."""
+    np.subtract(end, target, out=out)
+    if weight < 0.5:
+        out *= weight
+        target += out
+    else:
+        out *= 1.0 - weight
+        np.subtract(end, out, out=target)
+
+
+def addcmul_(target: np.ndarray, value: float, a: np.ndarray, b: np.ndarray,
+             out: np.ndarray) -> None:
+    """``target ← target + (value·a)·b``."""
+    np.multiply(a, value, out=out)
+    out *= b
+    target += out
+
+
+def addcdiv_(target: np.ndarray, value: float, a: np.ndarray, b: np.ndarray,
+             out: np.ndarray) -> None:
+    """``target ← target + (value·a)/b``."""
+    np.multiply(a, value, out=out)
+    out /= b
+    target += out
+
+
+def add_scaled_(target: np.ndarray, value: float, a: np.ndarray, out: np.ndarray) -> None:
+    """``target ← target + value·a``."""
+    np.multiply(a, value, out=out)
+    target += out
