@@ -73,8 +73,9 @@ def check_finite(grad: np.ndarray, where: str = "gradient") -> np.ndarray:
     """Return ``grad`` if every entry is finite, else raise :class:`~steepest.errors.NonFiniteError`
     naming how many entries are bad and the first one, so nothing downstream is corrupted."""
     # A finite sum means finite entries; only an overflowing or non-finite sum needs the full scan.
-    if math.isfinite(float(np.sum(grad, dtype=np.float64))):
-        return grad
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.sum(grad, dtype=np.float64))):
+            return grad
     bad = np.flatnonzero(~np.isfinite(grad))
     if bad.size:
         raise NonFiniteError(

@@ -106,6 +106,9 @@ class Optimizer:
             raise StateError(f"The state given to {name}.load_state_dict has no 'step' entry.")
         steps = int(np.asarray(state_dict["step"]))
         arrays = {k: np.asarray(v) for k, v in state_dict.items() if k != "step"}
+        if steps == 0 and not arrays:  # saved before the first step
+            self._state, self._steps = None, 0
+            return
         like = next((a for a in arrays.values() if a.ndim), np.zeros(1))
         template = self._init_state(np.zeros(like.shape, like.dtype))
         if set(arrays) != set(template) or steps < 0:
