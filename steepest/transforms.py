@@ -24,7 +24,7 @@ def clip_by_value(grad: np.ndarray, clip_value: float) -> np.ndarray:
 
 
 def global_norm(grad: np.ndarray, norm_type: float = 2.0) -> float:
-    r""":math:`\lVert g \rVert_p` of the flat gradient; ``norm_type=inf`` gives :math:`\max |g_i|`."""
+    r""":math:`\lVert g \rVert_p` of the flat gradient (``norm_type=inf``: :math:`\max |g_i|`)."""
     if norm_type == math.inf:
         return float(np.max(np.abs(grad), initial=0.0))
     if norm_type == 2.0:

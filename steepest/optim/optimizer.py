@@ -168,14 +168,15 @@ class Optimizer:
             raise ParameterError(f"{name}.step updates theta in place, but theta is read-only.")
         if grad.shape != theta.shape or grad.dtype != theta.dtype:
             raise ParameterError(
-                f"{name}.step needs grad shaped like theta: theta is {theta.dtype}{list(theta.shape)}"
-                f", grad is {grad.dtype}{list(grad.shape)}."
+                f"{name}.step needs grad shaped like theta: theta is "
+                f"{theta.dtype}{list(theta.shape)}, grad is {grad.dtype}{list(grad.shape)}."
             )
         if self._state:
             first = next(iter(self._state.values()))
             if first.ndim and (first.shape != theta.shape or first.dtype != theta.dtype):
                 raise ParameterError(
-                    f"{name} was started on parameters {first.dtype}{list(first.shape)} and is now "
-                    f"given {theta.dtype}{list(theta.shape)}; use one optimizer per parameter vector."
+                    f"{name} was started on parameters {first.dtype}{list(first.shape)} and is "
+                    f"now given {theta.dtype}{list(theta.shape)}; use one optimizer per "
+                    "parameter vector."
                 )
         check_finite(grad, where=f"gradient given to {name}.step")
