@@ -34,7 +34,8 @@ lint: $(DEV)
 
 # Regenerate the torch.optim reference trajectories stored under tests/data.
 references: $(BENCH)
-	$(BIN)/python scripts/make_references.py
+	$(BIN)/python scripts/make_optim_references.py
+	$(BIN)/python scripts/make_schedule_references.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache steepest-demo
