@@ -236,8 +236,9 @@ def linear(lr: float, start_factor: float = 1 / 3, end_factor: float = 1.0,
     total_steps = _int(total_steps, "total_steps", "linear")
     return _Schedule(
         "linear",
-        lambda t: lr * (start_factor
-                        + (end_factor - start_factor) * min(total_steps, t) / total_steps),
+        # The end is returned as given, not as start + (end - start), which can round below 0.
+        lambda t: lr * (end_factor if t >= total_steps
+                        else start_factor + (end_factor - start_factor) * t / total_steps),
         lr=lr, start_factor=start_factor, end_factor=end_factor, total_steps=total_steps,
     )
 
