@@ -60,6 +60,18 @@ CASES: list[tuple[str, dict]] = [
     ("Adamax", {"lr": 0.05, "betas": [0.8, 0.99], "weight_decay": 0.1}),
 ]
 
+# Optimizers driven by a learning-rate schedule: (optimizer, kwargs, steepest schedule,
+# its arguments, the torch scheduler, its arguments). torch steps the scheduler after
+# each update; steepest calls the schedule with the number of updates done.
+SCHEDULED: list[tuple[str, dict, str, dict, str, dict]] = [
+    ("Adam", {"lr": 0.05}, "exponential", {"lr": 0.05, "gamma": 0.95},
+     "ExponentialLR", {"gamma": 0.95}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}, "step", {"lr": 0.05, "step_size": 10, "gamma": 0.5},
+     "StepLR", {"step_size": 10, "gamma": 0.5}),
+    ("RMSprop", {"lr": 0.01}, "one_cycle", {"max_lr": 0.01, "total_steps": STEPS},
+     "OneCycleLR", {"max_lr": 0.01, "total_steps": STEPS, "cycle_momentum": False}),
+]
+
 
 def gradient_field(theta: torch.Tensor, a: torch.Tensor, c: torch.Tensor,
                    mask: torch.Tensor) -> torch.Tensor:
@@ -72,7 +84,8 @@ def torch_kwargs(kwargs: dict) -> dict:
     return {k: tuple(v) if k == "betas" else v for k, v in kwargs.items()}
 
 
-def run(name: str, kwargs: dict, dtype: torch.dtype, rng: np.random.Generator) -> dict:
+def run(name: str, kwargs: dict, dtype: torch.dtype, rng: np.random.Generator,
+        scheduler: tuple[str, dict] | None = None) -> dict:
     torch.set_default_dtype(dtype)
     theta0 = rng.normal(0, 1.5, N)
     a = torch.tensor(rng.uniform(0.1, 5.0, N), dtype=dtype)
@@ -80,12 +93,16 @@ def run(name: str, kwargs: dict, dtype: torch.dtype, rng: np.random.Generator) -
     mask = torch.tensor(np.r_[0.0, 0.0, 1e-3, np.ones(N - 3)], dtype=dtype)
     param = torch.tensor(theta0, dtype=dtype, requires_grad=True)
     optimizer = getattr(torch.optim, name)([param], foreach=False, **torch_kwargs(kwargs))
+    if scheduler is not None:
+        scheduler = getattr(torch.optim.lr_scheduler, scheduler[0])(optimizer, **scheduler[1])
     grads, thetas = [], []
     for _ in range(STEPS):
         with torch.no_grad():
             param.grad = gradient_field(param, a, c, mask).clone()
         grads.append(param.grad.detach().numpy().copy())
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         thetas.append(param.detach().numpy().copy())
     return {"theta0": theta0.astype(str(dtype).removeprefix("torch.")), "grads": np.stack(grads),
             "thetas": np.stack(thetas)}
@@ -94,11 +111,17 @@ def run(name: str, kwargs: dict, dtype: torch.dtype, rng: np.random.Generator) -
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     arrays, manifest = {}, []
-    for index, (name, kwargs) in enumerate(CASES):
+    cases = [(name, kwargs, None, None) for name, kwargs in CASES]
+    cases += [(name, kwargs, (schedule, schedule_kwargs), (scheduler, scheduler_kwargs))
+              for name, kwargs, schedule, schedule_kwargs, scheduler, scheduler_kwargs
+              in SCHEDULED]
+    for index, (name, kwargs, schedule, scheduler) in enumerate(cases):
         case_id = f"{index:02d}-{name}"
         manifest.append({"id": case_id, "optimizer": name, "kwargs": kwargs})
+        if schedule is not None:
+            manifest[-1]["schedule"] = {"name": schedule[0], "kwargs": schedule[1]}
         for dtype in (torch.float64, torch.float32):
-            result = run(name, kwargs, dtype, np.random.default_rng(index))
+            result = run(name, kwargs, dtype, np.random.default_rng(index), scheduler)
             for key, value in result.items():
                 arrays[f"{case_id}/{str(dtype).removeprefix('torch.')}/{key}"] = value
     torch.set_default_dtype(torch.float32)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from steepest import optim
+from steepest import optim, schedules
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = json.loads((DATA / "optim_references.json").read_text())
@@ -25,6 +25,8 @@ TOLERANCE = {"float64": 1e-12, "float32": 5e-5}
 
 def build(case: dict) -> optim.Optimizer:
     kwargs = {k: tuple(v) if k == "betas" else v for k, v in case["kwargs"].items()}
+    if "schedule" in case:
+        kwargs["lr"] = getattr(schedules, case["schedule"]["name"])(**case["schedule"]["kwargs"])
     return getattr(optim, case["optimizer"])(**kwargs)
 
 
@@ -41,7 +43,8 @@ def replay(case: dict, dtype: str, opt: optim.Optimizer | None = None) -> np.nda
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", MANIFEST["cases"], ids=lambda c: f"{c['id']}{c['kwargs']}")
+@pytest.mark.parametrize("case", MANIFEST["cases"],
+                         ids=lambda c: f"{c['id']}{c['kwargs']}{c.get('schedule', '')}")
 def test_trajectory_matches_torch(case, dtype):
     expected = ARRAYS[f"{case['id']}/{dtype}/thetas"]
     got = replay(case, dtype)
