@@ -1,0 +1,474 @@
+"""Layers: forward and backward passes whose parameters live in a network's flat ``theta``.
+
+A layer is described by its hyperparameters when it is made (``Dense(64)``) and
+comes to life inside a :class:`~steepest.nn.Network`, which tells it its input
+width and dtype and hands it *views* into the network's ``theta`` and ``grad``:
+a Dense layer's ``W`` and ``b`` are slices of ``theta``, its ``dW`` and ``db``
+slices of ``grad``. ``backward`` writes the parameter gradients into those views
+(overwriting them) and returns ``dX`` for the layer below.
+
+The public ``forward``/``backward`` do the bookkeeping (buffers, what backward
+needs from forward); the math is in :mod:`steepest.nn.functional`. Every layer
+writes into arrays it keeps per batch size, so a training loop that repeats one
+batch size allocates nothing after its first step; an array returned by
+``forward`` or ``backward`` is overwritten by the next call with the same batch
+size (copy it to keep it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from steepest._validation import check_number
+from steepest.errors import ParameterError, StateError
+from steepest.nn import functional as F
+from steepest.nn import init
+
+__all__ = ["BatchNorm", "Dense", "Dropout", "ELU", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh"]
+
+_KEEP_BATCH_SIZES = 4
+"""How many batch sizes a layer keeps buffers for (the least recently used go first)."""
+
+
+class Layer:
+    """Base class of the layers.
+
+    Subclasses list their hyperparameters in ``_hyperparameters`` (they make
+    ``repr``), validate them in ``__init__``, and define ``forward``/``backward``;
+    layers with parameters also define ``_parameter_shapes`` and
+    ``_reset_parameters``, layers with untrained state ``state_dict`` and
+    ``load_state_dict``.
+
+    Attributes (set when a Network is built)
+    ----------------------------------------
+    n_in, n_out : int
+        Input and output widths.
+    dtype : numpy.dtype
+        The network's float dtype.
+    """
+
+    _hyperparameters: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.n_in: int | None = None
+        self.n_out: int | None = None
+        self.dtype: np.dtype | None = None
+        self._buffers: dict[int, dict[str, np.ndarray]] = {}
+
+    # -- what subclasses define -------------------------------------------------------
+
+    def _output_width(self, n_in: int) -> int:
+        """The output width for an input of ``n_in`` features (the same by default)."""
+        return n_in
+
+    def _parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name → shape of each trained parameter, in their order in ``theta``."""
+        return {}
+
+    def _reset_parameters(self, rng: np.random.Generator) -> None:
+        """Fill the parameter views with their initial values."""
+
+    def _build_state(self, rng: np.random.Generator) -> None:
+        """Make the untrained state (running statistics, random generators)."""
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """``Y`` of shape (n_samples, n_out) from ``X`` of shape (n_samples, n_in)."""
+        raise NotImplementedError
+
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """Fill the parameter gradients from ``dY`` (n_samples, n_out) and return ``dX``
+        (n_samples, n_in), or None when ``need_dX`` is false."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The untrained state (copies), e.g. BatchNorm's running statistics; none by default."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a state made by :meth:`state_dict`."""
+        self._check_state(state)
+
+    # -- called by the Network ---------------------------------------------------------
+
+    def _configure(self, n_in: int | None, dtype) -> dict[str, tuple[int, ...]]:
+        """Take the input width and dtype (None: leave the network); return the parameter shapes."""
+        self.n_in, self.dtype = n_in, None if n_in is None else np.dtype(dtype)
+        self.n_out = None if n_in is None else self._output_width(n_in)
+        return {} if n_in is None else self._parameter_shapes()
+
+    def _bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+              rng: np.random.Generator) -> None:
+        """Take the views; set ``self.<name>`` and ``self.d<name>``; initialise them."""
+        for name in params:
+            setattr(self, name, params[name])
+            setattr(self, "d" + name, grads[name])
+        self._buffers = {}
+        self._reset_parameters(rng)
+        self._build_state(rng)
+
+    @property
+    def n_params(self) -> int:
+        """The number of trained parameters (0 before the layer is in a Network)."""
+        if self.n_in is None:
+            return 0
+        return sum(int(np.prod(shape)) for shape in self._parameter_shapes().values())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype=None) -> np.ndarray:
+        """An array for batches of ``shape[0]`` rows, made on first use and reused after."""
+        n = shape[0]
+        arrays = self._buffers.pop(n, None)
+        if arrays is None:
+            arrays = {}
+            if len(self._buffers) >= _KEEP_BATCH_SIZES:
+                del self._buffers[next(iter(self._buffers))]
+        self._buffers[n] = arrays                          # most recently used last
+        array = arrays.get(name)
+        if array is None:
+            array = arrays[name] = np.empty(shape, self.dtype if dtype is None else dtype)
+        return array
+
+    def _check_state(self, state: dict, expected: dict | None = None) -> None:
+        expected = {} if expected is None else expected
+        if set(state) != set(expected):
+            raise StateError(
+                f"The state given to {type(self).__name__}.load_state_dict holds {sorted(state)}; "
+                f"expected {sorted(expected)}."
+            )
+        for key, like in expected.items():
+            array = np.asarray(state[key])
+            if array.shape != like.shape:
+                raise StateError(
+                    f"The state array {key!r} given to {type(self).__name__}.load_state_dict "
+                    f"has shape {array.shape}; expected {like.shape}."
+                )
+
+
+class Dense(Layer):
+    r"""Fully connected layer, :math:`Y = X W + b`.
+
+    Parameters
+    ----------
+    units : int
+        The number of outputs, >= 1.
+    bias : bool, default=True
+        Whether to add the bias ``b``.
+    weight_init : str or callable, default="glorot_uniform"
+        An initialiser name from :mod:`steepest.nn.init` or ``init(array, rng)``.
+        (torch's ``Linear`` draws :math:`U(\pm 1/\sqrt{\text{fan\_in}})` instead;
+        Keras uses ``glorot_uniform`` as here.)
+    bias_init : str or callable, default="zeros"
+
+    Attributes
+    ----------
+    W, dW : ndarray of shape (n_in, units)
+        The weights and their gradient: views into the network's theta and grad.
+    b, db : ndarray of shape (units,)
+        The bias and its gradient (absent when ``bias=False``).
+    """
+
+    _hyperparameters = ("units", "bias", "weight_init", "bias_init")
+
+    def __init__(self, units: int, *, bias: bool = True, weight_init="glorot_uniform",
+                 bias_init="zeros") -> None:
+        super().__init__()
+        check_number(units, "units", "Dense", low=1, integer=True)
+        init.get(weight_init, "Dense", "weight_init")
+        init.get(bias_init, "Dense", "bias_init")
+        self.units, self.bias = units, bool(bias)
+        self.weight_init, self.bias_init = weight_init, bias_init
+
+    def _output_width(self, n_in):
+        return self.units
+
+    def _parameter_shapes(self):
+        shapes = {"W": (self.n_in, self.units)}
+        if self.bias:
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def _reset_parameters(self, rng):
+        init.get(self.weight_init)(self.W, rng)
+        if self.bias:
+            init.get(self.bias_init)(self.b, rng)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """``Y`` (n_samples, units) from ``X`` (n_samples, n_in); keeps ``X`` for backward."""
+        self._X = X
+        return F.dense(X, self.W, self.b if self.bias else None,
+                       self._buffer("Y", (X.shape[0], self.units)))
+
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """Fill ``dW`` (n_in, units) and ``db`` (units,); return ``dX`` (n_samples, n_in)."""
+        dX = self._buffer("dX", (dY.shape[0], self.n_in)) if need_dX else None
+        return F.dense_backward(self._X, self.W, dY, self.dW, self.db if self.bias else None, dX)
+
+
+class _Activation(Layer):
+    """An elementwise function: ``_apply`` makes Y from X, ``_derivative`` dX from dY."""
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """``Y`` of the shape of ``X`` (n_samples, n_in)."""
+        self._Y = self._apply(X, self._buffer("Y", X.shape))
+        return self._Y
+
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """``dX`` of the shape of ``dY`` (n_samples, n_in); no parameters."""
+        return self._derivative(dY, self._buffer("dX", dY.shape)) if need_dX else None
+
+    def _apply(self, X, out):
+        raise NotImplementedError
+
+    def _derivative(self, dY, out):
+        raise NotImplementedError
+
+
+class ReLU(_Activation):
+    r""":math:`\max(x, 0)`, with derivative 0 at 0."""
+
+    def _apply(self, X, out):
+        return F.relu(X, out)
+
+    def _derivative(self, dY, out):
+        return F.relu_backward(self._Y, dY, out)
+
+
+class LeakyReLU(_Activation):
+    r""":math:`x` for :math:`x > 0`, else :math:`a x`.
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        The slope :math:`a` for negative inputs.
+    """
+
+    _hyperparameters = ("negative_slope",)
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        check_number(negative_slope, "negative_slope", "LeakyReLU")
+        self.negative_slope = negative_slope
+
+    def _apply(self, X, out):
+        self._mask = self._buffer("positive", X.shape, bool)
+        return F.leaky_relu(X, self.negative_slope, self._mask, out)
+
+    def _derivative(self, dY, out):
+        return F.leaky_relu_backward(self._mask, self.negative_slope, dY, out)
+
+
+class ELU(_Activation):
+    r""":math:`x` for :math:`x > 0`, else :math:`\alpha (e^x - 1)` (Clevert et al., 2016).
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        The limit :math:`-\alpha` for very negative inputs.
+    """
+
+    _hyperparameters = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        check_number(alpha, "alpha", "ELU")
+        self.alpha = alpha
+
+    def _apply(self, X, out):
+        self._mask = self._buffer("positive", X.shape, bool)
+        return F.elu(X, self.alpha, self._mask, out)
+
+    def _derivative(self, dY, out):
+        return F.elu_backward(self._Y, self._mask, self.alpha, dY, out)
+
+
+class Tanh(_Activation):
+    r""":math:`\tanh x`, with derivative :math:`1 - \tanh^2 x`."""
+
+    def _apply(self, X, out):
+        return F.tanh(X, out)
+
+    def _derivative(self, dY, out):
+        return F.tanh_backward(self._Y, dY, out)
+
+
+class Sigmoid(_Activation):
+    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`, computed without overflow; derivative
+    :math:`\sigma(x)(1 - \sigma(x))`."""
+
+    def _apply(self, X, out):
+        return F.sigmoid(X, out, self._buffer("scratch", X.shape))
+
+    def _derivative(self, dY, out):
+        return F.sigmoid_backward(self._Y, dY, out)
+
+
+class Dropout(Layer):
+    r"""Inverted dropout (Srivastava et al., 2014), as torch's ``Dropout``.
+
+    In training each entry is zeroed with probability :math:`p` and the others
+    are scaled by :math:`1 / (1 - p)`, so the expected output equals the input;
+    in inference the layer is the identity and returns its input array itself.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        The probability of dropping an entry, in [0, 1].
+    random_state : int or None, default=None
+        Seed of the layer's generator; None draws one from the network's
+        ``random_state``. The generator's state is part of the network's
+        ``state_dict``, so a resumed run draws the same masks. Masks are drawn
+        in the network's dtype, so a float32 and a float64 network with the
+        same seed draw different masks.
+
+    Attributes
+    ----------
+    mask : ndarray of shape (n_samples, n_in)
+        The factors of the last training forward (0 or 1 / (1 - p)).
+    """
+
+    _hyperparameters = ("p", "random_state")
+
+    def __init__(self, p: float = 0.5, *, random_state: int | None = None) -> None:
+        super().__init__()
+        check_number(p, "p", "Dropout", low=0.0, high=1.0, closed="both")
+        if random_state is not None:
+            check_number(random_state, "random_state", "Dropout", low=0, integer=True)
+        self.p, self.random_state = p, random_state
+
+    def _build_state(self, rng):
+        seed = self.random_state if self.random_state is not None else rng.integers(2**63)
+        self._rng = np.random.default_rng(seed)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """``X · mask`` in training, ``X`` itself in inference; shape (n_samples, n_in)."""
+        self._training = training
+        if not training:
+            return X
+        self.mask = F.dropout_mask(self._rng, self.p, self._buffer("mask", X.shape))
+        return np.multiply(X, self.mask, out=self._buffer("Y", X.shape))
+
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """``dY · mask`` after a training forward, ``dY`` itself after an inference one."""
+        if not need_dX:
+            return None
+        if not self._training:
+            return dY
+        return np.multiply(dY, self.mask, out=self._buffer("dX", dY.shape))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{"rng": uint64 array}``: the generator's PCG64 state."""
+        state = self._rng.bit_generator.state
+        words = [state["state"]["state"], state["state"]["inc"]]
+        packed = [w >> s & 0xFFFFFFFFFFFFFFFF for w in words for s in (64, 0)]
+        return {"rng": np.array(packed + [state["has_uint32"], state["uinteger"]], np.uint64)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self._check_state(state, {"rng": np.zeros(6)})
+        s = [int(v) for v in np.asarray(state["rng"], dtype=np.uint64)]
+        self._rng.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": s[0] << 64 | s[1], "inc": s[2] << 64 | s[3]},
+            "has_uint32": s[4],
+            "uinteger": s[5],
+        }
+
+
+class BatchNorm(Layer):
+    r"""Batch normalisation (Ioffe & Szegedy, 2015) over the samples, as torch's ``BatchNorm1d``.
+
+    .. math::
+
+        Y = \gamma\, \frac{X - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta
+
+    In training :math:`\mu, \sigma^2` are the batch mean and biased variance, and
+    the running estimates move towards the batch's:
+    ``running_mean ← (1 − momentum)·running_mean + momentum·μ`` and
+    ``running_var ← (1 − momentum)·running_var + momentum·σ²·n/(n − 1)`` (the
+    unbiased variance, as torch). In inference :math:`\mu, \sigma^2` are the
+    running estimates. Training needs at least two samples per batch.
+
+    Parameters
+    ----------
+    momentum : float, default=0.1
+        The weight of the new batch in the running estimates, in [0, 1].
+    eps : float, default=1e-5
+        Added to the variance, > 0.
+
+    Attributes
+    ----------
+    gamma, dgamma : ndarray of shape (n_in,)
+        The scale (initially 1) and its gradient: views into theta and grad.
+    beta, dbeta : ndarray of shape (n_in,)
+        The shift (initially 0) and its gradient.
+    running_mean, running_var : ndarray of shape (n_in,)
+        The running estimates (initially 0 and 1). Not trained, so not in theta;
+        they are in the network's ``state_dict``.
+    """
+
+    _hyperparameters = ("momentum", "eps")
+
+    def __init__(self, momentum: float = 0.1, eps: float = 1e-5) -> None:
+        super().__init__()
+        check_number(momentum, "momentum", "BatchNorm", low=0.0, high=1.0, closed="both")
+        check_number(eps, "eps", "BatchNorm", low=0.0, closed="neither")
+        self.momentum, self.eps = momentum, eps
+
+    def _parameter_shapes(self):
+        return {"gamma": (self.n_in,), "beta": (self.n_in,)}
+
+    def _reset_parameters(self, rng):
+        init.ones(self.gamma)
+        init.zeros(self.beta)
+
+    def _build_state(self, rng):
+        self.running_mean = np.zeros(self.n_in, self.dtype)
+        self.running_var = np.ones(self.n_in, self.dtype)
+        self._mean, self._var, self._inv_std, self._scale = (
+            np.empty(self.n_in, self.dtype) for _ in range(4))
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """``Y`` (n_samples, n_in); in training also updates the running estimates."""
+        n = X.shape[0]
+        self._training = training
+        centered = self._x_hat = self._buffer("x_hat", X.shape)
+        if training:
+            if n < 2:
+                raise ParameterError(
+                    f"BatchNorm needs at least 2 samples per batch in training; got {n}. Use a "
+                    "larger batch size, or drop or merge the last incomplete batch."
+                )
+            F.batch_moments(X, self._mean, self._var, centered)
+            self._update_running(n)
+        else:
+            np.subtract(X, self.running_mean, out=centered)
+        F.inverse_std(self._var if training else self.running_var, self.eps, self._inv_std)
+        return F.batch_norm(centered, self._inv_std, self.gamma, self.beta, self._x_hat,
+                            self._buffer("Y", X.shape))
+
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """Fill ``dgamma``, ``dbeta`` (n_in,); return ``dX`` (n_samples, n_in)."""
+        dX = self._buffer("dX", dY.shape) if need_dX else None
+        return F.batch_norm_backward(self._x_hat, self.gamma, self._inv_std, dY, self.dgamma,
+                                     self.dbeta, dX, self._scale, self._training)
+
+    def _update_running(self, n: int) -> None:
+        m = self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += m * self._mean
+        self.running_var *= 1 - m
+        self.running_var += (m * n / (n - 1)) * self._var
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{"running_mean": ..., "running_var": ...}``, copies of shape (n_in,)."""
+        return {"running_mean": self.running_mean.copy(), "running_var": self.running_var.copy()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self._check_state(state, {"running_mean": self.running_mean,
+                                  "running_var": self.running_var})
+        self.running_mean[...] = state["running_mean"]
+        self.running_var[...] = state["running_var"]

@@ -1,0 +1,286 @@
+"""The network: a stack of layers whose parameters are one flat vector.
+
+::
+
+    from steepest import losses, nn, optim
+
+    net = nn.Network([nn.Dense(64), nn.BatchNorm(), nn.ReLU(), nn.Dense(1)],
+                     n_features=10, dtype="float32", random_state=0)
+    loss, opt = losses.get("mse"), optim.Adam(lr=1e-3)
+    for X, y in batches:
+        Y = net.forward(X, training=True)
+        value, dY = loss.value_and_grad(y, Y)
+        net.backward(dY)                  # fills net.grad
+        opt.step(net.theta, net.grad)     # updates every layer at once
+
+``theta`` and ``grad`` are made once and never replaced: every layer's
+parameters are views into them (see DESIGN.md, "θ is one flat vector"), so
+an optimizer, a gradient clip or a checkpoint works on the whole model through
+one array. Update them in place (``theta[...] = saved``), never by rebinding.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from steepest._validation import check_number
+from steepest.errors import ParameterError, StateError
+from steepest.nn.layers import Layer
+
+__all__ = ["Network"]
+
+
+class Network:
+    """A feed-forward stack of layers owning one ``theta`` and one ``grad``.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Applied in order. Each layer object belongs to one network.
+    n_features : int
+        The input width, >= 1.
+    dtype : {"float64", "float32"} or numpy float dtype, default="float64"
+        The dtype of theta, grad, every buffer and every output; inputs of
+        another dtype are converted (a copy) on the way in.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the parameter initialisation and the dropout generators.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (n_params,)
+        Every trained parameter, layer after layer, each layer's in the order of
+        its ``_parameter_shapes`` (Dense: ``W`` row-major, then ``b``; BatchNorm:
+        ``gamma`` then ``beta``).
+    grad : ndarray of shape (n_params,)
+        ∂J/∂theta, filled (overwritten) by :meth:`backward`.
+    layers : list of Layer
+    n_features, n_outputs, n_params : int
+    dtype : numpy.dtype
+    """
+
+    def __init__(self, layers: Sequence[Layer], n_features: int, *, dtype="float64",
+                 random_state=None) -> None:
+        self.layers = self._check_layers(layers)
+        self.n_features = check_number(n_features, "n_features", "Network", low=1, integer=True)
+        self.dtype = self._check_dtype(dtype)
+        self.random_state = random_state
+        rng = self._check_random_state(random_state)
+        self._last_batch: int | None = None
+
+        shapes, width = [], n_features
+        for layer in self.layers:
+            shapes.append(layer._configure(width, self.dtype))
+            width = layer.n_out
+        self.n_outputs = width
+        self.n_params = sum(int(np.prod(shape)) for layer_shapes in shapes
+                            for shape in layer_shapes.values())
+        self.theta = np.zeros(self.n_params, self.dtype)
+        self.grad = np.zeros(self.n_params, self.dtype)
+
+        self._names: list[tuple[str, Layer, str]] = []
+        offset = 0
+        try:
+            for index, (layer, layer_shapes) in enumerate(zip(self.layers, shapes, strict=True)):
+                params, grads = {}, {}
+                for name, shape in layer_shapes.items():
+                    stop = offset + int(np.prod(shape))
+                    params[name] = self.theta[offset:stop].reshape(shape)
+                    grads[name] = self.grad[offset:stop].reshape(shape)
+                    self._names.append((f"{index}.{name}", layer, name))
+                    offset = stop
+                layer._bind(params, grads, rng)
+        except BaseException:
+            for layer in self.layers:      # leave the layers free for another network
+                layer._configure(None, None)
+            raise
+        self._first_trained = next(
+            (i for i, layer in enumerate(self.layers) if layer.n_params), len(self.layers))
+
+    # -- forward and backward --------------------------------------------------------
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """The network's output for a batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        training : bool, default=False
+            Training mode: Dropout drops, BatchNorm uses and updates batch
+            statistics. Inference mode: Dropout is the identity, BatchNorm uses
+            its running statistics.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_outputs)
+            A buffer the next forward with the same batch size overwrites; copy
+            it to keep it.
+        """
+        X = self._check_input(X)
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        self._last_batch = X.shape[0]
+        return X
+
+    def backward(self, dY, *, return_dX: bool = False) -> np.ndarray | None:
+        """Fill :attr:`grad` with ∂J/∂theta from ``dY`` = ∂J/∂Y of the last forward.
+
+        ``grad`` is overwritten, not accumulated: one backward per step. The
+        layers below the first one with parameters are skipped unless
+        ``return_dX`` asks for ∂J/∂X.
+
+        Parameters
+        ----------
+        dY : array-like of shape (n_samples, n_outputs)
+            (shape (n_samples,) is accepted when n_outputs is 1).
+        return_dX : bool, default=False
+
+        Returns
+        -------
+        dX : ndarray of shape (n_samples, n_features), or None
+            A buffer, as the output of :meth:`forward`.
+        """
+        dY = self._check_output_gradient(dY)
+        start = 0 if return_dX else self._first_trained
+        for index in range(len(self.layers) - 1, start - 1, -1):
+            dY = self.layers[index].backward(dY, need_dX=return_dX or index > start)
+        return dY if return_dX else None
+
+    # -- parameters and state -----------------------------------------------------------
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """``"<layer index>.<name>"`` → the parameter's view into theta, in theta's order
+        (``"0.W"``, ``"0.b"``, ``"1.gamma"``, ...)."""
+        return {key: getattr(layer, name) for key, layer, name in self._names}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """The same keys as :meth:`parameters`, with views into grad."""
+        return {key: getattr(layer, "d" + name) for key, layer, name in self._names}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything the network's outputs depend on, as plain arrays (copies).
+
+        ``"theta"``, plus each layer's untrained state under ``"<layer index>.<key>"``:
+        BatchNorm's ``running_mean`` and ``running_var``, Dropout's generator
+        ``rng``. safetensors can store it as it is.
+        """
+        state = {"theta": self.theta.copy()}
+        for index, layer in enumerate(self.layers):
+            state.update({f"{index}.{key}": value for key, value in layer.state_dict().items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a state made by :meth:`state_dict`; theta is copied into, not replaced."""
+        expected = set(self.state_dict())
+        if set(state) != expected:
+            raise StateError(
+                f"The state given to Network.load_state_dict holds {sorted(state)}; this network "
+                f"keeps {sorted(expected)}. Was it saved from another architecture?"
+            )
+        theta = np.asarray(state["theta"])
+        if theta.shape != self.theta.shape:
+            raise StateError(
+                f"The 'theta' given to Network.load_state_dict has shape {theta.shape}; this "
+                f"network has {self.n_params} parameters."
+            )
+        backup = self.state_dict()
+        try:
+            for index, layer in enumerate(self.layers):
+                prefix = f"{index}."
+                layer.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                       if k.startswith(prefix)})
+        except BaseException:
+            if state is not backup:
+                self.load_state_dict(backup)
+            raise
+        self.theta[...] = theta
+
+    def __repr__(self) -> str:
+        return (f"Network({self.layers!r}, n_features={self.n_features}, "
+                f"dtype={self.dtype.name!r}, random_state={self.random_state!r})")
+
+    # -- checks ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_layers(layers) -> list[Layer]:
+        if isinstance(layers, Layer) or not isinstance(layers, Sequence) or not layers:
+            raise ParameterError(
+                f"The 'layers' parameter of Network must be a non-empty list of layers. Got "
+                f"{layers!r} instead."
+            )
+        seen: set[int] = set()
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise ParameterError(
+                    f"The 'layers' parameter of Network must hold layers; the entry at position "
+                    f"{index} is {layer!r} of type {type(layer).__name__}."
+                )
+            if id(layer) in seen or layer.n_in is not None:
+                raise ParameterError(
+                    f"The {type(layer).__name__} at position {index} of 'layers' already belongs "
+                    "to a network; its parameters are views into that network's theta. Make a "
+                    "new layer object for each place it is used."
+                )
+            seen.add(id(layer))
+        return list(layers)
+
+    @staticmethod
+    def _check_dtype(dtype) -> np.dtype:
+        try:
+            resolved = np.dtype(dtype) if dtype is not None else None
+        except TypeError:
+            resolved = None
+        if resolved is None or resolved.name not in ("float32", "float64"):
+            raise ParameterError(
+                "The 'dtype' parameter of Network must be one of 'float32', 'float64'. Got "
+                f"{dtype!r} instead."
+            )
+        return resolved
+
+    @staticmethod
+    def _check_random_state(random_state) -> np.random.Generator:
+        if isinstance(random_state, np.random.Generator):
+            return random_state
+        if random_state is not None and (isinstance(random_state, bool) or not isinstance(
+                random_state, numbers.Integral) or random_state < 0):
+            raise ParameterError(
+                "The 'random_state' parameter of Network must be an int >= 0, a "
+                f"numpy.random.Generator or None. Got {random_state!r} instead."
+            )
+        return np.random.default_rng(random_state)
+
+    def _check_input(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ParameterError(
+                f"Network expects X of shape (n_samples, {self.n_features}) with at least one "
+                f"sample; got shape {X.shape}."
+                + (" Reshape a single sample with X.reshape(1, -1)." if X.ndim == 1 else "")
+            )
+        if X.shape[1] != self.n_features:
+            raise ParameterError(
+                f"Network expects {self.n_features} input features, got {X.shape[1]}."
+            )
+        if X.dtype.kind not in "biuf":
+            raise ParameterError(
+                f"Network expects numeric input; got an array of dtype {X.dtype}."
+            )
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    def _check_output_gradient(self, dY) -> np.ndarray:
+        if self._last_batch is None:
+            raise ParameterError(
+                "Network.backward needs the outputs of a forward pass; call forward first."
+            )
+        dY = np.asarray(dY)
+        if dY.ndim == 1 and self.n_outputs == 1:
+            dY = dY.reshape(-1, 1)
+        expected = (self._last_batch, self.n_outputs)
+        if dY.shape != expected:
+            raise ParameterError(
+                f"Network.backward expects dY of shape {expected} like the output of the last "
+                f"forward; got shape {dY.shape}."
+            )
+        return dY if dY.dtype == self.dtype else dY.astype(self.dtype)
