@@ -22,3 +22,7 @@ class NonFiniteError(SteepestError, FloatingPointError):
 
 class StateError(SteepestError, ValueError):
     """A saved state does not fit the object it is loaded into."""
+
+
+class FileFormatError(SteepestError, ValueError):
+    """A model or checkpoint file is missing, truncated, tampered with or not steepest's."""

@@ -1,0 +1,78 @@
+"""Atomic safetensors files with metadata, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from steepest.errors import FileFormatError
+from steepest.io import atomic_write_bytes, load_arrays, save_arrays
+
+
+def test_round_trip_keeps_arrays_dtypes_and_metadata(tmp_path):
+    arrays = {"theta": np.linspace(0, 1, 7, dtype=np.float32), "step": np.array(12),
+              "grid": np.arange(6.0).reshape(2, 3)}
+    path = save_arrays(tmp_path / "model.safetensors", arrays, {"model": "Adam", "lr": 0.1})
+    loaded, metadata = load_arrays(path)
+    assert metadata == {"model": "Adam", "lr": 0.1}
+    assert set(loaded) == set(arrays)
+    for name, value in arrays.items():
+        assert loaded[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded[name], value)
+
+
+def test_atomic_write_leaves_no_temporary_files_and_replaces(tmp_path):
+    path = tmp_path / "sub" / "file.bin"
+    atomic_write_bytes(path, b"old")
+    atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert os.listdir(path.parent) == ["file.bin"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "file.bin"
+    atomic_write_bytes(path, b"old")
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["file.bin"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileFormatError, match="No such file: '.*nothing.safetensors'"):
+        load_arrays(tmp_path / "nothing.safetensors")
+
+
+def test_truncated_file_is_refused(tmp_path):
+    path = save_arrays(tmp_path / "m.safetensors", {"theta": np.ones(100)})
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(FileFormatError, match="not a readable steepest file"):
+        load_arrays(path)
+
+
+def test_tampered_file_is_refused(tmp_path):
+    path = save_arrays(tmp_path / "m.safetensors", {"theta": np.ones(100)})
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="has been altered or damaged"):
+        load_arrays(path)
+
+
+def test_other_files_are_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(FileFormatError, match="not a readable steepest file"):
+        load_arrays(path)
+    from safetensors.numpy import save_file
+
+    save_file({"a": np.ones(2)}, tmp_path / "plain.safetensors")
+    with pytest.raises(FileFormatError, match="not a readable steepest file"):
+        load_arrays(tmp_path / "plain.safetensors")
