@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {"optim", "schedules", "functions", "transforms", "errors"}
 _ATTRIBUTES = {
-    "minimize": ("steepest.minimize", "minimize"),
-    "OptimizeResult": ("steepest.minimize", "OptimizeResult"),
+    "minimize": ("steepest._minimize", "minimize"),
+    "OptimizeResult": ("steepest.optim.objective", "OptimizeResult"),
     "SteepestError": ("steepest.errors", "SteepestError"),
 }
 

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
-
-import numpy as np
 
 Schedule = Callable[[int], float]
 """A learning-rate schedule: the update count ``t`` (0 for the first update) to a rate."""
 
-ScalarOrSchedule = Union[float, Schedule]
+ScalarOrSchedule = float | Schedule
 """A learning rate given as a constant or as a schedule."""
-
-Array = np.ndarray

@@ -1,0 +1,399 @@
+"""Figures of a descent: trajectories over a contour plot and loss against step.
+
+Every figure is a plain :class:`matplotlib.figure.Figure`, made without
+``pyplot``: nothing here touches pyplot's global state or the backend you chose,
+and matplotlib is imported on the first call, not at ``import steepest``::
+
+    import steepest
+    from steepest import functions, plot
+
+    f = functions.rosenbrock
+    results = {m: steepest.minimize(f.value_and_grad, f.start, method=m, jac=True)
+               for m in ("gd", "adam", "lbfgs")}
+    fig = plot.plot_comparison(f, results)
+    fig.savefig("rosenbrock.png")
+
+    ax = plot.plot_trajectories(f, results)   # one panel; ax.figure is its figure
+    plot.plot_loss_curves(f, results, ax=my_ax)  # or draw into axes of your own
+
+``results`` maps an optimizer's name to a result with a ``path`` attribute: the
+visited points, one per row (what :func:`steepest.minimize` returns). An optimizer
+keeps its colour, marker and line style in every figure (:func:`optimizer_style`);
+the colours come from the Okabe–Ito and Paul Tol palettes, chosen to stay apart for
+colour-blind readers, and the markers tell the lines apart in greyscale.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from steepest.functions import TestFunction
+
+__all__ = [
+    "optimizer_style",
+    "plot_comparison",
+    "plot_loss_curves",
+    "plot_trajectories",
+]
+
+
+class _HasPath(Protocol):
+    path: np.ndarray
+
+
+Results = Mapping[str, _HasPath]
+"""Optimizer name to a result whose ``path`` holds the visited points, shape (n, 2)."""
+
+# One (colour, marker) per method of steepest.minimize, in a fixed order: Okabe & Ito's
+# eight colours without yellow, then Paul Tol's muted ones. Second-order methods are dashed.
+_STYLES: dict[str, tuple[str, str]] = {
+    "gd": ("#000000", "o"),
+    "momentum": ("#E69F00", "s"),
+    "nesterov": ("#D55E00", "D"),
+    "adagrad": ("#56B4E9", "v"),
+    "rmsprop": ("#009E73", "^"),
+    "adadelta": ("#999933", "<"),
+    "adam": ("#0072B2", "P"),
+    "adamw": ("#332288", ">"),
+    "nadam": ("#CC79A7", "X"),
+    "radam": ("#44AA99", "h"),
+    "adamax": ("#AA4499", "p"),
+    "newton": ("#882255", "*"),
+    "lbfgs": ("#117733", "d"),
+}
+_SECOND_ORDER = frozenset({"newton", "lbfgs"})
+_SPARE = tuple(_STYLES.values())
+
+_N_MARKERS = 12
+"""About how many markers a path gets, whatever its length."""
+_GRID = 240
+"""Grid points per axis of the contour plot."""
+_ZOOM = 0.5
+"""Zoom in when the start, minima and paths fit in this fraction of the bounds' side."""
+_LOG_RATIO, _LOG_MIN_STEPS = 20, 200
+"""The step axis turns logarithmic past step 10 when the longest run is more than 200 steps
+and more than 20 times the shortest."""
+_DECADES = 3.0
+"""Contour levels are logarithmic when the surface spans more decades than this."""
+
+
+def optimizer_style(name: str) -> dict[str, Any]:
+    """The line style of optimizer ``name``: the same in every figure.
+
+    Parameters
+    ----------
+    name : str
+        A method of :func:`steepest.minimize` (``"adam"``) or any other label;
+        unknown labels get a style derived from a checksum of the name.
+
+    Returns
+    -------
+    dict
+        ``color``, ``marker`` and ``linestyle``, ready for ``ax.plot(**style)``.
+    """
+    key = name.lower()
+    color, marker = _STYLES.get(key) or _SPARE[zlib.crc32(key.encode()) % len(_SPARE)]
+    linestyle = "--" if key in _SECOND_ORDER else "-"
+    return {"color": color, "marker": marker, "linestyle": linestyle}
+
+
+def plot_trajectories(function: TestFunction, results: Results, ax: Axes | None = None, *,
+                      legend: bool = True) -> Axes:
+    """Draw each optimizer's path over a filled contour plot of ``function``.
+
+    The contour levels are logarithmic in ``f - f*`` where the surface spans
+    several decades (Rosenbrock, Beale), linear otherwise. Stars mark the known
+    minima, a white circle the start of the first path. Markers are evenly spaced
+    in steps, so they crowd where a method is slow; a larger, outlined marker shows
+    where each run stopped. The axes show ``function.bounds``, or the part of them
+    holding the start, the minima and the paths when that is less than half of
+    them; a path that leaves the axes is cut at the edge.
+
+    Parameters
+    ----------
+    function : TestFunction
+        A 2-D surface from :mod:`steepest.functions`.
+    results : mapping of str to result
+        Optimizer name to a result whose ``path`` has shape (n_steps + 1, 2).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when omitted.
+    legend : bool, default=True
+        Add a legend of the optimizers.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn into; ``ax.figure`` is its figure.
+    """
+    own = ax is None
+    ax = _new_axes() if own else ax
+    paths = {name: _points(result) for name, result in results.items()}
+    (x0, x1), (y0, y1) = _view(function, paths.values())
+    _draw_surface(ax, function, (x0, x1), (y0, y1))
+    for name, path in paths.items():
+        _draw_path(ax, name, path, np.flatnonzero(_inside(path, (x0, x1), (y0, y1))))
+    _draw_landmarks(ax, function, paths)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x$", ylabel="$y$")
+    ax.set_rasterization_zorder(2)  # the contours become an image in SVG and PDF: small files
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_title(function.title)
+    if legend and results:
+        _legend(ax, own)
+    return ax
+
+
+def plot_loss_curves(function: TestFunction, results: Results, ax: Axes | None = None, *,
+                     legend: bool = True) -> Axes:
+    """Draw ``f(x_k) - f*`` against the step ``k`` for each optimizer, on a log scale.
+
+    ``f*`` is ``function.minimum``. A function with no minimum (the saddle) shows
+    ``f(x_k)`` itself on linear axes, limited to the values ``f`` takes inside
+    ``function.bounds`` so that one escaping path does not flatten the others.
+    Gaps below ``1e-16`` (and exact zeros, which a log axis cannot show) are drawn
+    at ``1e-16``. When the runs differ a lot in length (10 steps and 3000), the
+    step axis is logarithmic past step 10.
+
+    Parameters
+    ----------
+    function : TestFunction
+        The surface the paths were computed on; it gives ``f(x_k)`` and ``f*``.
+    results : mapping of str to result
+        Optimizer name to a result whose ``path`` has shape (n_steps + 1, 2).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when omitted.
+    legend : bool, default=True
+        Add a legend of the optimizers.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn into; ``ax.figure`` is its figure.
+    """
+    own = ax is None
+    ax = _new_axes() if own else ax
+    minimum = float(getattr(function, "minimum", -math.inf))
+    bounded = math.isfinite(minimum)
+    low, high = (_FLOOR, math.inf) if bounded else _value_range(function)
+    last, lengths = 1, []
+    for name, result in results.items():
+        values = np.asarray(function(_points(result).T), dtype=float).reshape(-1)
+        if bounded:
+            values = np.maximum(values - minimum, _FLOOR)
+        shown = np.flatnonzero((values >= low) & (values <= high))
+        last = max(last, int(shown[-1]) + 1 if shown.size else 1)
+        lengths.append(len(values))
+        # On the log axes, markers evenly spaced along the line; on the linear ones, in steps.
+        markevery = 1 / _N_MARKERS if bounded else _marker_steps(shown)
+        ax.plot(np.arange(len(values)), values, label=name, linewidth=1.6, markersize=5,
+                markeredgecolor="white", markeredgewidth=0.6, markevery=markevery,
+                **optimizer_style(name))
+    if bounded:
+        ax.set_yscale("log")
+        ax.set_ylabel(r"$f(x_k) - f^*$")
+    else:
+        ax.set_ylim(low, high)
+        ax.set_ylabel(r"$f(x_k)$")
+    ax.set_xlabel("step $k$")
+    ax.set_xlim(0, last if bounded else math.ceil(1.05 * last))
+    if last > _LOG_MIN_STEPS and max(lengths) > _LOG_RATIO * min(lengths):
+        # Runs of 10 and of 3000 steps: a log axis past step 10 shows both.
+        ax.set_xscale("symlog", linthresh=10, linscale=0.4)
+    ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    ax.set_title("Loss against step" if bounded else "Value against step (no minimum)")
+    if legend and results:
+        _legend(ax, own)
+    return ax
+
+
+def plot_comparison(function: TestFunction, results: Results) -> Figure:
+    """One figure: the trajectories beside the loss curves, with one legend.
+
+    The title gives the function's name and formula.
+
+    Parameters
+    ----------
+    function : TestFunction
+        A 2-D surface from :mod:`steepest.functions`.
+    results : mapping of str to result
+        Optimizer name to a result whose ``path`` has shape (n_steps + 1, 2).
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(1.0, 1.25))
+    plot_trajectories(function, results, ax=left, legend=False)
+    plot_loss_curves(function, results, ax=right, legend=False)
+    left.set_title("Paths")
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize="small", frameon=False)
+    fig.suptitle(f"{function.title}:  ${function.formula}$", fontsize=_title_size(function))
+    return fig
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+_FLOOR = 1e-16
+
+
+def _new_axes() -> Axes:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(6.2, 4.8), layout="constrained").add_subplot()
+
+
+def _legend(ax: Axes, own: bool) -> None:
+    """The legend: beside the axes in a figure of our own, else where it hides least."""
+    if own:
+        ax.figure.legend(loc="outside right upper", fontsize="small", frameon=False)
+    else:
+        ax.legend(loc="best", fontsize="small", framealpha=0.9)
+
+
+def _grid(function: TestFunction, xlim: tuple[float, float] | None = None,
+          ylim: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X, Y, f(X, Y)`` on a regular grid over the box, ``function.bounds`` by default."""
+    (x0, x1), (y0, y1) = (xlim, ylim) if xlim is not None else function.bounds
+    X, Y = np.meshgrid(np.linspace(x0, x1, _GRID), np.linspace(y0, y1, _GRID))
+    return X, Y, np.asarray(function(np.stack([X, Y])), dtype=float)
+
+
+def _points(result: _HasPath) -> np.ndarray:
+    """The finite points of ``result.path`` as floats of shape (n, 2), up to the first NaN."""
+    path = np.asarray(result.path, dtype=float).reshape(-1, 2)
+    bad = ~np.isfinite(path).all(axis=1)
+    return path[: int(np.argmax(bad))] if bad.any() else path
+
+
+def _inside(points: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]
+            ) -> np.ndarray:
+    """Which of ``points`` (shape (n, 2)) lie in the box ``xlim`` by ``ylim``."""
+    x, y = points[:, 0], points[:, 1]
+    return (x >= xlim[0]) & (x <= xlim[1]) & (y >= ylim[0]) & (y <= ylim[1])
+
+
+def _view(function: TestFunction, paths) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The part of ``function.bounds`` worth showing: the start, the minima and the paths.
+
+    The box is padded, made square (the plot has equal aspect) and kept inside the bounds,
+    so that a small path is not lost in a large frame and a long one is cut at the edge.
+    When that box would cover more than half the bounds, the bounds are shown whole.
+    """
+    (x0, x1), (y0, y1) = function.bounds
+    points = [np.asarray(function.start, dtype=float).reshape(1, 2),
+              np.asarray(function.minima, dtype=float).reshape(-1, 2), *paths]
+    points = np.concatenate(points)
+    points = points[_inside(points, (x0, x1), (y0, y1))]
+    if not len(points):
+        return (x0, x1), (y0, y1)
+    span = max(x1 - x0, y1 - y0)
+    half = 0.6 * float(np.ptp(points, axis=0).max())
+    if 2 * half > _ZOOM * span:
+        return (x0, x1), (y0, y1)
+    center = (points.min(axis=0) + points.max(axis=0)) / 2
+    half = max(half, 0.1 * span)
+    return _fit(center[0], half, x0, x1), _fit(center[1], half, y0, y1)
+
+
+def _fit(center: float, half: float, low: float, high: float) -> tuple[float, float]:
+    """The interval ``center ± half``, shifted then cut to lie within ``[low, high]``."""
+    a, b = center - half, center + half
+    if a < low:
+        a, b = low, b + (low - a)
+    if b > high:
+        a, b = a - (b - high), high
+    return max(a, low), min(b, high)
+
+
+def _draw_surface(ax: Axes, function: TestFunction, xlim: tuple[float, float],
+                  ylim: tuple[float, float]) -> None:
+    """Filled contours over the box, light where ``f`` is low, with thin lines between bands."""
+    from matplotlib.colors import ListedColormap, LogNorm
+
+    X, Y, Z = _grid(function, xlim, ylim)
+    minimum = float(getattr(function, "minimum", -math.inf))
+    cmap = ListedColormap(_greys(np.linspace(0.02, 0.55, 256)))
+    if math.isfinite(minimum):
+        Z = Z - minimum
+        low, high = _positive_range(Z)
+        if high / low > 10**_DECADES:
+            levels = np.geomspace(low, high, 22)
+            Z = np.maximum(Z, low)
+            ax.contourf(X, Y, Z, levels=levels, norm=LogNorm(low, high), cmap=cmap, zorder=0)
+            ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.7,
+                       zorder=1)
+            return
+    ax.contourf(X, Y, Z, levels=20, cmap=cmap, zorder=0)
+    ax.contour(X, Y, Z, levels=20, colors="white", linewidths=0.4, alpha=0.7, zorder=1)
+
+
+def _greys(positions: np.ndarray) -> np.ndarray:
+    from matplotlib import colormaps
+
+    return colormaps["Greys"](positions)
+
+
+def _positive_range(Z: np.ndarray) -> tuple[float, float]:
+    """A range of ``Z`` for log levels: its maximum, and a low end near its smallest values."""
+    positive = Z[Z > 0]
+    high = float(positive.max()) if positive.size else 1.0
+    low = float(np.quantile(positive, 0.002)) if positive.size else high
+    return max(low, high * 1e-12), high
+
+
+def _draw_path(ax: Axes, name: str, path: np.ndarray, shown: np.ndarray) -> None:
+    """One optimizer's path, with markers on some of the ``shown`` steps and on its end."""
+    style = optimizer_style(name)
+    ax.plot(path[:, 0], path[:, 1], label=name, linewidth=1.6, markersize=5,
+            markeredgecolor="white", markeredgewidth=0.6, markevery=_marker_steps(shown),
+            zorder=3, **style)
+    if len(path):  # where the run stopped: a larger marker, outlined
+        ax.plot(*path[-1], marker=style["marker"], color=style["color"], markersize=10,
+                markeredgecolor="black", markeredgewidth=1.0, zorder=4)
+
+
+def _draw_landmarks(ax: Axes, function: TestFunction, paths: Mapping[str, np.ndarray]
+                    ) -> None:
+    """Stars on the known minima and a circle on the start."""
+    minima = np.asarray(function.minima, dtype=float).reshape(-1, 2)
+    if len(minima):
+        ax.plot(minima[:, 0], minima[:, 1], linestyle="none", marker="*", markersize=15,
+                color="#F0E442", markeredgecolor="black", markeredgewidth=0.9,
+                label="minimum", zorder=5)
+    starts = [path[0] for path in paths.values() if len(path)]
+    start = starts[0] if starts else np.asarray(function.start, dtype=float)
+    ax.plot(*start, linestyle="none", marker="o", markersize=9, color="white",
+            markeredgecolor="black", markeredgewidth=1.2, label="start", zorder=5)
+
+
+def _marker_steps(shown: np.ndarray) -> list[int]:
+    """About ``_N_MARKERS`` evenly spaced indices among ``shown``, always its last one."""
+    if not len(shown):
+        return []
+    every = max(1, math.ceil(len(shown) / _N_MARKERS))
+    return sorted({int(i) for i in shown[::every]} | {int(shown[-1])})
+
+
+def _value_range(function: TestFunction) -> tuple[float, float]:
+    """The values ``f`` takes inside its bounds, with a 5 % margin."""
+    _, _, Z = _grid(function)
+    low, high = float(Z.min()), float(Z.max())
+    margin = 0.05 * (high - low or 1.0)
+    return low - margin, high + margin
+
+
+def _title_size(function: TestFunction) -> float:
+    """Smaller type for long formulas, so that the title fits the figure."""
+    return max(9.0, min(13.0, 13.0 * 70 / max(len(function.formula), 1)))
