@@ -29,7 +29,7 @@ import numpy as np
 
 from steepest import optim
 from steepest._types import ScalarOrSchedule
-from steepest._validation import check_number, closest_name
+from steepest._validation import check_number, lookup
 from steepest.errors import ParameterError
 from steepest.optim.lbfgs import lbfgs
 from steepest.optim.newton import newton
@@ -73,16 +73,7 @@ _TOL = 1e-6
 
 
 def _check_method(method) -> str:
-    key = method.lower() if isinstance(method, str) else None
-    if key not in METHODS:
-        listed = ", ".join(repr(m) for m in METHODS)
-        guess = closest_name(str(method), METHODS)
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise ParameterError(
-            f"The 'method' parameter of minimize must be one of {listed}. "
-            f"Got {method!r} instead.{hint}"
-        )
-    return key
+    return lookup(method, {m: m for m in METHODS}, "minimize method")
 
 
 def _check_keywords(method: str, given: dict, accepted) -> None:

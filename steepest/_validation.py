@@ -81,6 +81,24 @@ def _edit_distance(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
+def lookup(name, table, kind: str):
+    """``table[name]`` for a name given in any case, with ``-`` or spaces for ``_``.
+
+    An unknown name raises :class:`ParameterError` in one sentence for every
+    registry: "Unknown optimizer 'adma'. Valid names are: adadelta, ... Did you
+    mean 'adam'?"
+    """
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_") \
+        if isinstance(name, str) else None
+    if key in table:
+        return table[key]
+    guess = closest_name(str(name), table) if isinstance(name, str) else None
+    hint = f" Did you mean {guess!r}?" if guess else ""
+    raise ParameterError(
+        f"Unknown {kind} {name!r}. Valid names are: {', '.join(sorted(table))}.{hint}"
+    )
+
+
 def closest_name(name: str, names) -> str | None:
     """The entry of ``names`` nearest to ``name`` (for "did you mean ...?"), or None when
     nothing is close (more than a third of the letters would have to change)."""

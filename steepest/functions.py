@@ -41,7 +41,7 @@ from functools import partial
 import numpy as np
 from numpy.typing import ArrayLike
 
-from steepest._validation import check_number, closest_name
+from steepest._validation import check_number, lookup
 from steepest.errors import ParameterError
 
 __all__ = [
@@ -793,28 +793,18 @@ def get(name: str, **params) -> TestFunction:
         For an unknown name (the message lists the valid ones and suggests the
         closest) or parameters the function does not take.
     """
-    key = None
-    if isinstance(name, str):
-        key = name.strip().lower()
-        for dash in ("-", " ", "\N{EN DASH}"):
-            key = key.replace(dash, "_")
-    if key not in _BY_NAME:
-        listed = ", ".join(repr(n) for n in _BY_NAME)
-        guess = closest_name(key, _BY_NAME) if key else None
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise ParameterError(
-            f"The 'name' parameter of steepest.functions.get must be one of {listed}. "
-            f"Got {name!r} instead.{hint}"
-        )
+    function = lookup(name.replace("\N{EN DASH}", "-") if isinstance(name, str) else name,
+                      _BY_NAME, "test function")
     if not params:
-        return _BY_NAME[key]
-    factory = _FACTORIES.get(key)
+        return function
+    factory = _FACTORIES.get(function.name)
     accepted = tuple(inspect.signature(factory).parameters) if factory else ()
     unknown = [p for p in params if p not in accepted]
     if unknown:
         takes = ("takes the parameters " + ", ".join(repr(p) for p in accepted)
                  if accepted else "takes no parameters")
         raise ParameterError(
-            f"The test function {key!r} {takes}. Got {', '.join(map(repr, unknown))} instead."
+            f"The test function {function.name!r} {takes}. "
+            f"Got {', '.join(map(repr, unknown))} instead."
         )
     return factory(**params)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from steepest._validation import check_number, closest_name
+from steepest._validation import check_number, lookup
 from steepest.errors import ParameterError
 
 __all__ = [
@@ -423,9 +423,4 @@ def get(name: str | Loss, **hyperparameters) -> Loss:
     """
     if isinstance(name, Loss):
         return name
-    cls = _REGISTRY.get(name.lower()) if isinstance(name, str) else None
-    if cls is None:
-        guess = closest_name(str(name), names())
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise ParameterError(f"Unknown loss {name!r}. Valid names are: {', '.join(names())}.{hint}")
-    return cls(**hyperparameters)
+    return lookup(name, _REGISTRY, "loss")(**hyperparameters)

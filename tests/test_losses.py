@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -12,21 +13,6 @@ from sklearn import metrics
 
 from steepest import losses
 from steepest.errors import ParameterError
-
-
-def numerical_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central finite differences of the scalar ``f()`` w.r.t. every entry of ``x`` (in place)."""
-    g = np.empty_like(x)
-    flat, g_flat = x.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        up = f()
-        flat[i] = old - h
-        down = f()
-        flat[i] = old
-        g_flat[i] = (up - down) / (2 * h)
-    return g
 
 
 def check_gradient(loss, y_true, y_pred):

@@ -308,9 +308,9 @@ def test_unknown_method_lists_the_valid_ones_and_the_closest():
     with pytest.raises(ParameterError) as error:
         minimize(F.booth, [0.0, 0.0], method="adma")
     assert str(error.value) == (
-        "The 'method' parameter of minimize must be one of 'gd', 'momentum', 'nesterov', "
-        "'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'nadam', 'radam', 'adamax', "
-        "'newton', 'lbfgs'. Got 'adma' instead. Did you mean 'adam'?"
+        "Unknown minimize method 'adma'. Valid names are: adadelta, adagrad, adam, adamax, "
+        "adamw, gd, lbfgs, momentum, nadam, nesterov, newton, radam, rmsprop. "
+        "Did you mean 'adam'?"
     )
 
 

@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from steepest._validation import check_choice, check_number, closest_name
+from steepest._validation import check_choice, check_number, lookup
 from steepest.errors import ParameterError
 
 __all__ = [
@@ -187,18 +187,8 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str | Initializer, owner: str = "init.get", parameter: str = "name"
-        ) -> Initializer:
+def get(name: str | Initializer) -> Initializer:
     """The initialiser called ``name``; a callable ``init(array, rng)`` is returned as is."""
     if callable(name):
         return name
-    found = _REGISTRY.get(name.lower()) if isinstance(name, str) else None
-    if found is None:
-        guess = closest_name(str(name), names())
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise ParameterError(
-            f"The {parameter!r} parameter of {owner} must be an initialiser name or a callable "
-            f"init(array, rng). Got {name!r} instead; valid names are: "
-            f"{', '.join(names())}.{hint}"
-        )
-    return found
+    return lookup(name, _REGISTRY, "initialiser")

@@ -178,8 +178,8 @@ class Dense(Layer):
                  bias_init="zeros") -> None:
         super().__init__()
         check_number(units, "units", "Dense", low=1, integer=True)
-        init.get(weight_init, "Dense", "weight_init")
-        init.get(bias_init, "Dense", "bias_init")
+        init.get(weight_init)
+        init.get(bias_init)
         self.units, self.bias = units, bool(bias)
         self.weight_init, self.bias_init = weight_init, bias_init
 

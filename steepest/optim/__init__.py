@@ -12,8 +12,7 @@ defaults, and gets the same trajectory to rounding.
 
 from __future__ import annotations
 
-from steepest._validation import closest_name
-from steepest.errors import ParameterError
+from steepest._validation import lookup
 from steepest.optim.adadelta import Adadelta
 from steepest.optim.adagrad import Adagrad
 from steepest.optim.adam import Adam, AdamW
@@ -45,11 +44,4 @@ def get(name: str, **hyperparameters) -> Optimizer:
     Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, \
 maximize=False, decoupled_weight_decay=False)
     """
-    cls = _REGISTRY.get(str(name).lower()) if isinstance(name, str) else None
-    if cls is None:
-        guess = closest_name(str(name), names())
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise ParameterError(
-            f"Unknown optimizer {name!r}. Valid names are: {', '.join(names())}.{hint}"
-        )
-    return cls(**hyperparameters)
+    return lookup(name, _REGISTRY, "optimizer")(**hyperparameters)
