@@ -72,9 +72,11 @@ def clip_by_global_norm(grad: np.ndarray, max_norm: float, norm_type: float = 2.
 def check_finite(grad: np.ndarray, where: str = "gradient") -> np.ndarray:
     """Return ``grad`` if every entry is finite, else raise :class:`~steepest.errors.NonFiniteError`
     naming how many entries are bad and the first one, so nothing downstream is corrupted."""
-    # A finite sum means finite entries; only an overflowing or non-finite sum needs the full scan.
+    # A finite sum means finite entries, so one read in grad's own dtype (a float64
+    # accumulator would cast and run at a quarter of the speed) settles the usual case;
+    # only a non-finite or overflowing sum needs the full scan.
     with np.errstate(over="ignore", invalid="ignore"):
-        if math.isfinite(float(np.sum(grad, dtype=np.float64))):
+        if math.isfinite(float(np.sum(grad))):
             return grad
     bad = np.flatnonzero(~np.isfinite(grad))
     if bad.size:
