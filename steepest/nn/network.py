@@ -99,6 +99,21 @@ class Network:
         self._first_trained = next(
             (i for i, layer in enumerate(self.layers) if layer.n_params), len(self.layers))
 
+    def __setstate__(self, state: dict) -> None:
+        """After unpickling (or ``copy.deepcopy``), make the layers' parameters views again.
+
+        Pickle stores each view as an array of its own; the values are right but no
+        longer shared with ``theta``, so an optimizer step would not reach them.
+        """
+        self.__dict__.update(state)
+        offset = 0
+        for _, layer, name in self._names:
+            shape = getattr(layer, name).shape
+            stop = offset + int(np.prod(shape))
+            setattr(layer, name, self.theta[offset:stop].reshape(shape))
+            setattr(layer, "d" + name, self.grad[offset:stop].reshape(shape))
+            offset = stop
+
     # -- forward and backward --------------------------------------------------------
 
     def forward(self, X, training: bool = False) -> np.ndarray:
