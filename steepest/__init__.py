@@ -19,11 +19,17 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"optim", "schedules", "functions", "transforms", "errors"}
+_SUBMODULES = {"optim", "schedules", "functions", "transforms", "errors", "losses", "nn",
+               "data", "train", "io"}
 _ATTRIBUTES = {
     "minimize": ("steepest._minimize", "minimize"),
     "OptimizeResult": ("steepest.optim.objective", "OptimizeResult"),
     "SteepestError": ("steepest.errors", "SteepestError"),
+    "LinearRegression": ("steepest.estimators", "LinearRegression"),
+    "LogisticRegression": ("steepest.estimators", "LogisticRegression"),
+    "MLPClassifier": ("steepest.estimators", "MLPClassifier"),
+    "MLPRegressor": ("steepest.estimators", "MLPRegressor"),
+    "load": ("steepest.estimators", "load"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRIBUTES) | {"__version__"})

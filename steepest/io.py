@@ -49,7 +49,7 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
     sha = hashlib.sha256()
     for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
+        array = np.require(arrays[name], requirements="C")
         sha.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         sha.update(array.tobytes())
     return sha.hexdigest()
@@ -63,7 +63,7 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray],
     """
     from safetensors.numpy import save
 
-    arrays = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    arrays = {name: np.require(value, requirements="C") for name, value in arrays.items()}
     header = dict(metadata or {})
     header["sha256"] = _digest(arrays)
     blob = save(arrays, metadata={_KEY: json.dumps(header, sort_keys=True)})

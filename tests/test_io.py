@@ -13,13 +13,14 @@ from steepest.io import atomic_write_bytes, load_arrays, save_arrays
 
 def test_round_trip_keeps_arrays_dtypes_and_metadata(tmp_path):
     arrays = {"theta": np.linspace(0, 1, 7, dtype=np.float32), "step": np.array(12),
+              "mu_product": np.array(0.5, dtype=np.float32),
               "grid": np.arange(6.0).reshape(2, 3)}
     path = save_arrays(tmp_path / "model.safetensors", arrays, {"model": "Adam", "lr": 0.1})
     loaded, metadata = load_arrays(path)
     assert metadata == {"model": "Adam", "lr": 0.1}
     assert set(loaded) == set(arrays)
     for name, value in arrays.items():
-        assert loaded[name].dtype == value.dtype
+        assert loaded[name].dtype == value.dtype and loaded[name].shape == value.shape
         np.testing.assert_array_equal(loaded[name], value)
 
 

@@ -1,0 +1,484 @@
+"""Data for the fit loop: input checks, train/validation splits and batches.
+
+The three variants of gradient descent differ only in how an epoch is cut into
+batches::
+
+    from steepest.data import Batcher
+
+    Batcher(X, y, batch_size=None)   # batch: the whole data set, one update per epoch
+    Batcher(X, y, batch_size=1)      # stochastic: one sample per update
+    Batcher(X, y, batch_size=32)     # mini-batch: 32 samples per update
+
+    for X_batch, y_batch in batcher.epoch():
+        ...
+
+A shuffled epoch copies X and y once, in a new random order, into arrays made on
+the first epoch and reused after (``np.take(..., out=...)``); every batch is then
+a contiguous slice of those copies, a view, so the loop does no indexing and no
+allocation per batch. The full batch is X and y themselves: no copy, no shuffle.
+
+The checks (:func:`check_X`, :func:`check_y`, :func:`check_X_y`) turn what a user
+passes into C-contiguous float arrays, or say what is wrong, where (column, row)
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator
+
+import numpy as np
+
+from steepest._validation import check_number
+from steepest.errors import ParameterError
+
+__all__ = [
+    "Batcher",
+    "as_generator",
+    "check_X",
+    "check_X_y",
+    "check_y",
+    "split_indices",
+    "train_validation_split",
+]
+
+
+def as_generator(random_state, owner: str = "Batcher") -> np.random.Generator:
+    """``random_state`` as a :class:`numpy.random.Generator`.
+
+    An int seeds a new PCG64 generator, ``None`` seeds one from the operating
+    system, and a Generator is returned as it is (shared, not copied).
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is not None and (isinstance(random_state, bool) or not isinstance(
+            random_state, numbers.Integral) or random_state < 0):
+        raise ParameterError(
+            f"The 'random_state' parameter of {owner} must be an int >= 0, a "
+            f"numpy.random.Generator or None. Got {random_state!r} instead."
+        )
+    return np.random.default_rng(random_state)
+
+
+# -- input checks ----------------------------------------------------------------------
+
+
+def _describe_shape(array: np.ndarray) -> str:
+    return "a scalar" if array.ndim == 0 else f"a {array.ndim}-D array of shape {array.shape}"
+
+
+def _as_array(values, name: str) -> np.ndarray:
+    """``np.asarray`` with our words for sparse and ragged input."""
+    if hasattr(values, "toarray") and hasattr(values, "nnz"):
+        raise ParameterError(
+            f"{name} is a sparse matrix; steepest needs a dense array. Convert it with "
+            f"{name}.toarray() if it fits in memory."
+        )
+    try:
+        return np.asarray(values)
+    except ValueError:
+        raise ParameterError(
+            f"{name} could not be read as an array: its rows have different lengths, or it "
+            "mixes numbers and sequences. Pass a rectangular array."
+        ) from None
+
+
+def _column_name(labels, j: int) -> str:
+    """``column 3``, or ``column 'age'`` when the input had named columns."""
+    if labels is not None:
+        label = labels[j]
+        if not isinstance(label, numbers.Integral) or label != j:
+            return f"column {label!r}"
+    return f"column {j}"
+
+
+def _first_non_numeric(array: np.ndarray) -> tuple[int, int, object]:
+    """The first entry (column-major) of an object/string array that is not a number."""
+    for j in range(array.shape[1]):
+        for i, value in enumerate(array[:, j]):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                return i, j, value.item() if isinstance(value, np.generic) else value
+    raise AssertionError("unreachable: the array converted entry by entry")  # pragma: no cover
+
+
+def _to_float(array: np.ndarray, name: str, labels, dtype: np.dtype) -> np.ndarray:
+    kind = array.dtype.kind
+    if kind == "c":
+        raise ParameterError(
+            f"{name} has complex values; steepest needs real numbers. Pass the real and "
+            f"imaginary parts as separate columns ({name}.real, {name}.imag)."
+        )
+    if kind in "biuf":
+        with np.errstate(over="ignore"):        # too large for float32: reported as such below
+            return array.astype(dtype, copy=False)
+    matrix = array if array.ndim == 2 else array.reshape(-1, 1)
+    missing = np.equal(matrix, None) if kind == "O" else np.zeros(matrix.shape, bool)
+    if missing.any():
+        j = int(np.flatnonzero(missing.any(axis=0))[0])
+        i = int(np.flatnonzero(missing[:, j])[0])
+        where = f"{_column_name(labels, j)} (first at row {i})" if array.ndim == 2 else \
+            f"row {i}"
+        raise ParameterError(
+            f"{name} has a missing value (None) in {where}; remove or impute missing values."
+        )
+    try:
+        return array.astype(dtype)
+    except (TypeError, ValueError):
+        pass
+    i, j, value = _first_non_numeric(matrix)
+    where = f"{_column_name(labels, j)} (first at row {i})" if array.ndim == 2 else f"row {i}"
+    remedy = ("encode categorical columns as numbers first (e.g. "
+              "sklearn.preprocessing.OneHotEncoder)") if array.ndim == 2 else \
+        "the targets must be numbers here"
+    raise ParameterError(
+        f"{name} has a non-numeric value {value!r} in {where}; {remedy}."
+    ) from None
+
+
+def _check_finite(array: np.ndarray, original: np.ndarray, name: str, labels,
+                  missing: str) -> None:
+    """Raise naming the first column (then row) holding a NaN or an infinity."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.sum(array, dtype=np.float64))):
+            return
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return                                # the sum overflowed; the entries are finite
+    matrix = bad if bad.ndim == 2 else bad.reshape(-1, 1)
+    j = int(np.flatnonzero(matrix.any(axis=0))[0])
+    i = int(np.flatnonzero(matrix[:, j])[0])
+    if array.ndim == 2:
+        where, value = f"in {_column_name(labels, j)} (first at row {i})", array[i, j]
+        source = original[i, j]
+    else:
+        where, value, source = f"at row {i}", array[i], original[i]
+    if np.isnan(value):
+        raise ParameterError(f"{name} has a NaN {where}; {missing}.")
+    if original.dtype.kind in "f" and np.isfinite(source):
+        raise ParameterError(
+            f"{name} has a value too large for {array.dtype} {where} ({float(source)!r}); scale "
+            "it (e.g. sklearn.preprocessing.StandardScaler) or use float64."
+        )
+    raise ParameterError(f"{name} has an infinity {where}; replace it or drop those rows.")
+
+
+def check_X(X, *, dtype="float64", n_features: int | None = None, owner: str | None = None,
+            name: str = "X") -> np.ndarray:
+    """``X`` as a C-contiguous 2-D float array with finite entries, or a clear error.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Numbers (booleans and integers are converted). Objects with a
+        ``columns`` attribute (data frames) name their columns in messages.
+    dtype : {"float64", "float32"}, default="float64"
+        The dtype of the result (a float array of this dtype is not copied).
+    n_features : int, optional
+        The width ``X`` must have: the one seen in ``fit``, for ``predict``.
+    owner : str, optional
+        Who asks (``"LinearRegression"``): named in the n_features message.
+    name : str, default="X"
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+
+    Raises
+    ------
+    ParameterError
+        For a sparse, ragged, non-2-D, empty, non-numeric or complex input, a
+        NaN or an infinity (naming the column and the first row), or the wrong
+        number of columns.
+    """
+    labels = getattr(X, "columns", None)
+    labels = list(labels) if labels is not None else None
+    array = _as_array(X, name)
+    if array.ndim != 2:
+        hint = {
+            0: "",
+            1: f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) "
+               "for a single sample.",
+        }.get(array.ndim, f" Flatten each sample's features, e.g. {name}.reshape(len({name}), "
+                          "-1).")
+        raise ParameterError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got "
+            f"{_describe_shape(array)}.{hint}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ParameterError(
+            f"{name} has shape {array.shape}; at least one sample and one feature are needed."
+        )
+    if n_features is not None and array.shape[1] != n_features:
+        who = f"{owner} was fitted" if owner else "the model was fitted"
+        raise ParameterError(
+            f"{name} has {array.shape[1]} features, but {who} with {n_features}; pass the same "
+            "columns as in fit."
+        )
+    converted = _to_float(array, name, labels, np.dtype(dtype))
+    _check_finite(converted, array, name, labels, "remove or impute missing values")
+    return np.ascontiguousarray(converted)
+
+
+def check_y(y, n_samples: int | None = None, *, numeric: bool = True, multi_output: bool = False,
+            dtype="float64", name: str = "y") -> np.ndarray:
+    """``y`` as a C-contiguous array with one entry (or row) per sample, or a clear error.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        A column vector ``(n_samples, 1)`` becomes ``(n_samples,)``.
+    n_samples : int, optional
+        The number of samples of X; ``y`` must have as many.
+    numeric : bool, default=True
+        Convert to ``dtype`` and require finite values (regression). With False
+        the labels are kept as they are (classification: strings are fine) and
+        only missing labels (None, NaN) are refused.
+    multi_output : bool, default=False
+        Accept ``(n_samples, n_outputs)`` with several outputs.
+    dtype : {"float64", "float32"}, default="float64"
+    name : str, default="y"
+    """
+    if y is None:
+        raise ParameterError(f"{name} is required: pass the targets, one per sample.")
+    array = _as_array(y, name)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim not in ((1, 2) if multi_output else (1,)):
+        expected = "(n_samples,) or (n_samples, n_outputs)" if multi_output else "(n_samples,)"
+        hint = "" if multi_output or array.ndim != 2 else \
+            " This model predicts one target; fit one model per column."
+        raise ParameterError(
+            f"{name} must have shape {expected}; got {_describe_shape(array)}.{hint}"
+        )
+    if n_samples is not None and array.shape[0] != n_samples:
+        raise ParameterError(
+            f"X has {n_samples} samples but {name} has {array.shape[0]}; pass one target per "
+            "sample."
+        )
+    if array.shape[0] == 0:
+        raise ParameterError(f"{name} is empty; at least one sample is needed.")
+    if numeric:
+        converted = _to_float(array, name, None, np.dtype(dtype))
+        _check_finite(converted, array, name, None,
+                      "remove those samples or impute the target")
+        return np.ascontiguousarray(converted)
+    if array.dtype.kind == "f":
+        _check_finite(array, array, name, None, "remove those samples")
+    elif array.dtype.kind == "O":
+        missing = [i for i, v in enumerate(array.reshape(len(array), -1)[:, 0])
+                   if v is None or (isinstance(v, float) and math.isnan(v))]
+        if missing:
+            raise ParameterError(
+                f"{name} has a missing label at row {missing[0]}; remove those samples."
+            )
+    return np.ascontiguousarray(array)
+
+
+def check_X_y(X, y, *, dtype="float64", numeric_y: bool = True, multi_output: bool = False,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`check_X` and :func:`check_y` together, with the sample counts compared."""
+    X = check_X(X, dtype=dtype)
+    return X, check_y(y, X.shape[0], numeric=numeric_y, multi_output=multi_output, dtype=dtype)
+
+
+# -- train/validation split ------------------------------------------------------------
+
+
+def _stratified_counts(counts: np.ndarray, fraction: float, total: int) -> np.ndarray:
+    """Validation samples per class: ``fraction · n_c`` rounded so the sum is ``total``
+    (largest remainders first), then kept in ``[1, n_c − 1]``. Each count is within 1
+    of ``fraction · n_c``."""
+    quota = fraction * counts
+    taken = np.floor(quota).astype(np.intp)
+    remainder = total - int(taken.sum())
+    if remainder > 0:
+        order = np.argsort(-(quota - taken), kind="stable")
+        taken[order[:remainder]] += 1
+    return np.clip(taken, 1, counts - 1)
+
+
+def split_indices(n_samples: int, validation_fraction: float, *, stratify=None,
+                  random_state=None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` of a random split, each sorted.
+
+    Parameters
+    ----------
+    n_samples : int
+    validation_fraction : float
+        The share of samples held out, in (0, 1): ``ceil(fraction · n_samples)``
+        of them, as scikit-learn's ``train_test_split``.
+    stratify : array-like of shape (n_samples,), optional
+        Class labels: each class is split in the same proportion (within one
+        sample), with at least one sample of each class on both sides, so every
+        class needs two samples.
+    random_state : int, Generator or None, default=None
+    """
+    owner = "split_indices"
+    check_number(n_samples, "n_samples", owner, low=0, integer=True)
+    check_number(validation_fraction, "validation_fraction", owner, low=0.0, high=1.0,
+                 closed="neither")
+    rng = as_generator(random_state, owner)
+    n_val = math.ceil(validation_fraction * n_samples)
+    if n_samples < 2 or n_val >= n_samples:
+        raise ParameterError(
+            f"validation_fraction={validation_fraction!r} of {n_samples} samples leaves no "
+            "sample for training; use a smaller fraction or more data."
+        )
+    if stratify is None:
+        perm = rng.permutation(n_samples)
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    labels = np.asarray(stratify)
+    if labels.shape != (n_samples,):
+        raise ParameterError(
+            f"stratify must hold one label per sample, shape ({n_samples},); got shape "
+            f"{labels.shape}."
+        )
+    classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        rare = classes[int(np.argmin(counts))]
+        rare = rare.item() if hasattr(rare, "item") else rare
+        raise ParameterError(
+            f"Cannot stratify the validation split: class {rare!r} has only 1 sample, and "
+            "every class needs at least 2 (one for training, one for validation). Collect "
+            "more samples of that class, remove it, or validate without stratifying."
+        )
+    per_class = _stratified_counts(counts, validation_fraction, n_val)
+    members = np.argsort(codes, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    validation = []
+    for c, take in enumerate(per_class):
+        group = members[starts[c]:starts[c + 1]]
+        validation.append(rng.choice(group, size=int(take), replace=False))
+    val = np.sort(np.concatenate(validation))
+    mask = np.ones(n_samples, bool)
+    mask[val] = False
+    return np.flatnonzero(mask), val
+
+
+def train_validation_split(X, y, validation_fraction: float, *, stratify: bool = False,
+                           random_state=None):
+    """``X_train, X_val, y_train, y_val``: a seeded random split of the rows of X and y.
+
+    ``stratify=True`` keeps the class proportions of ``y`` on both sides (see
+    :func:`split_indices`). The parts are new C-contiguous arrays; the order of
+    the rows within each part is their order in X.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ParameterError(
+            f"X has {len(X)} samples but y has {len(y)}; pass one target per sample."
+        )
+    train, val = split_indices(len(X), validation_fraction, stratify=y if stratify else None,
+                               random_state=random_state)
+    return (np.take(X, train, axis=0), np.take(X, val, axis=0),
+            np.take(y, train, axis=0), np.take(y, val, axis=0))
+
+
+# -- batches ---------------------------------------------------------------------------
+
+
+class Batcher:
+    """Batches of ``(X, y)``, one epoch at a time, for batch, stochastic or mini-batch descent.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Used as it is (convert it to the network's dtype first, so no batch is
+        converted again).
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    batch_size : int or None, default=None
+        ``None`` (or any size >= n_samples): the whole data set in one batch, in
+        its own order, never copied. ``1``: one sample per batch. ``k``: batches
+        of ``k`` samples; the last one holds the ``n_samples % k`` left over.
+    shuffle : bool, default=True
+        Draw a new order of the samples for every epoch (not for the full batch,
+        where the order changes nothing but rounding).
+    drop_single : bool, default=False
+        Leave out the last batch when it would hold a single sample (BatchNorm
+        cannot train on one). Shuffling gives that sample a place in the other
+        epochs.
+    random_state : int, numpy.random.Generator or None, default=None
+        The generator of the orders; a Generator is used (and advanced) as it
+        is, so a trainer can keep one across data sets and checkpoints.
+
+    Attributes
+    ----------
+    n_samples, n_batches : int
+    batch_size : int
+        The effective size (n_samples for the full batch).
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None, *,
+                 shuffle: bool = True, drop_single: bool = False, random_state=None) -> None:
+        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] == 0:
+            raise ParameterError(
+                "Batcher needs X as a 2-D array with at least one sample; got "
+                + (_describe_shape(X) if isinstance(X, np.ndarray) else type(X).__name__) + "."
+            )
+        y = np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != X.shape[0]:
+            raise ParameterError(
+                f"X has {X.shape[0]} samples but y has {y.shape[0] if y.ndim else 0}; pass "
+                "one target per sample."
+            )
+        if batch_size is not None:
+            check_number(batch_size, "batch_size", "Batcher", low=1, integer=True)
+        self.X, self.y = X, y
+        self.n_samples = n = X.shape[0]
+        self.full = batch_size is None or batch_size >= n
+        self.batch_size = n if self.full else int(batch_size)
+        self.shuffle = bool(shuffle) and not self.full
+        self.drop_single = bool(drop_single)
+        self.rng = as_generator(random_state, "Batcher")
+        if self.drop_single and self.batch_size == 1:
+            raise ParameterError(
+                "drop_single=True cannot help here: every batch holds a single sample "
+                f"(n_samples={n}, batch_size={self.batch_size}). Use batch_size >= 2 and at "
+                "least 2 samples."
+            )
+        self._bounds = self._batch_bounds()
+        self._X_epoch: np.ndarray | None = None
+        self._y_epoch: np.ndarray | None = None
+
+    def _batch_bounds(self) -> list[tuple[int, int]]:
+        n, k = self.n_samples, self.batch_size
+        bounds = [(start, min(start + k, n)) for start in range(0, n, k)]
+        if self.drop_single and bounds[-1][1] - bounds[-1][0] == 1:
+            bounds.pop()
+        return bounds
+
+    @property
+    def n_batches(self) -> int:
+        """The number of batches (updates) per epoch."""
+        return len(self._bounds)
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of one epoch, as ``(X_batch, y_batch)`` views.
+
+        The new order is drawn here, when this is called, not on the first
+        ``next``. The views are overwritten by the next epoch: copy a batch to keep it.
+        """
+        if not self.shuffle:
+            X, y = self.X, self.y
+        else:
+            perm = self.rng.permutation(self.n_samples)
+            if self._X_epoch is None:
+                self._X_epoch = np.empty(self.X.shape, self.X.dtype)
+                self._y_epoch = np.empty(self.y.shape, self.y.dtype)
+            X = np.take(self.X, perm, axis=0, out=self._X_epoch, mode="clip")
+            y = np.take(self.y, perm, axis=0, out=self._y_epoch, mode="clip")
+        if self.full:
+            return iter(((X, y),))
+        return ((X[a:b], y[a:b]) for a, b in self._bounds)
+
+    def __repr__(self) -> str:
+        size = None if self.full else self.batch_size
+        return (f"Batcher(n_samples={self.n_samples}, batch_size={size!r}, "
+                f"shuffle={self.shuffle}, drop_single={self.drop_single})")

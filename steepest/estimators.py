@@ -1,0 +1,752 @@
+"""scikit-learn compatible models trained by steepest's gradient descent.
+
+::
+
+    from steepest import LinearRegression, MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(64,), optimizer="adam", lr=1e-3,
+                          batch_size=32, epochs=50, random_state=0).fit(X, y)
+    model.score(X_test, y_test), model.history_["loss"]
+    model.save("digits.safetensors")          # steepest.load(...) reads it back
+
+Every model is a :class:`~steepest.nn.Network` (linear models: one ``Dense``
+layer, started from zero) trained by :class:`~steepest.train.Trainer` on the
+objective of DESIGN.md, the mean loss plus
+``alpha * (l1_ratio * ||w||_1 + (1 - l1_ratio) / 2 * ||w||_2^2)`` on the weights
+(never the intercepts); mean squared error is ``mean((y - ŷ)²)`` with no ½.
+They work in ``Pipeline``, ``GridSearchCV`` and ``clone``: ``__init__`` only
+stores its arguments, ``fit`` validates them.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+from steepest import nn, optim, schedules
+from steepest._validation import check_choice, check_number
+from steepest.data import check_X, check_X_y, train_validation_split
+from steepest.errors import FileFormatError, ParameterError
+from steepest.io import load_arrays, save_arrays
+
+__all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "load"]
+
+_FULL_BATCH_METHODS = ("lbfgs", "newton")
+_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh,
+                "sigmoid": nn.Sigmoid, "logistic": nn.Sigmoid}
+_HE_INIT = ("relu", "leaky_relu", "elu")
+"""Activations whose layers start from He initialisation (the others from Glorot)."""
+
+
+# -- parameter rules: one table, one sentence per bad value ----------------------------------
+
+
+def _number(**bounds):
+    def rule(value, name, owner):
+        if value is not None or not bounds.get("optional"):
+            check_number(value, name, owner, **{k: v for k, v in bounds.items()
+                                                if k != "optional"})
+    return rule
+
+
+def _choice(*choices):
+    def rule(value, name, owner):
+        check_choice(value, name, owner, choices)
+    return rule
+
+
+def _rate(value, name, owner):
+    if not callable(value):
+        check_number(value, name, owner, low=0.0, closed="neither")
+
+
+def _boolean(value, name, owner):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(
+            f"The {name!r} parameter of {owner} must be True or False. Got {value!r} instead."
+        )
+
+
+def _optimizer_rule(full_batch: bool):
+    names = tuple(optim.names()) + (_FULL_BATCH_METHODS if full_batch else ())
+
+    def rule(value, name, owner):
+        if isinstance(value, optim.Optimizer):
+            return
+        if not isinstance(value, str) or value.lower() not in names:
+            raise ParameterError(
+                f"The {name!r} parameter of {owner} must be an optimizer of steepest.optim or "
+                f"one of {', '.join(names)}. Got {value!r} instead."
+            )
+    return rule
+
+
+def _layer_sizes(value, name, owner):
+    sizes = (value,) if isinstance(value, numbers.Integral) else value
+    if not isinstance(sizes, (tuple, list)) or not sizes:
+        raise ParameterError(
+            f"The {name!r} parameter of {owner} must be a tuple of layer widths such as "
+            f"(100,) or (64, 32). Got {value!r} instead."
+        )
+    for i, size in enumerate(sizes):
+        check_number(size, f"{name}[{i}]", owner, low=1, integer=True)
+
+
+_COMMON_RULES = {
+    "lr": _rate,
+    "batch_size": _number(low=1, integer=True, optional=True),
+    "epochs": _number(low=1, integer=True),
+    "alpha": _number(low=0.0),
+    "penalty": _choice("l2", "l1", "elasticnet", None),
+    "l1_ratio": _number(low=0.0, high=1.0, closed="both"),
+    "clip_norm": _number(low=0.0, closed="neither", optional=True),
+    "early_stopping": _boolean,
+    "validation_fraction": _number(low=0.0, high=1.0, closed="neither"),
+    "patience": _number(low=1, integer=True),
+    "tol": _number(low=0.0, optional=True),
+    "verbose": _boolean,
+}
+_MLP_RULES = {
+    "hidden_layer_sizes": _layer_sizes,
+    "activation": _choice(*_ACTIVATIONS),
+    "dropout": _number(low=0.0, high=1.0),
+    "batch_norm": _boolean,
+}
+
+
+# -- the shared machinery --------------------------------------------------------------------
+
+
+class _GradientDescentModel(BaseEstimator):
+    """What every model shares: validation, the network, the fit loop, save and load."""
+
+    _rules: dict = {}
+    _loss: str = "mse"
+
+    # -- what subclasses define ------------------------------------------------------
+
+    def _layers(self, n_outputs: int) -> list:
+        raise NotImplementedError
+
+    def _targets(self, y, *, first: bool, classes=None):
+        """``(y as the loss expects it, n_outputs)``; ``first`` sets the fitted targets."""
+        raise NotImplementedError
+
+    def _validation_score(self, y, outputs) -> float:
+        raise NotImplementedError
+
+    # -- fitting ---------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Fit the model by gradient descent (or L-BFGS/Newton) from its start.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) (or (n_samples, n_outputs) for the regressors)
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y = self._check_data(X, y)
+        y, n_outputs = self._targets(y, first=True)
+        self.n_features_in_ = X.shape[1]
+        self._network = self._build_network(n_outputs)
+        if self._optimizer_name() in _FULL_BATCH_METHODS:
+            self._fit_full_batch(X, y)
+        else:
+            self._fit_gradient_descent(X, y)
+        self._check_finite_parameters()
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """Run one more epoch on ``(X, y)``, starting the model on the first call.
+
+        The optimizer's state, the order of the batches and the history carry
+        over from call to call. Classifiers need ``classes`` (every label) on the
+        first call, as in scikit-learn.
+        """
+        first = not hasattr(self, "_trainer")
+        if first:
+            self._check_params()
+            if self._optimizer_name() in _FULL_BATCH_METHODS:
+                raise ParameterError(
+                    f"partial_fit steps a first-order optimizer one epoch at a time; "
+                    f"optimizer={self.optimizer!r} needs the whole data set: use fit."
+                )
+        X, y = self._check_data(X, y, reset=first)
+        y, n_outputs = self._targets(y, first=first, classes=classes)
+        if first:
+            self.n_features_in_ = X.shape[1]
+            self._network = self._build_network(n_outputs)
+            self._trainer = self._make_trainer(callbacks=())
+        self._trainer.partial_fit(X, y)
+        self._record(self._trainer.history)
+        self._check_finite_parameters()
+        return self
+
+    def _fit_gradient_descent(self, X, y) -> None:
+        from steepest.train import EarlyStopping
+
+        validation, score = None, None
+        if self.early_stopping:
+            X, X_val, y, y_val = train_validation_split(
+                X, y, self.validation_fraction, stratify=isinstance(self, ClassifierMixin),
+                random_state=self._seed(1))
+            validation, score = (X_val, y_val), self._validation_score
+        callbacks = []
+        if self.early_stopping or self.tol is not None:
+            callbacks.append(EarlyStopping(
+                monitor="val_loss" if self.early_stopping else "loss", patience=self.patience,
+                min_delta=self.tol or 0.0, restore_best_weights=self.early_stopping))
+        self._trainer = trainer = self._make_trainer(callbacks)
+        trainer.fit(X, y, epochs=self.epochs, validation_data=validation, score=score)
+        self._record(trainer.history)
+        if not trainer.stopped and not trainer.interrupted and self.tol is not None:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in {self.epochs} epochs: the loss "
+                f"still fell by more than tol={self.tol} within the last {self.patience}. "
+                "Consider increasing epochs or the learning rate.", ConvergenceWarning,
+                stacklevel=3)
+
+    def _make_trainer(self, callbacks):
+        from steepest.train import Trainer
+
+        return Trainer(self._network, self._loss, self._make_optimizer(),
+                       batch_size=self.batch_size, alpha=self.alpha, penalty=self.penalty,
+                       l1_ratio=self.l1_ratio, clip_norm=self.clip_norm, callbacks=callbacks,
+                       drop_single=getattr(self, "batch_norm", False), verbose=self.verbose,
+                       random_state=self._seed(2))
+
+    def _fit_full_batch(self, X, y) -> None:
+        """L-BFGS or Newton on the whole objective (linear models, smooth penalties)."""
+        from steepest.optim.lbfgs import lbfgs
+        from steepest.optim.newton import newton
+        from steepest.train import History, Penalty
+
+        if self.batch_size is not None:
+            raise ParameterError(
+                f"optimizer={self.optimizer!r} uses the whole data set at every iteration; "
+                f"set batch_size=None (got batch_size={self.batch_size})."
+            )
+        if self.alpha > 0 and self.penalty in ("l1", "elasticnet"):
+            raise ParameterError(
+                f"optimizer={self.optimizer!r} needs a smooth objective, and the {self.penalty} "
+                "penalty is not differentiable at 0; use penalty='l2', or a first-order "
+                "optimizer such as 'sgd' or 'adam'."
+            )
+        network, loss = self._network, self._trainer_loss()
+        penalty = Penalty(network, self.alpha, self.penalty, self.l1_ratio)
+        history, start = History(), time.perf_counter()
+
+        def objective(theta):
+            network.theta[...] = theta
+            value, dY = loss.value_and_grad(y, network.forward(X, training=True))
+            network.backward(dY)
+            penalty.add_gradient()
+            return value + penalty.value(), network.grad.copy()
+
+        def record(intermediate_result):
+            history.append({"loss": float(intermediate_result.fun), "lr": math.nan,
+                            "grad_norm": float(np.linalg.norm(intermediate_result.jac)),
+                            "time": time.perf_counter() - start})
+
+        settings = {"max_iter": self.epochs, "tol": self.tol or 0.0, "callback": record}
+        if self._optimizer_name() == "lbfgs":
+            result = lbfgs(objective, network.theta.copy(), **settings)
+        else:
+            result = newton(objective, None, network.theta.copy(), **settings)
+        network.theta[...] = result.x
+        history.epochs = history.updates = result.nit
+        self._record(history)
+        if not result.success:
+            warnings.warn(f"{type(self).__name__}: {result.message}", ConvergenceWarning,
+                          stacklevel=3)
+
+    def _record(self, history) -> None:
+        self.history_ = history.to_dict()
+        self.n_iter_ = history.epochs
+
+    # -- predicting ------------------------------------------------------------------
+
+    def _forward(self, X) -> np.ndarray:
+        """The network's raw outputs on ``X``, shape (n_samples, n_outputs), a copy."""
+        check_is_fitted(self, "n_features_in_")
+        X = check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        return self._network.forward(X, training=False).copy()
+
+    # -- checks ----------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        owner = type(self).__name__
+        _optimizer_rule(self._full_batch_ok)(self.optimizer, "optimizer", owner)
+        for name, rule in {**_COMMON_RULES, **self._rules}.items():
+            rule(getattr(self, name), name, owner)
+        if getattr(self, "batch_norm", False) and self.batch_size == 1:
+            raise ParameterError(
+                f"{owner} with batch_norm=True cannot train on batches of one sample (their "
+                "variance is zero); use batch_size >= 2 or batch_norm=False."
+            )
+
+    def _check_data(self, X, y, reset: bool = True):
+        X, y = check_X_y(X, y, numeric_y=not isinstance(self, ClassifierMixin),
+                         multi_output=not isinstance(self, ClassifierMixin))
+        if not reset and X.shape[1] != self.n_features_in_:
+            check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        return X, y
+
+    def _check_finite_parameters(self) -> None:
+        if not np.isfinite(self._network.theta).all():
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite parameters. The input data may "
+                "contain very large values and need scaling (StandardScaler), or the "
+                "learning rate is too high."
+            )
+
+    # -- pieces ----------------------------------------------------------------------
+
+    _full_batch_ok = False
+
+    def _optimizer_name(self) -> str | None:
+        return self.optimizer.lower() if isinstance(self.optimizer, str) else None
+
+    def _make_optimizer(self) -> optim.Optimizer:
+        if isinstance(self.optimizer, optim.Optimizer):
+            return _fresh(self.optimizer)
+        return optim.get(self.optimizer, lr=self.lr)
+
+    def _build_network(self, n_outputs: int) -> nn.Network:
+        return nn.Network(self._layers(n_outputs), self.n_features_in_,
+                          random_state=self._seed(0))
+
+    def _trainer_loss(self):
+        from steepest import losses
+
+        return losses.get(self._loss)
+
+    def _seed(self, stream: int) -> np.random.Generator:
+        """An independent generator per use (0: weights, 1: split, 2: batches), all
+        derived from ``random_state`` so one seed fixes the whole run."""
+        if isinstance(self.random_state, np.random.Generator):
+            return np.random.default_rng(self.random_state.bit_generator.seed_seq.spawn(1)[0])
+        entropy = self.random_state if self.random_state is not None else None
+        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
+
+    # -- files -----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted model to ``path`` (safetensors + JSON metadata, atomically).
+
+        ``steepest.load(path)`` gives back a model that predicts the same numbers.
+        """
+        check_is_fitted(self, "n_features_in_")
+        params = {name: _encode(value, name, type(self).__name__)
+                  for name, value in self.get_params(deep=False).items()}
+        fitted = {"n_features_in_": self.n_features_in_, "n_iter_": self.n_iter_,
+                  "history_": self.history_}
+        arrays = {f"network.{k}": np.asarray(v) for k, v in self._network.state_dict().items()
+                  if not k.endswith(".rng")}
+        if hasattr(self, "classes_"):
+            fitted["classes_"] = self.classes_.tolist()
+        else:
+            fitted["y_ndim"] = self._y_ndim
+        metadata = {"format": "steepest-model", "version": 1, "class": type(self).__name__,
+                    "params": params, "fitted": fitted, "n_outputs": self._network.n_outputs}
+        return save_arrays(path, arrays, _json_safe(metadata))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _fresh(optimizer: optim.Optimizer) -> optim.Optimizer:
+    """A new optimizer with the same hyperparameters (a fit never reuses another's state)."""
+    return type(optimizer)(**{k: getattr(optimizer, k) for k in optimizer._hyperparameters})
+
+
+# -- the linear models -----------------------------------------------------------------------
+
+
+class _LinearModel(_GradientDescentModel):
+    _full_batch_ok = True
+
+    def _layers(self, n_outputs):
+        return [nn.Dense(n_outputs, weight_init="zeros", bias_init="zeros")]
+
+
+class _Regressor(RegressorMixin):
+    _loss = "mse"
+
+    def _targets(self, y, *, first: bool, classes=None):
+        if first:
+            self._y_ndim = y.ndim
+        elif y.ndim != self._y_ndim:
+            raise ParameterError(
+                f"y has {y.ndim} dimension(s) but the model was started on {self._y_ndim}."
+            )
+        return y, 1 if y.ndim == 1 else y.shape[1]
+
+    def _validation_score(self, y, outputs) -> float:
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(y, outputs[:, 0] if y.ndim == 1 else outputs))
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) (or (n_samples, n_outputs))."""
+        outputs = self._forward(X)
+        return outputs[:, 0] if self._y_ndim == 1 else outputs
+
+
+class _Classifier(ClassifierMixin):
+    def _targets(self, y, *, first: bool, classes=None):
+        if first:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if labels.size < 2:
+                raise ParameterError(
+                    f"y has a single class ({labels[0]!r}); a classifier needs at least two. "
+                    "Check the target column."
+                )
+            self.classes_ = labels
+        index = np.searchsorted(self.classes_, y)
+        unknown = (index >= self.classes_.size) | (self.classes_[np.minimum(
+            index, self.classes_.size - 1)] != y)
+        if unknown.any():
+            raise ParameterError(
+                f"y holds the label {y[np.argmax(unknown)]!r} (first at row "
+                f"{int(np.argmax(unknown))}), which is not among the classes "
+                f"{self.classes_.tolist()} the model was started with."
+            )
+        if self.classes_.size == 2:
+            return index.astype(np.float64), 1
+        return index, self.classes_.size
+
+    @property
+    def _loss(self):
+        return "binary_crossentropy" if self.classes_.size == 2 else "categorical_crossentropy"
+
+    def _validation_score(self, y, outputs) -> float:
+        predicted = outputs[:, 0] > 0 if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+        return float(np.mean(predicted == y))
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for two classes (positive: ``classes_[1]``), else
+        (n_samples, n_classes)."""
+        outputs = self._forward(X)
+        return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = 0.5 * (1.0 + np.tanh(0.5 * scores))  # the logistic function, stably
+            return np.column_stack([1.0 - positive, positive])
+        scores = scores - scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most likely class of each sample, shape (n_samples,)."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+
+class LinearRegression(_Regressor, _LinearModel):
+    """Least squares by gradient descent: ``ŷ = X w + b``, from ``w = 0, b = 0``.
+
+    Minimises ``mean((y - ŷ)²) + alpha * (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||²)``.
+    With the defaults (full batch, SGD, lr 0.01) this is the textbook gradient
+    descent ``w ← w + lr·(2/n)Σ x(y − ŷ)``, ``b ← b + lr·(2/n)Σ (y − ŷ)``.
+
+    Parameters
+    ----------
+    optimizer : str or Optimizer, default="sgd"
+        A :mod:`steepest.optim` name or instance, or ``"lbfgs"`` / ``"newton"`` for
+        full-batch second-order fitting.
+    lr : float or schedule, default=0.01
+        Learning rate (> 0) or a schedule ``t -> lr`` over updates.
+    batch_size : int or None, default=None
+        None: the whole data set per update; 1: stochastic; k: mini-batches.
+    epochs : int, default=1000
+        Passes over the data (iterations for lbfgs/newton).
+    alpha : float, default=0.0
+        Strength of the penalty, >= 0.
+    penalty : {"l2", "l1", "elasticnet", None}, default="l2"
+    l1_ratio : float, default=0.15
+        L1 share of the elastic net, in [0, 1].
+    clip_norm : float or None, default=None
+        Clip each gradient to this global L2 norm.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data; stop when its loss stops
+        improving and keep the best weights.
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float or None, default=1e-6
+        None: always run all ``epochs``.
+    random_state : int, Generator or None, default=None
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+    intercept_ : float or ndarray of shape (n_outputs,)
+    history_ : dict of lists
+        Per epoch: ``loss``, ``val_loss`` (when validating), ``lr``, ``grad_norm``, ``time``.
+    n_iter_ : int
+    n_features_in_ : int
+    """
+
+    def __init__(self, *, optimizer="sgd", lr=0.01, batch_size=None, epochs=1000, alpha=0.0,
+                 penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, tol=1e-6, random_state=None,
+                 verbose=False):
+        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
+        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
+            clip_norm
+        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
+        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
+            random_state, verbose
+
+    @property
+    def coef_(self):
+        check_is_fitted(self, "n_features_in_")
+        W = self._network.layers[0].W.T
+        return W[0].copy() if self._y_ndim == 1 else W.copy()
+
+    @property
+    def intercept_(self):
+        check_is_fitted(self, "n_features_in_")
+        b = self._network.layers[0].b
+        return float(b[0]) if self._y_ndim == 1 else b.copy()
+
+
+class LogisticRegression(_Classifier, _LinearModel):
+    """Logistic regression (binary and multinomial) by gradient descent, from zero.
+
+    Two classes: one logit ``z = X w + b`` and the binary cross-entropy; more:
+    one logit per class and the softmax cross-entropy (multinomial). The
+    objective is the mean loss plus ``alpha * (l1_ratio ||w||_1 + (1 - l1_ratio)/2
+    ||w||²)``, which is scikit-learn's ``LogisticRegression(C=1 / (alpha · n))``
+    objective divided by ``n`` for the L2 penalty.
+
+    Parameters are those of :class:`LinearRegression` (default ``alpha=1e-4``,
+    ``epochs=1000``, ``lr=0.1``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    history_, n_iter_, n_features_in_ : as for :class:`LinearRegression`
+    """
+
+    def __init__(self, *, optimizer="sgd", lr=0.1, batch_size=None, epochs=1000, alpha=1e-4,
+                 penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, tol=1e-6, random_state=None,
+                 verbose=False):
+        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
+        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
+            clip_norm
+        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
+        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
+            random_state, verbose
+
+    @property
+    def coef_(self):
+        check_is_fitted(self, "n_features_in_")
+        return self._network.layers[0].W.T.copy()
+
+    @property
+    def intercept_(self):
+        check_is_fitted(self, "n_features_in_")
+        return self._network.layers[0].b.copy()
+
+
+# -- the neural networks ---------------------------------------------------------------------
+
+
+class _MLP(_GradientDescentModel):
+    _rules = _MLP_RULES
+
+    def _layers(self, n_outputs):
+        sizes = (self.hidden_layer_sizes,) if isinstance(self.hidden_layer_sizes,
+                                                         numbers.Integral) \
+            else tuple(self.hidden_layer_sizes)
+        init = "he_uniform" if self.activation in _HE_INIT else "glorot_uniform"
+        layers = []
+        for width in sizes:
+            layers.append(nn.Dense(width, weight_init=init))
+            if self.batch_norm:
+                layers.append(nn.BatchNorm())
+            layers.append(_ACTIVATIONS[self.activation]())
+            if self.dropout > 0:
+                layers.append(nn.Dropout(self.dropout))
+        layers.append(nn.Dense(n_outputs, weight_init="glorot_uniform"))
+        return layers
+
+
+_MLP_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        The width of each hidden layer.
+    activation : {"relu", "leaky_relu", "elu", "tanh", "sigmoid"}, default="relu"
+        Hidden layers with ReLU-like activations start from He initialisation,
+        the others from Glorot.
+    dropout : float, default=0.0
+        Probability of dropping each hidden unit while training, in [0, 1).
+    batch_norm : bool, default=False
+        Batch normalisation after each hidden Dense layer.
+    optimizer : str or Optimizer, default="adam"
+    lr : float or schedule, default=1e-3
+    batch_size : int or None, default=200
+    epochs : int, default=200
+    alpha : float, default=1e-4
+    penalty, l1_ratio, clip_norm, early_stopping, validation_fraction, patience,
+    random_state, verbose : as for :class:`LinearRegression`
+    tol : float or None, default=1e-4
+"""
+
+
+class MLPClassifier(_Classifier, _MLP):
+    __doc__ = """A neural network classifier trained by backpropagation.
+
+    Hidden layers ``Dense → [BatchNorm] → activation → [Dropout]``, then one
+    logit per class (one in all for two classes) and the cross-entropy.
+    """ + _MLP_DOC
+
+    def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0,
+                 batch_norm=False, optimizer="adam", lr=1e-3, batch_size=200, epochs=200,
+                 alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, tol=1e-4, random_state=None,
+                 verbose=False):
+        self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
+        self.dropout, self.batch_norm = dropout, batch_norm
+        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
+        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
+            clip_norm
+        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
+        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
+            random_state, verbose
+
+
+class MLPRegressor(_Regressor, _MLP):
+    __doc__ = """A neural network regressor trained by backpropagation.
+
+    Hidden layers ``Dense → [BatchNorm] → activation → [Dropout]``, then a linear
+    output per target and the mean squared error.
+    """ + _MLP_DOC
+
+    def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0,
+                 batch_norm=False, optimizer="adam", lr=1e-3, batch_size=200, epochs=200,
+                 alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
+                 validation_fraction=0.1, patience=10, tol=1e-4, random_state=None,
+                 verbose=False):
+        self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
+        self.dropout, self.batch_norm = dropout, batch_norm
+        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
+        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
+            clip_norm
+        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
+        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
+            random_state, verbose
+
+
+# -- files -----------------------------------------------------------------------------------
+
+_CLASSES = {cls.__name__: cls for cls in
+            (LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor)}
+
+
+def _json_safe(value):
+    """Tuples to lists, NumPy scalars to Python numbers, recursively."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _encode(value, name: str, owner: str):
+    """A parameter as JSON: numbers and strings as they are; a steepest schedule or
+    optimizer as ``{"call": repr}``, which :func:`_decode` rebuilds."""
+    if value is None or isinstance(value, (bool, numbers.Real, str, tuple, list)):
+        return _json_safe(value)
+    if isinstance(value, np.random.Generator):
+        return None
+    text = repr(value)
+    try:
+        _decode({"call": text})
+    except (ParameterError, SyntaxError, TypeError, ValueError):
+        raise ParameterError(
+            f"The {name!r} parameter of {owner} ({text}) cannot be saved: a model file holds "
+            "no code. Use a steepest.schedules schedule or a steepest.optim optimizer."
+        ) from None
+    return {"call": text}
+
+
+def _decode(value):
+    """The inverse of :func:`_encode`: calls of steepest's schedules and optimizers only."""
+    if not (isinstance(value, dict) and "call" in value):
+        return tuple(value) if isinstance(value, list) else value
+    namespace = {name: getattr(schedules, name) for name in schedules.__all__}
+    namespace.update({name: getattr(optim, name) for name in optim.__all__ if name[0].isupper()})
+    tree = ast.parse(value["call"], mode="eval")
+    allowed = (ast.Expression, ast.Call, ast.Name, ast.Load, ast.keyword, ast.Constant,
+               ast.Tuple, ast.List, ast.UnaryOp, ast.USub)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed) or (isinstance(node, ast.Name)
+                                             and node.id not in namespace):
+            raise ParameterError(f"A model file holds an unknown expression {value['call']!r}.")
+    return eval(compile(tree, "<model file>", "eval"), {"__builtins__": {}}, namespace)
+
+
+def load(path: str | os.PathLike):
+    """Read a model written by ``model.save(path)``; it predicts what the saved one did."""
+    arrays, metadata = load_arrays(path)
+    cls = _CLASSES.get(metadata.get("class")) if metadata.get("format") == "steepest-model" \
+        else None
+    if cls is None:
+        raise FileFormatError(f"'{path}' is a steepest file but not a saved model.")
+    try:
+        model = cls(**{k: _decode(v) for k, v in metadata["params"].items()})
+        fitted = metadata["fitted"]
+        model.n_features_in_ = int(fitted["n_features_in_"])
+        model.n_iter_, model.history_ = int(fitted["n_iter_"]), fitted["history_"]
+        if "classes_" in fitted:
+            model.classes_ = np.asarray(fitted["classes_"])
+        else:
+            model._y_ndim = int(fitted["y_ndim"])
+        model._network = model._build_network(int(metadata["n_outputs"]))
+        state = {k.removeprefix("network."): v for k, v in arrays.items()}
+        state.update({k: v for k, v in model._network.state_dict().items() if k.endswith(".rng")})
+        model._network.load_state_dict(state)
+    except (KeyError, TypeError, ValueError) as error:
+        raise FileFormatError(
+            f"'{path}' does not describe a {metadata.get('class')} this version can rebuild "
+            f"({type(error).__name__}: {error})."
+        ) from None
+    return model
+

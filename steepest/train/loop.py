@@ -1,0 +1,642 @@
+r"""The fit loop: epochs of batches through a network, a loss and an optimizer.
+
+Each update does, in order::
+
+    Y  = network.forward(X_batch, training=True)
+    J, dY = loss.value_and_grad(y_batch, Y)      # the mean data loss of the batch
+    network.backward(dY)                          # grad = ∂J/∂θ
+    grad += ∂P/∂θ                                  # the penalty, on the weights only
+    clip grad to clip_norm (global L2 norm)
+    optimizer.step(theta, grad)                   # the schedule advances per update
+
+so it minimises the objective of DESIGN.md, the mean loss plus
+:math:`P(\theta) = \alpha(\rho\lVert w\rVert_1 + \frac{1-\rho}{2}\lVert w\rVert_2^2)`.
+The loop allocates nothing of a batch's size after its first epoch beyond what
+the network and loss do (the batches are views, the gradient of the loss goes
+into a buffer kept per batch size) and does no Python work per sample.
+
+At the end of every epoch the trainer records the history, runs the callbacks
+and keeps a snapshot of the state (parameters, BatchNorm statistics, optimizer
+state, the generator of the batch orders), so that
+
+* an epoch that diverges is undone (see :mod:`steepest.train.divergence`);
+* Ctrl-C (``KeyboardInterrupt``) during an epoch puts that state back: the
+  model, the optimizer and the history are those of the last completed epoch,
+  ``trainer.interrupted`` is True and ``fit`` returns normally;
+* any other error raised during an epoch also leaves the last completed epoch's
+  state in place before it propagates.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from steepest import losses, optim
+from steepest._validation import check_number
+from steepest.data import Batcher, as_generator
+from steepest.errors import NonFiniteError, ParameterError, StateError
+from steepest.nn import Network
+from steepest.train.callbacks import Callback, Checkpoint
+from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
+from steepest.train.history import History
+from steepest.train.progress import ProgressBar
+from steepest.train.rate import ScaledRate
+from steepest.train.regularization import Penalty
+from steepest.train.state import load_state, save_state
+from steepest.transforms import clip_by_global_norm, global_norm
+
+__all__ = ["Trainer", "fit"]
+
+_KEEP_BUFFERS = 4
+"""How many batch sizes the trainer keeps a loss-gradient buffer for."""
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every entry is finite (once per epoch, so a plain scan is cheap enough)."""
+    return bool(np.isfinite(array).all())
+
+
+class Trainer:
+    r"""Train a :class:`~steepest.nn.Network` by gradient descent, epoch after epoch.
+
+    Parameters
+    ----------
+    network : Network
+        Trained in place: its ``theta`` is updated by the optimizer.
+    loss : str or Loss
+        A :mod:`steepest.losses` name (``"mse"``, ``"categorical_crossentropy"``, ...)
+        or instance.
+    optimizer : str or Optimizer
+        A :mod:`steepest.optim` instance (its ``lr`` may be a schedule, advanced
+        once per update) or name (with its default hyperparameters). Its
+        hyperparameters are not changed: reductions of the rate go through
+        ``lr_scale``.
+    batch_size : int or None, default=None
+        ``None``: batch gradient descent (the whole set per update); ``1``:
+        stochastic; ``k``: mini-batches of ``k``, reshuffled every epoch.
+    alpha : float, default=0.0
+        Strength of the penalty on the weights, >= 0.
+    penalty : {"l2", "l1", "elasticnet", None}, default="l2"
+    l1_ratio : float, default=0.15
+        The L1 share of the elastic net, in [0, 1].
+    clip_norm : float or None, default=None
+        Rescale each gradient so its global L2 norm is at most this (> 0).
+    callbacks : sequence of Callback, default=()
+        Run in the order of their ``order`` attribute (see
+        :mod:`steepest.train.callbacks`).
+    divergence : bool or DivergenceGuard, default=True
+        True: a :class:`DivergenceGuard` with its defaults; False: none (a
+        non-finite loss raises :class:`~steepest.errors.NonFiniteError` at once,
+        after the last good epoch's state is put back).
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch (mini-batch and stochastic).
+    drop_single : bool, default=False
+        Leave out a last batch of a single sample (BatchNorm cannot train on it).
+    verbose : bool, default=False
+        Show a progress bar (adds a :class:`ProgressBar` if none is given).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the order of the samples in each epoch.
+
+    Attributes
+    ----------
+    history : History
+        The per-epoch series, ``history.epochs`` and ``history.updates``.
+    epoch : int
+        Epochs completed.
+    updates : int
+        Optimizer steps taken.
+    lr_scale : float
+        The factor on the optimizer's rate (1.0 until a callback or the
+        divergence guard lowers it).
+    stopped : bool
+        A callback stopped training; ``fit`` on this trainer returns at once.
+    stopped_by : str or None
+        The class name of the callback that stopped training, or
+        ``"KeyboardInterrupt"``.
+    interrupted : bool
+        The last call ended by Ctrl-C.
+    finished : bool
+        The last call was a ``fit`` that ran to its end (all its epochs, or
+        stopped by a callback).
+    target_epochs : int
+        The epoch count the current (or last) call trains up to.
+    """
+
+    def __init__(self, network: Network, loss, optimizer, *, batch_size: int | None = None,
+                 alpha: float = 0.0, penalty: str | None = "l2", l1_ratio: float = 0.15,
+                 clip_norm: float | None = None, callbacks=(), divergence=True,
+                 shuffle: bool = True, drop_single: bool = False, verbose: bool = False,
+                 random_state=None) -> None:
+        owner = "Trainer"
+        if not isinstance(network, Network):
+            raise ParameterError(
+                f"The 'network' parameter of Trainer must be a steepest.nn.Network. Got "
+                f"{type(network).__name__} instead."
+            )
+        if batch_size is not None:
+            check_number(batch_size, "batch_size", owner, low=1, integer=True)
+        if clip_norm is not None:
+            check_number(clip_norm, "clip_norm", owner, low=0.0, closed="neither")
+        self.network = network
+        self.loss = losses.get(loss)
+        self.optimizer = self._check_optimizer(optimizer)
+        self.batch_size, self.clip_norm = batch_size, clip_norm
+        self.penalty = Penalty(network, alpha, penalty, l1_ratio)
+        self.callbacks = self._check_callbacks(callbacks, verbose)
+        self.guard = self._check_guard(divergence)
+        self.shuffle, self.drop_single, self.verbose = bool(shuffle), bool(drop_single), verbose
+        self.rng = as_generator(random_state, owner)
+
+        self.history = History()
+        self.stopped = False
+        self.stopped_by: str | None = None
+        self.interrupted = False
+        self.finished = False
+        self.target_epochs = 0
+        self._rate = ScaledRate(self.optimizer.lr)
+        self._partial = False
+        self._snapshot: dict | None = None     # the end of the last completed epoch
+        self._previous: dict | None = None     # the end of the one before
+        self._in_epoch = False
+        self._dY: dict[tuple[int, ...], np.ndarray] = {}
+        self._batcher: Batcher | None = None
+
+    # -- checks ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_optimizer(optimizer) -> optim.Optimizer:
+        if isinstance(optimizer, str):
+            return optim.get(optimizer)
+        if not isinstance(optimizer, optim.Optimizer):
+            raise ParameterError(
+                "The 'optimizer' parameter of Trainer must be a name or a first-order optimizer "
+                f"of steepest.optim ({', '.join(optim.names())}). Got {optimizer!r} instead; "
+                "Newton and L-BFGS need the whole objective: use steepest.minimize."
+            )
+        return optimizer
+
+    @staticmethod
+    def _check_callbacks(callbacks, verbose: bool) -> list[Callback]:
+        callbacks = list(callbacks)
+        for index, callback in enumerate(callbacks):
+            if not isinstance(callback, Callback):
+                raise ParameterError(
+                    f"The 'callbacks' parameter of Trainer must hold Callback objects; the "
+                    f"entry at position {index} is {callback!r} of type "
+                    f"{type(callback).__name__}."
+                )
+        if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks.append(ProgressBar())
+        return sorted(callbacks, key=lambda c: c.order)
+
+    @staticmethod
+    def _check_guard(divergence) -> DivergenceGuard | None:
+        if isinstance(divergence, DivergenceGuard):
+            return divergence
+        if divergence is True:
+            return DivergenceGuard()
+        if divergence is False or divergence is None:
+            return None
+        raise ParameterError(
+            "The 'divergence' parameter of Trainer must be a bool or a DivergenceGuard. Got "
+            f"{divergence!r} instead."
+        )
+
+    # -- counters ----------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return self.history.epochs
+
+    @property
+    def updates(self) -> int:
+        """Optimizer steps taken, all epochs together."""
+        return self.history.updates
+
+    @property
+    def lr_scale(self) -> float:
+        """The factor on the optimizer's learning rate (or schedule)."""
+        return self._rate.scale
+
+    @lr_scale.setter
+    def lr_scale(self, value: float) -> None:
+        check_number(value, "lr_scale", "Trainer", low=0.0, closed="neither")
+        if not math.isfinite(value):
+            raise ParameterError(f"The 'lr_scale' of Trainer must be finite. Got {value!r}.")
+        self._rate.scale = float(value)
+
+    # -- training ----------------------------------------------------------------------
+
+    def fit(self, X, y, *, epochs: int, validation_data=None, score=None) -> History:
+        """Train until ``epochs`` epochs are complete in all, or a callback stops.
+
+        ``epochs`` counts the epochs already run (by an earlier call, or before
+        a checkpoint this trainer resumed from), so a resumed run ends where the
+        uninterrupted one would.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Numeric (validate user input with :func:`steepest.data.check_X`);
+            converted once to the network's dtype.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets as the loss expects them (class indices for the categorical
+            cross-entropy).
+        epochs : int
+            >= 1.
+        validation_data : tuple (X_val, y_val), optional
+            Evaluated at the end of every epoch (``val_loss``).
+        score : callable, optional
+            ``score(y_val, outputs) -> float``, higher is better, from the
+            network's raw outputs on ``X_val`` (``val_score``); needs
+            ``validation_data``.
+
+        Returns
+        -------
+        History
+        """
+        check_number(epochs, "epochs", "Trainer.fit", low=1, integer=True)
+        return self._run(X, y, validation_data, score, epochs, partial=False)
+
+    def partial_fit(self, X, y, *, validation_data=None, score=None) -> History:
+        """Run exactly one more epoch on ``(X, y)``, keeping the optimizer's state, the
+        generator of the batch orders and the history from earlier calls.
+
+        Requests to stop from callbacks are ignored (as scikit-learn's
+        ``partial_fit`` ignores early stopping); the divergence guard works as in
+        :meth:`fit`.
+        """
+        return self._run(X, y, validation_data, score, self.epoch + 1, partial=True)
+
+    def _run(self, X, y, validation_data, score, target: int, partial: bool) -> History:
+        X, y = self._inputs(X, y, "X", "y")
+        batcher = self._batcher
+        if batcher is None or batcher.X is not X or batcher.y is not y:
+            # a new one for new data; the same arrays again (partial_fit) reuse its buffers
+            batcher = self._batcher = Batcher(X, y, self.batch_size, shuffle=self.shuffle,
+                                              drop_single=self.drop_single, random_state=self.rng)
+        validation = None
+        if validation_data is not None:
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise ParameterError(
+                    "The 'validation_data' parameter of Trainer.fit must be a pair (X_val, "
+                    f"y_val). Got {type(validation_data).__name__} instead."
+                )
+            validation = self._inputs(*validation_data, "X_val", "y_val")
+        if score is not None and not callable(score):
+            raise ParameterError(f"The 'score' parameter must be callable. Got {score!r}.")
+        if score is not None and validation is None:
+            raise ParameterError(
+                "A score needs validation data: pass validation_data=(X_val, y_val) too."
+            )
+
+        if self.epoch == 0:
+            self.stopped, self.stopped_by = False, None
+            for callback in self.callbacks:
+                callback.reset()
+            if self.guard is not None:
+                self.guard.reset()
+        self.target_epochs, self._partial = target, partial
+        self.interrupted = self.finished = False
+        for callback in self.callbacks:
+            callback.trainer = self
+        self._rate.base = self.optimizer.lr
+        self.optimizer.lr = self._rate
+        try:
+            for callback in self.callbacks:
+                callback.on_train_begin()
+            self._keep_or_take_snapshots()
+            if self.guard is not None and self.guard.reference is None:
+                self.guard.reference = self._initial_loss(batcher)
+            self._clock = (time.perf_counter(), self.history.last("time", 0.0))
+            while self.epoch < target and (partial or not self.stopped):
+                self._epoch(batcher, validation, score)
+            self.finished = not partial
+        except KeyboardInterrupt:
+            self._undo_epoch()
+            self.interrupted, self.stopped_by = True, "KeyboardInterrupt"
+            warnings.warn(
+                f"Training interrupted by the user; the model holds the parameters of epoch "
+                f"{self.epoch} (its last completed one).", UserWarning, stacklevel=3)
+        except BaseException:
+            self._undo_epoch()
+            raise
+        finally:
+            self.optimizer.lr = self._rate.base
+            for callback in self.callbacks:
+                callback.on_train_end()
+        return self.history
+
+    def _inputs(self, X, y, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """X in the network's dtype, C-contiguous; y as the loss wants it, converted once."""
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim != 2 or X.dtype.kind not in "biuf":
+            raise ParameterError(
+                f"Trainer needs {x_name} as a 2-D numeric array; got a {X.ndim}-D array of "
+                f"dtype {X.dtype}. Check user input with steepest.data.check_X first."
+            )
+        if X.shape[1] != self.network.n_features:
+            raise ParameterError(
+                f"{x_name} has {X.shape[1]} features; the network expects "
+                f"{self.network.n_features}."
+            )
+        X = np.ascontiguousarray(X, dtype=self.network.dtype)
+        if isinstance(self.loss, losses.CategoricalCrossEntropy):
+            if y.dtype.kind in "iu" or (y.dtype.kind == "f" and np.all(y == np.round(y))):
+                y = np.ascontiguousarray(y, dtype=np.intp)
+        elif y.dtype.kind in "biuf":
+            y = np.ascontiguousarray(y, dtype=self.network.dtype)
+        return X, y
+
+    def _epoch(self, batcher: Batcher, validation, score) -> None:
+        """One epoch: batches, validation, the divergence check, history, callbacks."""
+        self._in_epoch = True
+        logs, n_updates, reason = self._batches(batcher)
+        if reason is None and validation is not None:
+            X_val, y_val = validation
+            outputs = self.network.forward(X_val, training=False)
+            logs["val_loss"] = self.loss.value(y_val, outputs) + self.penalty.value()
+            if score is not None:
+                logs["val_score"] = float(score(y_val, outputs))
+        if reason is None:
+            reason = self.guard.check(logs) if self.guard is not None else \
+                next((f"the {key.replace('_', ' ')} became {logs[key]}" for key in
+                      ("loss", "val_loss") if key in logs and not math.isfinite(logs[key])),
+                     None)
+        if reason is not None:
+            self._diverged(reason, logs)
+            return
+        start, offset = self._clock
+        logs["time"] = offset + (time.perf_counter() - start)
+        self.history.append(logs)
+        self.history.updates += n_updates
+        self._in_epoch = False
+
+        epoch = self.epoch
+        for callback in self.callbacks:
+            if callback.on_epoch_end(epoch, logs) and not self._partial and not self.stopped:
+                self.stopped, self.stopped_by = True, type(callback).__name__
+        self._previous, self._snapshot = self._snapshot, self._capture()
+
+    def _batches(self, batcher: Batcher) -> tuple[dict[str, float], int, str | None]:
+        """Run the updates of one epoch: ``(logs, updates, why it diverged or None)``."""
+        network, optimizer = self.network, self.optimizer
+        theta, grad = network.theta, network.grad
+        forward, backward = network.forward, network.backward
+        value_and_grad, step = self.loss.value_and_grad, optimizer.step
+        penalty = self.penalty if self.penalty.active else None
+        clip, buffers = self.clip_norm, self._dY
+        start_penalty = penalty.value() if penalty is not None else 0.0
+        total, count, updates, norm = 0.0, 0, 0, math.nan
+        for X_batch, y_batch in batcher.epoch():
+            Y = forward(X_batch, True)
+            dY = buffers.get(Y.shape)
+            if dY is None:
+                if len(buffers) >= _KEEP_BUFFERS:
+                    buffers.clear()
+                dY = buffers[Y.shape] = np.empty_like(Y)
+            value, dY = value_and_grad(y_batch, Y, dY)
+            if not math.isfinite(value):
+                return self._bad_logs(value), updates, f"the loss of a batch became {value}"
+            backward(dY)
+            if penalty is not None:
+                penalty.add_gradient()
+            if clip is not None:
+                norm = clip_by_global_norm(grad, clip)
+            try:
+                step(theta, grad)
+            except NonFiniteError:
+                return self._bad_logs(math.nan), updates, "the gradient became non-finite"
+            total += value * Y.shape[0]
+            count += Y.shape[0]
+            updates += 1
+        if not _all_finite(theta):
+            return self._bad_logs(math.nan), updates, "the parameters became non-finite"
+        if clip is None:
+            norm = global_norm(grad)
+        logs = {"loss": total / count + start_penalty, "lr": self._last_rate(),
+                "grad_norm": norm}
+        return logs, updates, None
+
+    def _initial_loss(self, batcher: Batcher) -> float:
+        """The objective at the starting parameters, for the divergence guard's yardstick.
+
+        Measured in training mode on the whole set for batch descent, else on up to
+        about 1024 evenly spaced samples in batches of the training size; the network's
+        state (BatchNorm statistics, dropout generators) is put back afterwards.
+        """
+        X, y, k = batcher.X, batcher.y, batcher.batch_size
+        if not batcher.full:
+            n_chunks = max(1, min(batcher.n_samples // k, math.ceil(1024 / k)))
+            rows = np.linspace(0, batcher.n_samples - 1, n_chunks * k).astype(np.intp)
+            X, y = X[rows], y[rows]
+        chunk = k if k > 1 else len(X)
+        state = self.network.state_dict()
+        try:
+            total = sum(self.loss.value(y[a:a + chunk],
+                                        self.network.forward(X[a:a + chunk], training=True))
+                        * len(X[a:a + chunk]) for a in range(0, len(X), chunk))
+        finally:
+            self.network.load_state_dict(state)
+        return total / len(X) + self.penalty.value()
+
+    def _last_rate(self) -> float:
+        """The rate of the latest update (of the next one before any)."""
+        return float(self._rate(max(self.optimizer.steps - 1, 0)))
+
+    def _bad_logs(self, value: float) -> dict[str, float]:
+        return {"loss": value, "lr": self._last_rate(), "grad_norm": math.nan}
+
+    # -- snapshots, divergence and interruption -------------------------------------------
+
+    def _capture(self) -> dict:
+        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "rng": self.rng.bit_generator.state, "epochs": self.history.epochs,
+                "updates": self.history.updates,
+                "callbacks": [callback.state_dict() for callback in self.callbacks]}
+
+    def _restore(self, snapshot: dict) -> None:
+        self.network.load_state_dict(snapshot["network"])
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        self.rng.bit_generator.state = snapshot["rng"]
+        self.history.truncate(snapshot["epochs"])
+        self.history.updates = snapshot["updates"]
+        for callback, state in zip(self.callbacks, snapshot["callbacks"], strict=True):
+            if state:
+                callback.load_state_dict(state)
+
+    def _keep_or_take_snapshots(self) -> None:
+        """Keep the snapshots of an earlier call when the model is still where they left it
+        (so the guard can go back two epochs across ``partial_fit`` calls); else take one."""
+        kept = self._snapshot
+        if kept is None or kept["epochs"] != self.epoch or kept["updates"] != self.updates \
+                or not np.array_equal(kept["network"]["theta"], self.network.theta):
+            self._snapshot = self._previous = self._capture()
+
+    def _undo_epoch(self) -> None:
+        """After an error or Ctrl-C inside an epoch, put back the last completed epoch's state."""
+        if self._in_epoch and self._snapshot is not None:
+            self._restore(self._snapshot)
+        self._in_epoch = False
+
+    def _diverged(self, reason: str, logs: dict[str, float]) -> None:
+        """Roll back to the last good state; retry at a lower rate, or raise.
+
+        The last good state is the end of the epoch *before* the last completed one:
+        a loss is measured during the epoch after the parameters it judges (for batch
+        descent, epoch e's loss is J at the end of epoch e − 1), so the end of the last
+        completed epoch may already be the first bad state.
+        """
+        epoch, lr, guard = self.epoch + 1, logs["lr"], self.guard
+        self._restore(self._previous)
+        self._snapshot = self._previous
+        self._in_epoch = False
+        good = self.epoch
+        if guard is not None and guard.can_retry:
+            guard.retries += 1
+            self.lr_scale = self.lr_scale * guard.factor
+            new_lr = self._last_rate()
+            self.history.events.append({"epoch": epoch, "event": "divergence", "reason": reason,
+                                        "lr": lr, "new_lr": new_lr})
+            warnings.warn(
+                f"Training diverged at epoch {epoch}: {reason} with learning rate {lr:.4g}. "
+                f"The model was rolled back to epoch {good} and the learning rate lowered "
+                f"to {new_lr:.4g} (retry {guard.retries} of {guard.max_retries}).",
+                DivergenceWarning, stacklevel=4)
+            return
+        tried = [event for event in self.history.events if event["event"] == "divergence"]
+        history = (f", after lowering it {len(tried)} time{'s' * (len(tried) != 1)} from "
+                   f"{tried[0]['lr']:.4g}" if tried else "")
+        clip = ("clip the gradients (clip_norm=1.0)" if self.clip_norm is None
+                else f"clip the gradients harder (clip_norm below {self.clip_norm:g})")
+        message = (
+            f"Training diverged at epoch {epoch}: {reason} with learning rate {lr:.4g}"
+            f"{history}. The learning rate is too high for this problem: lower it (try "
+            f"{lr / 10:.3g}), scale the inputs (e.g. sklearn.preprocessing.StandardScaler) or "
+            f"{clip}. The model holds the parameters of epoch {good}, the last good one."
+        )
+        raise (DivergenceError if guard is not None else NonFiniteError)(message)
+
+    # -- state and checkpoints --------------------------------------------------------------
+
+    def _stateful_callbacks(self) -> dict[str, Callback]:
+        named: dict[str, Callback] = {}
+        for callback in self.callbacks:
+            if callback.state_dict():
+                name, k = type(callback).__name__, 1
+                while (key := name if k == 1 else f"{name}.{k}") in named:
+                    k += 1
+                named[key] = callback
+        return named
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs, as nested dicts of arrays, numbers and strings."""
+        return {
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "lr_scale": self.lr_scale,
+            "stopped": self.stopped,
+            "stopped_by": self.stopped_by,
+            "history": self.history.state_dict(),
+            "divergence": None if self.guard is None else self.guard.state_dict(),
+            "callbacks": {key: c.state_dict() for key, c in self._stateful_callbacks().items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (from a trainer with the same network architecture,
+        optimizer and stateful callbacks)."""
+        saved = state["callbacks"]
+        named = self._stateful_callbacks()
+        missing = [key for key in named if key not in saved]
+        if missing:
+            raise StateError(
+                f"The checkpoint holds no state for the callback(s) {', '.join(missing)}; it "
+                f"was saved with {', '.join(saved) or 'no stateful callbacks'}. Resume with the "
+                "callbacks of the run that wrote it."
+            )
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.rng.bit_generator.state = state["rng"]
+        except (TypeError, ValueError, KeyError) as error:
+            raise StateError(
+                f"The checkpoint's generator state does not fit this trainer's generator "
+                f"({error}). Seed the trainer with an int random_state."
+            ) from None
+        self.lr_scale = float(state["lr_scale"])
+        self.stopped, self.stopped_by = bool(state["stopped"]), state["stopped_by"]
+        self.history = History()
+        self.history.load_state_dict(state["history"])
+        if self.guard is not None and state["divergence"] is not None:
+            self.guard.load_state_dict(state["divergence"])
+        for key, callback in named.items():
+            callback.load_state_dict(saved[key])
+        self._snapshot = self._previous = None
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`state_dict` to ``path`` atomically (safetensors + JSON, no pickle).
+
+        The arrays are stored under their paths in the state (``network/theta``,
+        ``optimizer/exp_avg``, ``callbacks/EarlyStopping/best_state/theta``, ...), the
+        rest (epoch counts, ``lr_scale``, history, generator state, callback counters)
+        as JSON metadata.
+        """
+        return save_state(path, self.state_dict())
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Continue from a checkpoint written by :meth:`save_checkpoint`: then call
+        :meth:`fit` with the same data, settings and ``epochs`` as the first run."""
+        self.load_state_dict(load_state(path))
+
+    def __repr__(self) -> str:
+        return (f"Trainer(network={self.network!r}, loss={self.loss!r}, "
+                f"optimizer={self.optimizer!r}, batch_size={self.batch_size!r}, "
+                f"penalty={self.penalty!r}, clip_norm={self.clip_norm!r})")
+
+
+def fit(network: Network, loss, optimizer, X, y, *, epochs: int, validation_data=None,
+        score=None, checkpoint: str | os.PathLike | None = None, resume: bool = False,
+        callbacks=(), **options) -> Trainer:
+    """Train ``network`` on ``(X, y)``: a :class:`Trainer` made and run in one call.
+
+    Parameters
+    ----------
+    network, loss, optimizer
+        As :class:`Trainer`.
+    X, y, epochs, validation_data, score
+        As :meth:`Trainer.fit`.
+    checkpoint : str or path-like, optional
+        Save a checkpoint there after every epoch.
+    resume : bool, default=False
+        Continue from ``checkpoint`` when that file exists (a killed run then
+        ends with the parameters of an uninterrupted one); start afresh when it
+        does not.
+    callbacks : sequence of Callback, default=()
+    **options
+        The other keyword arguments of :class:`Trainer` (``batch_size``,
+        ``alpha``, ``clip_norm``, ``random_state``, ...).
+
+    Returns
+    -------
+    Trainer
+        Holding the ``history``, the counters and the flags ``interrupted`` and
+        ``stopped_by``.
+    """
+    callbacks = list(callbacks)
+    if checkpoint is not None:
+        callbacks.append(Checkpoint(checkpoint))
+    elif resume:
+        raise ParameterError("resume=True needs the checkpoint path: pass checkpoint=PATH.")
+    trainer = Trainer(network, loss, optimizer, callbacks=callbacks, **options)
+    if resume and Path(checkpoint).exists():
+        trainer.load_checkpoint(checkpoint)
+    trainer.fit(X, y, epochs=epochs, validation_data=validation_data, score=score)
+    return trainer

@@ -1,0 +1,237 @@
+"""The scikit-learn compatible models: reference results, compatibility, files, errors."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression as ScikitLogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import steepest
+from steepest import LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor, schedules
+from steepest.errors import FileFormatError, ParameterError
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def textbook_descent(x, y, lr, epochs):
+    """The derivation every course shows: w ← w + lr·(2/n)Σx(y − ŷ), b ← b + lr·(2/n)Σ(y − ŷ)."""
+    w = b = 0.0
+    for _ in range(epochs):
+        residual = y - (w * x + b)
+        w, b = w + lr * 2 * np.mean(x * residual), b + lr * 2 * np.mean(residual)
+    return w, b
+
+
+def test_textbook_linear_regression():
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0])
+    model = LinearRegression(lr=0.01, epochs=1000, tol=None).fit(x.reshape(-1, 1), y)
+    assert model.coef_[0] == pytest.approx(1.98966, abs=5e-6)
+    assert model.intercept_ == pytest.approx(0.03040, abs=5e-6)
+    w, b = textbook_descent(x, y, 0.01, 1000)
+    assert model.coef_[0] == pytest.approx(w, abs=1e-9)
+    assert model.intercept_ == pytest.approx(b, abs=1e-9)
+    assert model.n_iter_ == 1000 and len(model.history_["loss"]) == 1000
+
+
+def logistic_objective(X, y, alpha, coef, intercept):
+    z = X @ coef + intercept
+    return np.mean(np.logaddexp(0, z) - y * z) + alpha / 2 * coef @ coef
+
+
+@pytest.mark.parametrize(("optimizer", "kwargs"), [
+    ("lbfgs", {"epochs": 500, "tol": 1e-10}),
+    ("newton", {"epochs": 50, "tol": 1e-10}),
+    ("sgd", {"lr": 0.5, "epochs": 3000, "tol": None}),
+])
+def test_logistic_regression_reaches_scikit_learns_objective(cancer, optimizer, kwargs):
+    X, y = cancer
+    alpha = 1e-2
+    reference = ScikitLogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000)
+    reference.fit(X, y)
+    best = logistic_objective(X, y, alpha, reference.coef_[0], reference.intercept_[0])
+    model = LogisticRegression(optimizer=optimizer, alpha=alpha, **kwargs).fit(X, y)
+    ours = logistic_objective(X, y, alpha, model.coef_[0], model.intercept_[0])
+    assert (ours - best) / best < 1e-6
+
+
+def test_mlp_classifier_on_digits(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = MLPClassifier((64,), batch_size=32, epochs=40, tol=None, random_state=0)
+    model.fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.96
+    proba = model.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X_test))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier((16,), dropout=0.2, batch_norm=True, batch_size=16, epochs=3,
+                          tol=None, random_state=7),
+    lambda: LogisticRegression(batch_size=1, epochs=2, tol=None, random_state=7),
+])
+def test_same_seed_same_model_bit_for_bit(digits, make):
+    X_train, _, y_train, _ = digits
+    first, second = make().fit(X_train, y_train), make().fit(X_train, y_train)
+    np.testing.assert_array_equal(first._network.theta, second._network.theta)
+    assert first.history_["loss"] == second.history_["loss"]
+
+
+def test_batch_variants_all_learn(digits):
+    X_train, X_test, y_train, y_test = digits
+    for batch_size, lr in ((None, 0.5), (1, 0.01), (32, 0.1)):
+        model = LogisticRegression(batch_size=batch_size, lr=lr, epochs=20, tol=None,
+                                   random_state=0).fit(X_train, y_train)
+        assert model.score(X_test, y_test) > 0.9, batch_size
+
+
+def test_regressors_fit_a_linear_target():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 3.0
+    linear = LinearRegression(optimizer="lbfgs", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(linear.coef_, [1.0, -2.0, 0.5], atol=1e-6)
+    assert linear.intercept_ == pytest.approx(3.0, abs=1e-6)
+    mlp = MLPRegressor((32,), lr=1e-2, batch_size=32, epochs=200, random_state=0).fit(X, y)
+    assert mlp.score(X, y) > 0.99
+    two = LinearRegression(optimizer="lbfgs").fit(X, np.column_stack([y, -y]))
+    assert two.predict(X).shape == (200, 2) and two.coef_.shape == (2, 3)
+
+
+def test_early_stopping_keeps_the_best_validation_loss(digits):
+    X_train, _, y_train, _ = digits
+    model = MLPClassifier((32,), early_stopping=True, patience=3, epochs=200, lr=1e-2,
+                          random_state=0).fit(X_train, y_train)
+    assert model.n_iter_ < 200
+    assert np.nanmin(model.history_["val_loss"]) <= model.history_["val_loss"][-1]
+    assert "val_score" in model.history_
+
+
+def test_pipeline_grid_search_and_clone(digits):
+    X_train, X_test, y_train, y_test = digits
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(epochs=30, tol=None))
+    search = GridSearchCV(pipeline, {"logisticregression__lr": [0.01, 0.1]}, cv=2)
+    search.fit(X_train, y_train)
+    assert search.best_params_["logisticregression__lr"] in (0.01, 0.1)
+    assert search.score(X_test, y_test) > 0.9
+    scheduled = LogisticRegression(lr=schedules.cosine(0.1, total_steps=30))
+    assert repr(clone(scheduled).lr) == repr(scheduled.lr)
+
+
+def test_partial_fit_runs_one_epoch_at_a_time(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = LogisticRegression(lr=0.1)
+    for _ in range(5):
+        model.partial_fit(X_train, y_train, classes=np.arange(10))
+    assert model.n_iter_ == 5 and len(model.history_["loss"]) == 5
+    assert model.score(X_test, y_test) > 0.85
+
+
+def test_pickle_keeps_parameters_shared_with_theta(digits):
+    X_train, _, y_train, _ = digits
+    model = MLPClassifier((8,), epochs=2, tol=None, random_state=0).fit(X_train, y_train)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(X_train), model.predict_proba(X_train))
+    copy._network.theta[:] = 0.0  # every layer must see it
+    assert np.all(copy._network.layers[0].W == 0.0)
+
+
+@pytest.mark.parametrize("model", [
+    LinearRegression(epochs=20),
+    LogisticRegression(epochs=20, lr=schedules.warmup(schedules.cosine(0.1, 20), steps=3)),
+    MLPClassifier((8,), batch_norm=True, epochs=3, random_state=0),
+    MLPRegressor((8,), epochs=3, random_state=0),
+], ids=lambda m: type(m).__name__)
+def test_save_and_load_give_the_same_predictions(tmp_path, digits, model):
+    X_train, X_test, y_train, _ = digits
+    y = y_train if hasattr(model, "predict_proba") else y_train.astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train, y)
+    path = model.save(tmp_path / "model.safetensors")
+    loaded = steepest.load(path)
+    assert type(loaded) is type(model)
+    assert repr(loaded) == repr(model)
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+    assert loaded.history_ == model.history_
+
+
+def test_a_custom_callable_rate_cannot_be_saved(tmp_path):
+    model = LinearRegression(lr=lambda t: 0.01, epochs=2, tol=None).fit([[0.0], [1.0]],
+                                                                         [0.0, 1.0])
+    with pytest.raises(ParameterError, match="cannot be saved: a model file holds no code"):
+        model.save(tmp_path / "m.safetensors")
+
+
+def test_load_refuses_damaged_files(tmp_path):
+    model = LinearRegression(epochs=2, tol=None).fit([[0.0], [1.0]], [0.0, 1.0])
+    path = model.save(tmp_path / "m.safetensors")
+    path.write_bytes(path.read_bytes()[:-4])
+    with pytest.raises(FileFormatError, match="not a readable steepest file"):
+        steepest.load(path)
+
+
+def test_unfitted_model_says_so():
+    with pytest.raises(NotFittedError):
+        LogisticRegression().predict([[0.0, 1.0]])
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (LogisticRegression(lr=-0.1),
+     "The 'lr' parameter of LogisticRegression must be a float in the range (0.0, inf). "
+     "Got -0.1 instead."),
+    (MLPClassifier(hidden_layer_sizes=(8, 0)),
+     "The 'hidden_layer_sizes[1]' parameter of MLPClassifier must be an int in the range "
+     "[1, inf). Got 0 instead."),
+    (LinearRegression(optimizer="adma"),
+     "The 'optimizer' parameter of LinearRegression must be an optimizer of steepest.optim or "
+     "one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, lbfgs, newton. "
+     "Got 'adma' instead."),
+    (LogisticRegression(optimizer="lbfgs", penalty="l1", alpha=0.1),
+     "optimizer='lbfgs' needs a smooth objective, and the l1 penalty is not differentiable "
+     "at 0; use penalty='l2', or a first-order optimizer such as 'sgd' or 'adam'."),
+])
+def test_bad_parameters_are_named_in_fit(model, message):
+    with pytest.raises(ParameterError) as error:
+        model.fit([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1])
+    assert str(error.value) == message
+
+
+def test_bad_data_is_named():
+    X = np.ones((4, 2))
+    X[2, 1] = np.nan
+    with pytest.raises(ParameterError, match=r"column 1 \(first at row 2\)"):
+        LinearRegression().fit(X, np.ones(4))
+    with pytest.raises(ParameterError, match="a classifier needs at least two"):
+        LogisticRegression().fit(np.ones((4, 2)), np.zeros(4))
+    model = LinearRegression(epochs=2, tol=None).fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ParameterError, match="X has 3 features"):
+        model.predict(np.ones((2, 3)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_string_labels_round_trip(digits):
+    X_train, _, y_train, _ = digits
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                       "nine"])[y_train]
+    model = LogisticRegression(optimizer="lbfgs", epochs=100).fit(X_train, labels)
+    assert set(model.predict(X_train)) <= set(labels)
+    assert model.score(X_train, labels) > 0.95
