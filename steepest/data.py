@@ -108,7 +108,7 @@ def _to_float(array: np.ndarray, name: str, labels, dtype: np.dtype) -> np.ndarr
     kind = array.dtype.kind
     if kind == "c":
         raise ParameterError(
-            f"{name} has complex values; steepest needs real numbers. Pass the real and "
+            f"{name} has complex values: Complex data not supported. Pass the real and "
             f"imaginary parts as separate columns ({name}.real, {name}.imag)."
         )
     if kind in "biuf":
@@ -199,7 +199,8 @@ def check_X(X, *, dtype="float64", n_features: int | None = None, owner: str | N
     if array.ndim != 2:
         hint = {
             0: "",
-            1: f" Use {name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) "
+            1: f" Reshape your data: {name}.reshape(-1, 1) for a single feature or "
+               f"{name}.reshape(1, -1) "
                "for a single sample.",
         }.get(array.ndim, f" Flatten each sample's features, e.g. {name}.reshape(len({name}), "
                           "-1).")
@@ -207,15 +208,16 @@ def check_X(X, *, dtype="float64", n_features: int | None = None, owner: str | N
             f"{name} must be a 2-D array of shape (n_samples, n_features); got "
             f"{_describe_shape(array)}.{hint}"
         )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ParameterError(
-            f"{name} has shape {array.shape}; at least one sample and one feature are needed."
-        )
+    for axis, what in enumerate(("sample", "feature")):
+        if array.shape[axis] == 0:
+            raise ParameterError(
+                f"{name} has 0 {what}(s) (shape={array.shape}) while a minimum of 1 is "
+                "required."
+            )
     if n_features is not None and array.shape[1] != n_features:
-        who = f"{owner} was fitted" if owner else "the model was fitted"
         raise ParameterError(
-            f"{name} has {array.shape[1]} features, but {who} with {n_features}; pass the same "
-            "columns as in fit."
+            f"{name} has {array.shape[1]} features, but {owner or 'the model'} is expecting "
+            f"{n_features} features as input; pass the same columns as in fit."
         )
     converted = _to_float(array, name, labels, np.dtype(dtype))
     _check_finite(converted, array, name, labels, "remove or impute missing values")
@@ -242,7 +244,10 @@ def check_y(y, n_samples: int | None = None, *, numeric: bool = True, multi_outp
     name : str, default="y"
     """
     if y is None:
-        raise ParameterError(f"{name} is required: pass the targets, one per sample.")
+        raise ParameterError(
+            f"This model requires {name} to be passed, but the target {name} is None; pass the "
+            "targets, one per sample."
+        )
     array = _as_array(y, name)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils.validation import check_is_fitted
 
 from steepest import nn, optim, schedules
@@ -301,8 +301,13 @@ class _GradientDescentModel(BaseEstimator):
             )
 
     def _check_data(self, X, y, reset: bool = True):
-        X, y = check_X_y(X, y, numeric_y=not isinstance(self, ClassifierMixin),
-                         multi_output=not isinstance(self, ClassifierMixin))
+        classifier = isinstance(self, ClassifierMixin)
+        y = np.asarray(y) if y is not None else None
+        if classifier and y is not None and y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected; it is "
+                          "flattened (pass y.ravel() to silence this).", DataConversionWarning,
+                          stacklevel=3)
+        X, y = check_X_y(X, y, numeric_y=not classifier, multi_output=not classifier)
         if not reset and X.shape[1] != self.n_features_in_:
             check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
         return X, y
@@ -399,6 +404,11 @@ class _Regressor(RegressorMixin):
             )
         return y, 1 if y.ndim == 1 else y.shape[1]
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _validation_score(self, y, outputs) -> float:
         from sklearn.metrics import r2_score
 
@@ -413,10 +423,17 @@ class _Regressor(RegressorMixin):
 class _Classifier(ClassifierMixin):
     def _targets(self, y, *, first: bool, classes=None):
         if first:
+            from sklearn.utils.multiclass import type_of_target
+
+            if type_of_target(y) == "continuous":
+                raise ParameterError(
+                    "y holds continuous values (Unknown label type: continuous); a classifier "
+                    "needs class labels. Use a regressor, or bin the target into classes."
+                )
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if labels.size < 2:
                 raise ParameterError(
-                    f"y has a single class ({labels[0]!r}); a classifier needs at least two. "
+                    f"y has only one class ({labels[0]!r}); a classifier needs at least two. "
                     "Check the target column."
                 )
             self.classes_ = labels

@@ -277,13 +277,15 @@ def test_check_X_names_infinities_and_overflow():
 def test_check_X_shapes():
     cases = {
         "X must be a 2-D array of shape (n_samples, n_features); got a 1-D array of shape (3,). "
-        "Use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.":
+        "Reshape your data: X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a "
+        "single sample.":
             np.ones(3),
         "X must be a 2-D array of shape (n_samples, n_features); got a scalar.": 5.0,
         "X must be a 2-D array of shape (n_samples, n_features); got a 3-D array of shape "
         "(2, 2, 2). Flatten each sample's features, e.g. X.reshape(len(X), -1).":
             np.ones((2, 2, 2)),
-        "X has shape (0, 3); at least one sample and one feature are needed.": np.ones((0, 3)),
+        "X has 0 sample(s) (shape=(0, 3)) while a minimum of 1 is required.": np.ones((0, 3)),
+        "X has 0 feature(s) (shape=(3, 0)) while a minimum of 1 is required.": np.ones((3, 0)),
         "X could not be read as an array: its rows have different lengths, or it mixes numbers "
         "and sequences. Pass a rectangular array.": [[1, 2], [3]],
     }
@@ -300,7 +302,7 @@ def test_check_X_non_numeric_missing_complex_sparse():
             np.array([[1, 1.0], [2, 3], [3, "red"]], dtype=object),
         "X has a missing value (None) in column 0 (first at row 1); remove or impute missing "
         "values.": np.array([[1, 2], [None, 3]], dtype=object),
-        "X has complex values; steepest needs real numbers. Pass the real and imaginary parts "
+        "X has complex values: Complex data not supported. Pass the real and imaginary parts "
         "as separate columns (X.real, X.imag).": np.ones((2, 2), complex),
         "X is a sparse matrix; steepest needs a dense array. Convert it with X.toarray() if it "
         "fits in memory.": scipy.sparse.csr_matrix(np.eye(3)),
@@ -327,8 +329,8 @@ def test_check_X_names_labelled_columns():
 def test_check_X_feature_count():
     with pytest.raises(ParameterError) as error:
         check_X(np.ones((2, 3)), n_features=4, owner="LinearRegression")
-    assert str(error.value) == ("X has 3 features, but LinearRegression was fitted with 4; pass "
-                                "the same columns as in fit.")
+    assert str(error.value) == ("X has 3 features, but LinearRegression is expecting 4 features "
+                                "as input; pass the same columns as in fit.")
 
 
 def test_check_y():
@@ -346,7 +348,8 @@ def test_check_y():
         (dict(y=np.ones((3, 2)), n_samples=3),
          "y must have shape (n_samples,); got a 2-D array of shape (3, 2). This model "
          "predicts one target; fit one model per column."),
-        (dict(y=None), "y is required: pass the targets, one per sample."),
+        (dict(y=None), "This model requires y to be passed, but the target y is None; pass "
+                       "the targets, one per sample."),
         (dict(y=np.array(["a", "b"]), n_samples=2),
          "y has a non-numeric value 'a' in row 0; the targets must be numbers here."),
         (dict(y=np.array(["a", None], dtype=object), n_samples=2, numeric=False),

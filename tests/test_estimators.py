@@ -235,3 +235,18 @@ def test_string_labels_round_trip(digits):
     model = LogisticRegression(optimizer="lbfgs", epochs=100).fit(X_train, labels)
     assert set(model.predict(X_train)) <= set(labels)
     assert model.score(X_train, labels) > 0.95
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("model", [
+    LinearRegression(epochs=100), LogisticRegression(epochs=100),
+    MLPClassifier((16,), lr=1e-2, epochs=100), MLPRegressor((16,), lr=1e-2, epochs=100),
+], ids=lambda m: type(m).__name__)
+def test_scikit_learn_estimator_checks(model):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(model, expected_failed_checks={
+        # scikit-learn wants a TypeError quoting float(); ours is a ValueError that names
+        # the column, the row and the value, and says what to do.
+        "check_dtype_object": "steepest's own message for non-numeric values",
+    })

@@ -106,6 +106,14 @@ class Network:
         longer shared with ``theta``, so an optimizer step would not reach them.
         """
         self.__dict__.update(state)
+        # A read-only copy (joblib memory-maps large arrays) could not be trained or
+        # even run: take writeable copies, and let the batch buffers be made anew.
+        self.theta, self.grad = np.array(self.theta), np.array(self.grad)
+        for layer in self.layers:
+            layer._buffers = {}
+            for key, value in list(vars(layer).items()):
+                if isinstance(value, np.ndarray) and not value.flags.writeable:
+                    setattr(layer, key, value.copy())
         offset = 0
         for _, layer, name in self._names:
             shape = getattr(layer, name).shape
