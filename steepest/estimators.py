@@ -115,6 +115,7 @@ _COMMON_RULES = {
     "patience": _number(low=1, integer=True),
     "tol": _number(low=0.0, optional=True),
     "verbose": _boolean,
+    "scale": _boolean,
 }
 _MLP_RULES = {
     "hidden_layer_sizes": _layer_sizes,
@@ -163,6 +164,7 @@ class _GradientDescentModel(BaseEstimator):
         X, y = self._check_data(X, y)
         y, n_outputs = self._targets(y, first=True)
         self.n_features_in_ = X.shape[1]
+        X = self._standardize(X, first=True)
         self._network = self._build_network(n_outputs)
         if self._optimizer_name() in _FULL_BATCH_METHODS:
             self._fit_full_batch(X, y)
@@ -190,6 +192,8 @@ class _GradientDescentModel(BaseEstimator):
         y, n_outputs = self._targets(y, first=first, classes=classes)
         if first:
             self.n_features_in_ = X.shape[1]
+        X = self._standardize(X, first=first)
+        if first:
             self._network = self._build_network(n_outputs)
             self._trainer = self._make_trainer(callbacks=())
         self._trainer.partial_fit(X, y)
@@ -285,7 +289,18 @@ class _GradientDescentModel(BaseEstimator):
         """The network's raw outputs on ``X``, shape (n_samples, n_outputs), a copy."""
         check_is_fitted(self, "n_features_in_")
         X = check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return self._network.forward(X, training=False).copy()
+        return self._network.forward(self._standardize(X), training=False).copy()
+
+    def _standardize(self, X, first: bool = False) -> np.ndarray:
+        """``(X - input_mean_) / input_scale_`` when ``scale`` is on, else X itself;
+        ``first`` takes the statistics from this X (the training data)."""
+        if not self.scale:
+            return X
+        if first:
+            self.input_mean_ = X.mean(axis=0)
+            std = X.std(axis=0)
+            self.input_scale_ = np.where(std > 0, std, 1.0)  # a constant column stays put
+        return (X - self.input_mean_) / self.input_scale_
 
     # -- checks ----------------------------------------------------------------------
 
@@ -363,6 +378,8 @@ class _GradientDescentModel(BaseEstimator):
                   "history_": self.history_}
         arrays = {f"network.{k}": np.asarray(v) for k, v in self._network.state_dict().items()
                   if not k.endswith(".rng")}
+        if self.scale:
+            arrays["input_mean_"], arrays["input_scale_"] = self.input_mean_, self.input_scale_
         if hasattr(self, "classes_"):
             fitted["classes_"] = self.classes_.tolist()
         else:
@@ -433,8 +450,8 @@ class _Classifier(ClassifierMixin):
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if labels.size < 2:
                 raise ParameterError(
-                    f"y has only one class ({labels[0]!r}); a classifier needs at least two. "
-                    "Check the target column."
+                    f"y has only one class ({labels.tolist()[0]!r}); a classifier needs at "
+                    "least two. Check the target column."
                 )
             self.classes_ = labels
         index = np.searchsorted(self.classes_, y)
@@ -519,6 +536,10 @@ class LinearRegression(_Regressor, _LinearModel):
         Epochs without an improvement of at least ``tol`` before stopping.
     tol : float or None, default=1e-6
         None: always run all ``epochs``.
+    scale : bool, default=False
+        Standardise each feature with the training mean and standard deviation,
+        kept in the model (``input_mean_``, ``input_scale_``) and in its file, so
+        ``predict`` takes raw data; ``coef_`` then applies to standardised features.
     random_state : int, Generator or None, default=None
     verbose : bool, default=False
         Show a progress bar.
@@ -535,14 +556,15 @@ class LinearRegression(_Regressor, _LinearModel):
 
     def __init__(self, *, optimizer="sgd", lr=0.01, batch_size=None, epochs=1000, alpha=0.0,
                  penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, tol=1e-6, random_state=None,
-                 verbose=False):
+                 validation_fraction=0.1, patience=10, tol=1e-6, scale=False,
+                 random_state=None, verbose=False):
         self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
         self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
             clip_norm
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
             random_state, verbose
+        self.scale = scale
 
     @property
     def coef_(self):
@@ -579,14 +601,15 @@ class LogisticRegression(_Classifier, _LinearModel):
 
     def __init__(self, *, optimizer="sgd", lr=0.1, batch_size=None, epochs=1000, alpha=1e-4,
                  penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, tol=1e-6, random_state=None,
-                 verbose=False):
+                 validation_fraction=0.1, patience=10, tol=1e-6, scale=False,
+                 random_state=None, verbose=False):
         self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
         self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
             clip_norm
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
             random_state, verbose
+        self.scale = scale
 
     @property
     def coef_(self):
@@ -640,7 +663,7 @@ _MLP_DOC = """
     epochs : int, default=200
     alpha : float, default=1e-4
     penalty, l1_ratio, clip_norm, early_stopping, validation_fraction, patience,
-    random_state, verbose : as for :class:`LinearRegression`
+    scale, random_state, verbose : as for :class:`LinearRegression`
     tol : float or None, default=1e-4
 """
 
@@ -655,8 +678,8 @@ class MLPClassifier(_Classifier, _MLP):
     def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0,
                  batch_norm=False, optimizer="adam", lr=1e-3, batch_size=200, epochs=200,
                  alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, tol=1e-4, random_state=None,
-                 verbose=False):
+                 validation_fraction=0.1, patience=10, tol=1e-4, scale=False,
+                 random_state=None, verbose=False):
         self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
         self.dropout, self.batch_norm = dropout, batch_norm
         self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
@@ -665,6 +688,7 @@ class MLPClassifier(_Classifier, _MLP):
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
             random_state, verbose
+        self.scale = scale
 
 
 class MLPRegressor(_Regressor, _MLP):
@@ -677,8 +701,8 @@ class MLPRegressor(_Regressor, _MLP):
     def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", dropout=0.0,
                  batch_norm=False, optimizer="adam", lr=1e-3, batch_size=200, epochs=200,
                  alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
-                 validation_fraction=0.1, patience=10, tol=1e-4, random_state=None,
-                 verbose=False):
+                 validation_fraction=0.1, patience=10, tol=1e-4, scale=False,
+                 random_state=None, verbose=False):
         self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
         self.dropout, self.batch_norm = dropout, batch_norm
         self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
@@ -687,6 +711,7 @@ class MLPRegressor(_Regressor, _MLP):
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
             random_state, verbose
+        self.scale = scale
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -757,7 +782,10 @@ def load(path: str | os.PathLike):
         else:
             model._y_ndim = int(fitted["y_ndim"])
         model._network = model._build_network(int(metadata["n_outputs"]))
-        state = {k.removeprefix("network."): v for k, v in arrays.items()}
+        if model.scale:
+            model.input_mean_, model.input_scale_ = arrays["input_mean_"], arrays["input_scale_"]
+        state = {k.removeprefix("network."): v for k, v in arrays.items()
+                 if k.startswith("network.")}
         state.update({k: v for k, v in model._network.state_dict().items() if k.endswith(".rng")})
         model._network.load_state_dict(state)
     except (KeyError, TypeError, ValueError) as error:

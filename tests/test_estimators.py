@@ -250,3 +250,17 @@ def test_scikit_learn_estimator_checks(model):
         # the column, the row and the value, and says what to do.
         "check_dtype_object": "steepest's own message for non-numeric values",
     })
+
+
+def test_scale_standardizes_inside_the_model_and_its_file(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)) * np.array([1.0, 1e3, 1e-3]) + np.array([0.0, 5e3, 1.0])
+    y = (X[:, 0] + (X[:, 1] - 5e3) / 1e3 + (X[:, 2] - 1.0) * 1e3 > 0).astype(int)
+    scaled = LogisticRegression(scale=True, lr=0.5, epochs=300, tol=None).fit(X, y)
+    assert scaled.score(X, y) > 0.95
+    np.testing.assert_allclose(scaled.input_mean_, X.mean(axis=0))
+    loaded = steepest.load(scaled.save(tmp_path / "m.safetensors"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), scaled.predict_proba(X))
+    reference = make_pipeline(StandardScaler(), LogisticRegression(lr=0.5, epochs=300,
+                                                                   tol=None)).fit(X, y)
+    np.testing.assert_allclose(scaled.predict_proba(X), reference.predict_proba(X), rtol=1e-10)
