@@ -148,13 +148,19 @@ class _GradientDescentModel(BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, *, checkpoint=None, resume=False):
         """Fit the model by gradient descent (or L-BFGS/Newton) from its start.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) (or (n_samples, n_outputs) for the regressors)
+        checkpoint : str or path-like, optional
+            Save the whole training state there (atomically) after every epoch.
+        resume : bool, default=False
+            Continue from ``checkpoint`` when the file exists (a run that was
+            killed); with the same data and parameters the model ends bit for bit
+            as an uninterrupted run would. First-order optimizers only.
 
         Returns
         -------
@@ -167,9 +173,15 @@ class _GradientDescentModel(BaseEstimator):
         X = self._standardize(X, first=True)
         self._network = self._build_network(n_outputs)
         if self._optimizer_name() in _FULL_BATCH_METHODS:
+            if checkpoint is not None:
+                raise ParameterError(
+                    f"Checkpoints save the state of epoch-by-epoch training; optimizer="
+                    f"{self.optimizer!r} runs in one go. Use a first-order optimizer or drop "
+                    "checkpoint."
+                )
             self._fit_full_batch(X, y)
         else:
-            self._fit_gradient_descent(X, y)
+            self._fit_gradient_descent(X, y, checkpoint, resume)
         self._check_finite_parameters()
         return self
 
@@ -201,8 +213,8 @@ class _GradientDescentModel(BaseEstimator):
         self._check_finite_parameters()
         return self
 
-    def _fit_gradient_descent(self, X, y) -> None:
-        from steepest.train import EarlyStopping
+    def _fit_gradient_descent(self, X, y, checkpoint=None, resume=False) -> None:
+        from steepest.train import Checkpoint, EarlyStopping
 
         validation, score = None, None
         if self.early_stopping:
@@ -215,8 +227,13 @@ class _GradientDescentModel(BaseEstimator):
             callbacks.append(EarlyStopping(
                 monitor="val_loss" if self.early_stopping else "loss", patience=self.patience,
                 min_delta=self.tol or 0.0, restore_best_weights=self.early_stopping))
+        if checkpoint is not None:
+            callbacks.append(Checkpoint(checkpoint))
         self._trainer = trainer = self._make_trainer(callbacks)
+        if resume and checkpoint is not None and Path(checkpoint).exists():
+            trainer.load_checkpoint(checkpoint)
         trainer.fit(X, y, epochs=self.epochs, validation_data=validation, score=score)
+        self.interrupted_ = trainer.interrupted
         self._record(trainer.history)
         if not trainer.stopped and not trainer.interrupted and self.tol is not None:
             warnings.warn(

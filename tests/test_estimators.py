@@ -264,3 +264,32 @@ def test_scale_standardizes_inside_the_model_and_its_file(tmp_path):
     reference = make_pipeline(StandardScaler(), LogisticRegression(lr=0.5, epochs=300,
                                                                    tol=None)).fit(X, y)
     np.testing.assert_allclose(scaled.predict_proba(X), reference.predict_proba(X), rtol=1e-10)
+
+
+class _Kill(Exception):
+    pass
+
+
+def test_checkpoint_resume_ends_bit_identical(tmp_path, digits, monkeypatch):
+    X_train, _, y_train, _ = digits
+    make = lambda: MLPClassifier((16,), dropout=0.1, batch_size=64, epochs=6,  # noqa: E731
+                                 early_stopping=True, tol=None, random_state=3)
+    uninterrupted = make().fit(X_train, y_train)
+
+    from steepest.train import Checkpoint
+
+    original = Checkpoint.on_epoch_end
+
+    def kill_after_epoch_3(self, epoch, logs):
+        original(self, epoch, logs)
+        if epoch == 3:
+            raise _Kill
+
+    path = tmp_path / "run.ckpt"
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", kill_after_epoch_3)
+    with pytest.raises(_Kill):
+        make().fit(X_train, y_train, checkpoint=path)
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", original)
+    resumed = make().fit(X_train, y_train, checkpoint=path, resume=True)
+    np.testing.assert_array_equal(resumed._network.theta, uninterrupted._network.theta)
+    assert resumed.history_["loss"] == uninterrupted.history_["loss"]
