@@ -148,13 +148,17 @@ class _GradientDescentModel(BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------
 
-    def fit(self, X, y, *, checkpoint=None, resume=False):
+    def fit(self, X, y, *, validation_data=None, checkpoint=None, resume=False):
         """Fit the model by gradient descent (or L-BFGS/Newton) from its start.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) (or (n_samples, n_outputs) for the regressors)
+        validation_data : tuple (X_val, y_val), optional
+            Data to evaluate after every epoch (``val_loss`` and ``val_score`` in
+            ``history_``); with ``early_stopping`` it replaces the held-out
+            ``validation_fraction``. First-order optimizers only.
         checkpoint : str or path-like, optional
             Save the whole training state there (atomically) after every epoch.
         resume : bool, default=False
@@ -172,16 +176,18 @@ class _GradientDescentModel(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         X = self._standardize(X, first=True)
         self._network = self._build_network(n_outputs)
+        if validation_data is not None:
+            validation_data = self._check_validation(validation_data)
         if self._optimizer_name() in _FULL_BATCH_METHODS:
-            if checkpoint is not None:
+            if checkpoint is not None or validation_data is not None:
                 raise ParameterError(
-                    f"Checkpoints save the state of epoch-by-epoch training; optimizer="
-                    f"{self.optimizer!r} runs in one go. Use a first-order optimizer or drop "
-                    "checkpoint."
+                    f"Checkpoints and validation data are for epoch-by-epoch training; "
+                    f"optimizer={self.optimizer!r} runs in one go. Use a first-order "
+                    "optimizer, or drop them."
                 )
             self._fit_full_batch(X, y)
         else:
-            self._fit_gradient_descent(X, y, checkpoint, resume)
+            self._fit_gradient_descent(X, y, validation_data, checkpoint, resume)
         self._check_finite_parameters()
         return self
 
@@ -213,11 +219,22 @@ class _GradientDescentModel(BaseEstimator):
         self._check_finite_parameters()
         return self
 
-    def _fit_gradient_descent(self, X, y, checkpoint=None, resume=False) -> None:
+    def _check_validation(self, validation_data):
+        """``(X_val, y_val)`` checked and prepared as the training data are."""
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ParameterError(
+                "The 'validation_data' argument of fit must be a pair (X_val, y_val). Got "
+                f"{type(validation_data).__name__} instead."
+            )
+        X_val, y_val = self._check_data(*validation_data, reset=False)
+        return self._standardize(X_val), self._targets(y_val, first=False)[0]
+
+    def _fit_gradient_descent(self, X, y, validation=None, checkpoint=None,
+                              resume=False) -> None:
         from steepest.train import Checkpoint, EarlyStopping
 
-        validation, score = None, None
-        if self.early_stopping:
+        score = None if validation is None else self._validation_score
+        if self.early_stopping and validation is None:
             X, X_val, y, y_val = train_validation_split(
                 X, y, self.validation_fraction, stratify=isinstance(self, ClassifierMixin),
                 random_state=self._seed(1))

@@ -101,3 +101,54 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
             "with them. Save the model again."
         )
     return arrays, metadata
+
+
+# -- tables --------------------------------------------------------------------------------
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def read_table(path: str | os.PathLike):
+    """A CSV or Parquet file as a ``pyarrow.Table`` (pyarrow loads on first use).
+
+    Raises :class:`~steepest.errors.FileFormatError` for a missing file, an
+    unknown suffix or a file that does not parse, naming the file and the cause.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"No such file: '{path}'.")
+    if path.is_dir():
+        raise FileFormatError(f"'{path}' is a folder; give a CSV or Parquet file.")
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise FileFormatError(
+            f"'{path}' has the suffix '{suffix}'; steepest reads CSV (.csv) and Parquet "
+            "(.parquet, .pq) files."
+        )
+    import pyarrow as pa
+
+    try:
+        if suffix == ".csv":
+            from pyarrow import csv
+
+            table = csv.read_csv(path)
+        else:
+            from pyarrow import parquet
+
+            table = parquet.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise FileFormatError(f"Could not read '{path}': {first}") from None
+    if table.num_rows == 0:
+        raise FileFormatError(f"'{path}' has no data rows.")
+    return table
+
+
+def write_csv(path: str | os.PathLike, columns: dict[str, np.ndarray]) -> Path:
+    """Write named columns (equal lengths) as a CSV file, atomically."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    sink = pa.BufferOutputStream()
+    csv.write_csv(pa.table({name: np.asarray(values) for name, values in columns.items()}), sink)
+    return atomic_write_bytes(path, sink.getvalue().to_pybytes())

@@ -293,3 +293,11 @@ def test_checkpoint_resume_ends_bit_identical(tmp_path, digits, monkeypatch):
     resumed = make().fit(X_train, y_train, checkpoint=path, resume=True)
     np.testing.assert_array_equal(resumed._network.theta, uninterrupted._network.theta)
     assert resumed.history_["loss"] == uninterrupted.history_["loss"]
+
+
+def test_validation_data_is_recorded_every_epoch(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = MLPClassifier((16,), epochs=4, tol=None, scale=True, random_state=0)
+    model.fit(X_train, y_train, validation_data=(X_test, y_test))
+    assert len(model.history_["val_loss"]) == 4 and len(model.history_["val_score"]) == 4
+    assert model.history_["val_score"][-1] == pytest.approx(model.score(X_test, y_test))
