@@ -414,6 +414,8 @@ class _GradientDescentModel(BaseEstimator):
                   if not k.endswith(".rng")}
         if self.scale:
             arrays["input_mean_"], arrays["input_scale_"] = self.input_mean_, self.input_scale_
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
         if hasattr(self, "classes_"):
             fitted["classes_"] = self.classes_.tolist()
         else:
@@ -811,6 +813,8 @@ def load(path: str | os.PathLike):
         fitted = metadata["fitted"]
         model.n_features_in_ = int(fitted["n_features_in_"])
         model.n_iter_, model.history_ = int(fitted["n_iter_"]), fitted["history_"]
+        if "feature_names_in_" in fitted:
+            model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         if "classes_" in fitted:
             model.classes_ = np.asarray(fitted["classes_"])
         else:
