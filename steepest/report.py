@@ -28,7 +28,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -252,10 +251,9 @@ class Report:
         OSError
             When the directory cannot be created or written to.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, self.to_html().encode("utf-8"))
-        return path
+        from steepest.io import atomic_write_bytes
+
+        return atomic_write_bytes(path, self.to_html().encode("utf-8"))
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -309,18 +307,3 @@ def _render(figure: Figure, format: str, dpi: float) -> bytes:
         figure.savefig(buffer, format=format, dpi=dpi, metadata=metadata,
                        facecolor="white")
     return buffer.getvalue()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
