@@ -48,7 +48,7 @@ def demo(
                                       help="Directory for report.html; created when missing.")
                    ] = Path("steepest-demo"),
 ) -> None:
-    """Run several optimizers on classic test functions and write an HTML report."""
+    """Run optimizers on classic test functions and on handwritten digits; write a report."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -56,11 +56,13 @@ def demo(
         from steepest.demo import collect, write_report
 
         out.mkdir(parents=True, exist_ok=True)  # fail before the work, not after
-        with Console(stderr=True).status("Running the optimizers..."):
+        with Console(stderr=True).status("Running the optimizers on surfaces and digits..."):
             results = collect()
             path = write_report(results, out / "report.html")
     console = Console(soft_wrap=True)
     console.print(_summary(results))
+    if results.digits is not None:
+        console.print(_digits_summary(results))
     console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", highlight=False)
 
 
@@ -101,5 +103,22 @@ def _summary(results):
     table.add_column("reached a minimum", justify="right")
     table.add_column("fastest")
     for line in summary(results):
+        table.add_row(*line)
+    return table
+
+
+def _digits_summary(results):
+    """A rich table of the digits runs: final training loss, test accuracy and time."""
+    from rich.table import Table
+
+    from steepest.demo import digits_summary
+
+    digits = results.digits
+    table = Table(title=f"digits: {digits.epochs} epochs each, {digits.n_test} test digits",
+                  title_justify="left")
+    table.add_column("run", no_wrap=True)
+    for name in ("lr", "batch", "training loss", "test accuracy", "time"):
+        table.add_column(name, justify="right")
+    for line in digits_summary(results):
         table.add_row(*line)
     return table

@@ -16,10 +16,14 @@ and matplotlib is imported on the first call, not at ``import steepest``::
     ax = plot.plot_trajectories(f, results)   # one panel; ax.figure is its figure
     plot.plot_loss_curves(f, results, ax=my_ax)  # or draw into axes of your own
 
+    model = steepest.MLPClassifier((32,), batch_size=32).fit(X, y)
+    fig = plot.plot_training_curves({"adam": model.history_})  # against epoch and time
+
 ``results`` maps an optimizer's name to a result with a ``path`` attribute: the
 visited points, one per row (what :func:`steepest.minimize` returns). An optimizer
-keeps its colour, marker and line style in every figure (:func:`optimizer_style`);
-the colours come from the Okabe–Ito and Paul Tol palettes, chosen to stay apart for
+keeps its colour, marker and line style in every figure (:func:`optimizer_style`),
+and so do batch, stochastic and mini-batch descent (:func:`variant_style`); the
+colours come from the Okabe–Ito and Paul Tol palettes, chosen to stay apart for
 colour-blind readers, and the markers tell the lines apart in greyscale.
 """
 
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -42,7 +46,9 @@ __all__ = [
     "optimizer_style",
     "plot_comparison",
     "plot_loss_curves",
+    "plot_training_curves",
     "plot_trajectories",
+    "variant_style",
 ]
 
 
@@ -72,6 +78,13 @@ _STYLES: dict[str, tuple[str, str]] = {
 }
 _SECOND_ORDER = frozenset({"newton", "lbfgs"})
 _SPARE = tuple(_STYLES.values())
+# Batch, stochastic and mini-batch descent: Paul Tol's high-contrast scheme, which also
+# stays apart in greyscale (dark, middle, light), in colours no optimizer has.
+_VARIANTS: dict[str, tuple[str, str]] = {
+    "batch": ("#004488", "o"),
+    "stochastic": ("#BB5566", "^"),
+    "mini-batch": ("#DDAA33", "s"),
+}
 
 _N_MARKERS = 12
 """About how many markers a path gets, whatever its length."""
@@ -82,6 +95,9 @@ _ZOOM = 0.5
 _LOG_RATIO, _LOG_MIN_STEPS = 20, 200
 """The step axis turns logarithmic past step 10 when the longest run is more than 200 steps
 and more than 20 times the shortest."""
+_LOG_TIME_RATIO = 10
+"""The time axis of training curves turns logarithmic when the longest run took more than
+10 times as long as the shortest."""
 _DECADES = 3.0
 """Contour levels are logarithmic when the surface spans more decades than this."""
 
@@ -104,6 +120,28 @@ def optimizer_style(name: str) -> dict[str, Any]:
     color, marker = _STYLES.get(key) or _SPARE[zlib.crc32(key.encode()) % len(_SPARE)]
     linestyle = "--" if key in _SECOND_ORDER else "-"
     return {"color": color, "marker": marker, "linestyle": linestyle}
+
+
+def variant_style(name: str) -> dict[str, Any]:
+    """The line style of a variant of gradient descent: the same in every figure.
+
+    Parameters
+    ----------
+    name : {"batch", "stochastic", "mini-batch"}
+        Full-batch descent (one update per epoch), stochastic descent (one
+        sample per update) or mini-batch descent; other labels get the style
+        :func:`optimizer_style` gives them.
+
+    Returns
+    -------
+    dict
+        ``color``, ``marker`` and ``linestyle``, ready for ``ax.plot(**style)``.
+    """
+    key = name.lower()
+    if key not in _VARIANTS:
+        return optimizer_style(name)
+    color, marker = _VARIANTS[key]
+    return {"color": color, "marker": marker, "linestyle": "-"}
 
 
 def plot_trajectories(function: TestFunction, results: Results, ax: Axes | None = None, *,
@@ -243,9 +281,79 @@ def plot_comparison(function: TestFunction, results: Results) -> Figure:
     return fig
 
 
+def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], *,
+                         styles: Mapping[str, Mapping[str, Any]] | None = None,
+                         title: str | None = None) -> Figure:
+    """Training loss against epoch beside training loss against time, one line per run.
+
+    The two panels share the loss axis (logarithmic), so a run that gains most
+    per epoch but costs most per epoch shows it at a glance. The time axis is
+    logarithmic when the runs' total times differ more than 10-fold.
+
+    Parameters
+    ----------
+    histories : mapping of str to mapping
+        Run name to its per-epoch series, such as an estimator's ``history_``:
+        ``loss`` and ``time`` (cumulative seconds), one value per epoch, the
+        first for epoch 1.
+    styles : mapping of str to dict, optional
+        Run name to keywords for ``ax.plot`` (``color``, ``marker``,
+        ``linestyle``); by default :func:`variant_style` of the name, which is
+        :func:`optimizer_style` for names other than the three variants.
+    title : str, optional
+        A title over both panels.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 4.4), layout="constrained")
+    by_epoch, by_time = fig.subplots(1, 2, sharey=True)
+    curves = {name: _curve(history) for name, history in histories.items()}
+    ends = [time[-1] for _, _, time in curves.values() if len(time) and time[-1] > 0]
+    log_time = bool(ends) and max(ends) > _LOG_TIME_RATIO * min(ends)
+    for name, (epoch, loss, time) in curves.items():
+        style = {**(styles or {}).get(name, variant_style(name))}
+        line = {"label": name, "linewidth": 1.6, "markersize": 5, "markeredgecolor": "white",
+                "markeredgewidth": 0.6, "markevery": 1 / _N_MARKERS, **style}
+        by_epoch.plot(epoch, loss, **line)
+        shown = time > 0 if log_time else np.ones(len(time), dtype=bool)
+        by_time.plot(time[shown], loss[shown], **line)
+    by_epoch.set_yscale("log")
+    by_epoch.set(xlabel="epoch", ylabel="training loss", title="Loss against epoch")
+    last = max((len(epoch) for epoch, _, _ in curves.values()), default=1)
+    by_epoch.set_xlim(1, max(last, 2))
+    if log_time:
+        by_time.set_xscale("log")
+    else:
+        by_time.set_xlim(0.0, max(ends, default=1.0) * 1.02)
+    by_time.set(xlabel="training time (s)" + (", log scale" if log_time else ""),
+                title="Loss against time")
+    by_time.tick_params(labelleft=True)
+    for ax in (by_epoch, by_time):
+        ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    if histories:
+        handles, labels = by_epoch.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right center", fontsize="small",
+                   frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=13)
+    return fig
+
+
 # -- helpers ------------------------------------------------------------------------------
 
 _FLOOR = 1e-16
+
+
+def _curve(history: Mapping[str, Sequence[float]]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``epoch, loss, time`` of one run, as floats; losses below ``1e-16`` at ``1e-16``."""
+    loss = np.maximum(np.asarray(history["loss"], dtype=float), _FLOOR)
+    time = np.asarray(history["time"], dtype=float)
+    return np.arange(1, len(loss) + 1, dtype=float), loss, time
 
 
 def _new_axes() -> Axes:
