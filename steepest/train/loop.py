@@ -15,8 +15,10 @@ The loop allocates nothing of a batch's size after its first epoch beyond what
 the network and loss do (the batches are views, the gradient of the loss goes
 into a buffer kept per batch size) and does no Python work per sample.
 
-At the end of every epoch the trainer records the history, runs the callbacks
-and keeps a snapshot of the state (parameters, BatchNorm statistics, optimizer
+At the end of every epoch the trainer records the history (with the gradient
+norm of each Dense layer's weights, read from the last update's gradient: a few
+dot products per epoch, nothing per update), runs the callbacks and keeps a
+snapshot of the state (parameters, BatchNorm statistics, optimizer
 state, the generator of the batch orders), so that
 
 * an epoch that diverges is undone (see :mod:`steepest.train.divergence`);
@@ -41,7 +43,7 @@ from steepest import losses, optim
 from steepest._validation import check_number
 from steepest.data import Batcher, as_generator
 from steepest.errors import NonFiniteError, ParameterError, StateError
-from steepest.nn import Network
+from steepest.nn import Dense, Network
 from steepest.train.callbacks import Callback, Checkpoint
 from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
 from steepest.train.history import History
@@ -55,6 +57,20 @@ __all__ = ["Trainer", "fit"]
 
 _KEEP_BUFFERS = 4
 """How many batch sizes the trainer keeps a loss-gradient buffer for."""
+
+
+def _dense_weight_ranges(network: Network) -> list[tuple[str, int, int]]:
+    """``(key, start, stop)`` of every Dense layer's ``W`` in ``grad`` (``"0.W"``, ...).
+
+    Offsets, not views: they stay right when the network's arrays are replaced
+    (unpickling, ``copy.deepcopy``)."""
+    ranges, offset = [], 0
+    for key, view in network.parameters().items():
+        index, name = key.split(".", 1)
+        if name == "W" and isinstance(network.layers[int(index)], Dense):
+            ranges.append((key, offset, offset + view.size))
+        offset += view.size
+    return ranges
 
 
 def _all_finite(array: np.ndarray) -> bool:
@@ -166,6 +182,7 @@ class Trainer:
         self._in_epoch = False
         self._dY: dict[tuple[int, ...], np.ndarray] = {}
         self._batcher: Batcher | None = None
+        self._layer_ranges = _dense_weight_ranges(network)
 
     # -- checks ------------------------------------------------------------------------
 
@@ -375,7 +392,7 @@ class Trainer:
             return
         start, offset = self._clock
         logs["time"] = offset + (time.perf_counter() - start)
-        self.history.append(logs)
+        self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]))
         self.history.updates += n_updates
         self._in_epoch = False
 
@@ -424,6 +441,17 @@ class Trainer:
         logs = {"loss": total / count + start_penalty, "lr": self._last_rate(),
                 "grad_norm": norm}
         return logs, updates, None
+
+    def _layer_grad_norms(self, norm: float) -> dict[str, float]:
+        """The L2 norm of each Dense layer's weight gradient at the epoch's last update,
+        before clipping (as ``grad_norm``): clipping scaled the whole gradient by
+        ``clip_norm / (norm + 1e-6)``, which is undone here."""
+        grad = self.network.grad
+        unclip = 1.0
+        if self.clip_norm is not None and self.clip_norm / (norm + 1e-6) < 1.0:
+            unclip = (norm + 1e-6) / self.clip_norm
+        return {key: math.sqrt(float(np.dot(grad[a:b], grad[a:b]))) * unclip
+                for key, a, b in self._layer_ranges}
 
     def _initial_loss(self, batcher: Batcher) -> float:
         """The objective at the starting parameters, for the divergence guard's yardstick.

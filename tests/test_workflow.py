@@ -1,0 +1,123 @@
+"""Training on a table and predicting from one (what `steepest train` and `predict` run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+import steepest
+from steepest.errors import FileFormatError, ParameterError
+from steepest.workflow import load_dataset, make_schedule, predict, train
+
+
+@pytest.fixture
+def iris_csv(tmp_path):
+    iris = load_iris()
+    path = tmp_path / "iris.csv"
+    header = ",".join(name.replace(" (cm)", "").replace(" ", "_") for name in iris.feature_names)
+    path.write_text(header + ",species\n" + "".join(
+        ",".join(map(str, row)) + f",{iris.target_names[label]}\n"
+        for row, label in zip(iris.data, iris.target, strict=True)))
+    return path
+
+
+@pytest.fixture
+def houses_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    rooms, area = rng.integers(1, 8, 300), rng.uniform(20, 300, 300)
+    price = 1e4 * rooms + 2e3 * area + rng.normal(0, 1e3, 300)
+    path = tmp_path / "houses.csv"
+    path.write_text("rooms,area,price\n" + "".join(
+        f"{r},{a:.3f},{p:.2f}\n" for r, a, p in zip(rooms, area, price, strict=True)))
+    return path
+
+
+def test_task_is_detected_from_the_target(iris_csv, houses_csv):
+    iris = load_dataset(iris_csv, "species")
+    assert iris.task == "classification" and iris.X.shape == (150, 4)
+    assert "labels" in iris.detected
+    houses = load_dataset(houses_csv, "price")
+    assert houses.task == "regression" and houses.feature_names == ["rooms", "area"]
+    assert load_dataset(houses_csv, "rooms").task == "classification"
+    assert load_dataset(houses_csv, "rooms", task="regression").task == "regression"
+
+
+def test_train_writes_model_history_figure_report_and_checkpoint(iris_csv, tmp_path):
+    out = tmp_path / "run"
+    run = train(iris_csv, "species", hidden=(16,), lr="0.01", epochs=30, out=out)
+    for name in ("model.safetensors", "history.csv", "curves.png", "report.html",
+                 "checkpoint.ckpt"):
+        assert (out / name).exists(), name
+    assert run.scores["validation"] > 0.8
+    assert run.findings
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].startswith('"epoch","loss","val_loss","val_score","lr"')
+    assert len(history) == 31
+    html = (out / "report.html").read_text()
+    assert "Diagnosis" in html and "species" in html and "http://" not in html
+
+
+def test_predict_on_raw_data_uses_the_scaling_saved_in_the_model(houses_csv, tmp_path):
+    out = tmp_path / "run"
+    run = train(houses_csv, "price", model="linear", optimizer="lbfgs", lr="1",
+                batch_size="full", epochs=200, validation=0.0, out=out)
+    loaded = steepest.load(out / "model.safetensors")
+    data = load_dataset(houses_csv, "price")
+    np.testing.assert_array_equal(loaded.predict(data.X), run.model.predict(data.X))
+    assert loaded.score(data.X, data.y) > 0.99
+    columns = predict(out / "model.safetensors", houses_csv, out=tmp_path / "p.csv")
+    np.testing.assert_allclose(columns["prediction"], run.model.predict(data.X))
+    assert (tmp_path / "p.csv").read_text().startswith('"prediction"')
+
+
+def test_resume_ends_with_the_model_an_uninterrupted_run_gives(iris_csv, tmp_path):
+    settings = dict(hidden=(8,), lr="0.01", batch_size="16", epochs=6, seed=1)
+    whole = train(iris_csv, "species", out=tmp_path / "whole", **settings)
+    # A killed run leaves its checkpoint; pretend it died after 3 epochs.
+    train(iris_csv, "species", out=tmp_path / "part", **{**settings, "epochs": 3})
+    resumed = train(iris_csv, "species", out=tmp_path / "part", resume=True, **settings)
+    np.testing.assert_array_equal(resumed.model._network.theta, whole.model._network.theta)
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    (lambda p: ("missing.csv", "species"), "No such file: "),
+    (lambda p: (p, "specie"), "There is no column 'specie' in iris.csv; its columns are "),
+    (lambda p: (p, "species", {"lr": "-0.1"}),
+     "--lr must be a positive number such as 0.01, or 'auto'; got '-0.1'."),
+    (lambda p: (p, "species", {"optimizer": "adma"}),
+     "--optimizer must be one of "),
+    (lambda p: (p, "species", {"batch_size": "zero"}),
+     "--batch-size must be 'full', 1 or a whole number k >= 1; got 'zero'."),
+    (lambda p: (p, "species", {"schedule": "cosin"}), "Did you mean 'cosine'?"),
+])
+def test_bad_options_fail_before_any_work(iris_csv, tmp_path, setup, message):
+    data, target, *options = setup(iris_csv)
+    with pytest.raises((ParameterError, FileFormatError)) as error:
+        train(data, target, out=tmp_path / "out", **(options[0] if options else {}))
+    assert message in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_values_name_the_column_and_the_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,y\n1,2,0\n3,oops,1\n5,6,0\n")
+    with pytest.raises(ParameterError) as error:
+        load_dataset(path, "y")
+    assert str(error.value) == ("Column 'b' has a non-numeric value 'oops' (first at row 2, "
+                                "line 3 of bad.csv); steepest trains on numbers: encode or drop "
+                                "that column.")
+    path.write_text("a,b,y\n1,2,0\n3,,1\n5,6,0\n")
+    with pytest.raises(ParameterError, match=r"Column 'b' has 1 missing value \(first at row 2"):
+        load_dataset(path, "y")
+    path.write_text("a,y\n1,0\n3,0\n")
+    with pytest.raises(ParameterError, match="single value"):
+        load_dataset(path, "y", task="classification")
+
+
+def test_schedules_span_the_run():
+    rate = make_schedule("cosine", 0.1, total_steps=100, steps_per_epoch=10)
+    assert rate(0) == pytest.approx(0.1) and rate(100) == pytest.approx(0.0)
+    assert make_schedule("constant", 0.1, 100, 10) == 0.1
+    step = make_schedule("step:2:0.5", 0.1, 100, 10)
+    assert step(19) == pytest.approx(0.1) and step(20) == pytest.approx(0.05)
