@@ -183,6 +183,37 @@ def compare(
     typer.echo(f"Report: {path.resolve()}")
 
 
+@app.command("lr-find")
+def lr_find(
+    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file, one row per sample.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    task: Annotated[str | None, typer.Option(help="classification or regression.")] = None,
+    model: Annotated[str, typer.Option(help="linear, logistic or mlp.")] = "mlp",
+    hidden: Annotated[str, typer.Option(help="Hidden layer widths of the mlp.")] = "64",
+    optimizer: Annotated[str, typer.Option(help="The optimizer whose rate to find.")
+                         ] = "adam",
+    batch_size: Annotated[str, typer.Option(help="'full', 1 or k.")] = "32",
+    seed: Annotated[int, typer.Option(help="Seed of the start and the batches.")] = 0,
+    no_scale: Annotated[bool, typer.Option("--no-scale", help="Do not standardise inputs.")
+                        ] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,
+                                      help="Directory for lr-find.png.")
+                   ] = Path("steepest-lr-find"),
+) -> None:
+    """Ramp the learning rate up over a few hundred batches and suggest one."""
+    with _errors():
+        from steepest.workflow import find_rate, parse_hidden
+
+        result, files = find_rate(data, target, task=task, model=model,
+                                  hidden=parse_hidden(hidden), optimizer=optimizer,
+                                  batch_size=batch_size, seed=seed, scale=not no_scale, out=out)
+    ended = "stopped when the loss blew up" if result.stopped_early else "ran to the end"
+    typer.echo(f"Suggested learning rate: {result.suggestion:.3g} ({result.rule}); the test "
+               f"tried {len(result.lrs)} rates from {result.lrs[0]:.1e} to "
+               f"{result.lrs[-1]:.1e} and {ended}.")
+    typer.echo(f"Curve: {files['curve'].resolve()}")
+
+
 @app.command()
 def explore(
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,

@@ -314,7 +314,7 @@ class _GradientDescentModel(BaseEstimator):
                           stacklevel=3)
 
     def _record(self, history) -> None:
-        self.history_ = history.to_dict()
+        self.history_ = history.to_dict(layers=True)
         self.n_iter_ = history.epochs
 
     # -- predicting ------------------------------------------------------------------
@@ -585,7 +585,8 @@ class LinearRegression(_Regressor, _LinearModel):
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
     intercept_ : float or ndarray of shape (n_outputs,)
     history_ : dict of lists
-        Per epoch: ``loss``, ``val_loss`` (when validating), ``lr``, ``grad_norm``, ``time``.
+        Per epoch: ``loss``, ``val_loss`` and ``val_score`` (when validating), ``lr``,
+        ``grad_norm``, ``time``, and ``grad_norm/<i>.W`` for each Dense layer's weights.
     n_iter_ : int
     n_features_in_ : int
     """

@@ -25,8 +25,8 @@ from steepest._validation import check_number, closest_name
 from steepest.errors import ParameterError
 from steepest.io import read_table, write_csv
 
-__all__ = ["Dataset", "TrainRun", "comparison_models", "load_dataset", "make_model", "predict",
-           "train"]
+__all__ = ["Dataset", "TrainRun", "comparison_models", "find_rate", "load_dataset", "make_model",
+           "predict", "train"]
 
 MODELS = ("linear", "logistic", "mlp")
 TASKS = ("classification", "regression")
@@ -484,6 +484,29 @@ def add_run_to_report(report, run: TrainRun, figure=None) -> None:
              float(data.X[:, j].max())] for j, name in enumerate(data.feature_names)]
     report.add_table(rows, ["feature", "mean", "std", "min", "max"],
                      formats={"mean": ".4g", "std": ".4g", "min": ".4g", "max": ".4g"})
+
+
+def find_rate(data_path, target: str, *, task=None, model="mlp", hidden=(64,),
+              optimizer="adam", batch_size="32", seed=0, scale=True, out=None):
+    """The LR range test (:func:`steepest.lr_find.lr_find`) for the model the options
+    describe; with ``out``, its curve is written to ``out/lr-find.png``.
+
+    Returns ``(result, files)``.
+    """
+    from matplotlib.figure import Figure
+
+    from steepest.lr_find import lr_find, plot_lr_find
+
+    data = load_dataset(data_path, target, task)
+    estimator = make_model(data.task, model, hidden=hidden, optimizer=optimizer,
+                           batch_size=parse_batch_size(batch_size), seed=seed, scale=scale)
+    result = lr_find(estimator, data.X, data.y, random_state=seed)
+    files = {}
+    if out is not None:
+        figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+        plot_lr_find(result, figure.subplots())
+        files["curve"] = _save_png(figure, Path(out) / "lr-find.png")
+    return result, files
 
 
 def predict(model_path, data_path, out=None):

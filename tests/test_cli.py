@@ -107,3 +107,11 @@ def test_explore_writes_the_page(tmp_path):
     assert (tmp_path / "explore.html").stat().st_size > 10_000
     result = runner.invoke(app, ["explore", "--functions", "rosenbrok", "--out", str(tmp_path)])
     assert error_line(result).startswith("Error: Unknown test function 'rosenbrok'.")
+
+
+def test_lr_find_suggests_a_rate_and_draws_the_curve(table, tmp_path):
+    result = runner.invoke(app, ["lr-find", str(table), "--target", "size", "--hidden", "8",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Suggested learning rate: ")
+    assert (tmp_path / "lr-find.png").exists()
