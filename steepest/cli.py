@@ -105,7 +105,7 @@ def train(
         "--json", help="Print a machine-readable summary instead of tables.")] = False,
 ) -> None:
     """Train a model on a table, then say how the descent went and what to fix."""
-    with _errors():
+    with _errors(show_warnings=not (quiet or json_output)):
         from steepest.workflow import parse_hidden
         from steepest.workflow import train as run_training
 
@@ -297,17 +297,29 @@ def main() -> None:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Turn library and file-system errors into ``Error: ...`` on stderr and exit status 1."""
+def _errors(show_warnings: bool = True) -> Iterator[None]:
+    """Turn library and file-system errors into ``Error: ...`` on stderr and exit status 1.
+
+    Warnings raised meanwhile become ``Warning: ...`` lines on stderr (without
+    Python's source line), once each; after an error only the error is shown,
+    since it says what the warnings led to.
+    """
+    import warnings
+
     from steepest.errors import SteepestError
 
-    try:
-        yield
-    except SteepestError as error:
-        _fail(str(error))
-    except OSError as error:
-        where = f": {error.filename}" if error.filename else ""
-        _fail(f"{error.strerror or error}{where}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except SteepestError as error:
+            _fail(str(error))
+        except OSError as error:
+            where = f": {error.filename}" if error.filename else ""
+            _fail(f"{error.strerror or error}{where}")
+    if show_warnings:
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            typer.echo(f"Warning: {message}", err=True)
 
 
 def _fail(message: str) -> None:

@@ -74,6 +74,14 @@ tbody tr:nth-child(even) { background: #f9fafb; }
 th.num, td.num { text-align: right; white-space: nowrap; }
 td.none { color: #9aa1ad; text-align: center; }
 footer { margin-top: 3rem; color: #7a8190; font-size: .85rem; }
+.note { margin: .8rem 0 1rem; padding: .7rem 1rem; border-left: 5px solid #7a8190;
+  background: #f7f8fa; border-radius: 4px; max-width: 85ch; }
+.note p { margin: .25rem 0; }
+.note .label { font-size: .8rem; font-weight: 600; text-transform: uppercase;
+  letter-spacing: .04em; color: #555d6e; }
+.note.problem { border-color: #c0392b; background: #fdf1ef; }
+.note.warning { border-color: #d68a00; background: #fff8e8; }
+.note.info { border-color: #2e7d4f; background: #eff8f2; }
 """.strip()
 
 _FIGURE_FORMATS = ("svg", "png")
@@ -134,6 +142,18 @@ class Report:
         """Add a paragraph of plain text (blank lines start a new paragraph)."""
         for part in re.split(r"\n\s*\n", str(text).strip()):
             self._blocks.append(f"<p>{_esc(part)}</p>")
+
+    def add_note(self, title: str, lines: Mapping[str, str], *, kind: str = "info") -> None:
+        """Add a boxed note: a bold title, then labelled lines (``{"seen": ..., "do": ...}``).
+
+        ``kind`` (``"problem"``, ``"warning"`` or ``"info"``) sets its colour; the
+        diagnosis of a training run is shown this way.
+        """
+        check_choice(kind, "kind", "Report.add_note", ("problem", "warning", "info"))
+        body = "".join(f'<p><span class="label">{_esc(label)}</span> {_esc(text)}</p>'
+                       for label, text in lines.items())
+        self._blocks.append(f'<div class="note {kind}"><p><strong>{_esc(title)}</strong>'
+                            f"</p>{body}</div>")
 
     def add_figure(self, figure: Figure, *, caption: str | None = None,
                    alt: str | None = None, format: str = "svg", dpi: float = 110) -> None:

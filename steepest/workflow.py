@@ -447,9 +447,15 @@ def plot_history(history: dict):
     loss_ax.set(title="Loss", xlabel="epoch")
     loss_ax.legend(frameon=False)
     lr_ax.plot(epochs, history["lr"], color="#009E73")
-    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch")
-    grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7")
+    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch", ylim=(0, None))
+    grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7", label="all parameters")
+    layers = [key for key in history if key.startswith("grad_norm/")]
+    for shade, key in zip(np.linspace(0.35, 0.85, len(layers)), layers, strict=True):
+        grad_ax.plot(epochs, history[key], color=str(shade), linewidth=1,
+                     label=f"layer {key.removeprefix('grad_norm/')}")
     grad_ax.set(title="Gradient norm", xlabel="epoch", yscale="log")
+    if len(layers) > 1:
+        grad_ax.legend(frameon=False, fontsize="small")
     for ax in (loss_ax, lr_ax, grad_ax):
         ax.grid(alpha=0.3)
     return figure
@@ -467,11 +473,14 @@ def add_run_to_report(report, run: TrainRun, figure=None) -> None:
     )
     report.add_heading("Diagnosis")
     for finding in run.findings:
-        report.add_paragraph(f"{finding.title} — {finding.evidence} {finding.advice}".strip())
+        report.add_note(finding.title, {"seen": finding.evidence, "do": finding.advice},
+                        kind=finding.severity)
     report.add_heading("Curves")
     report.add_figure(figure if figure is not None else plot_history(model.history_),
                       caption="Per epoch: loss (training and validation), the learning rate of "
-                              "the epoch's last update, the norm of the last gradient.")
+                              "the epoch's last update, the norm of the last gradient (in all "
+                              "and per layer's weights: a first layer far below the last one "
+                              "means vanishing gradients).")
     report.add_heading("Settings")
     report.add_table([[k, str(v)] for k, v in run.settings.items()], ["setting", "value"])
     report.add_heading("Data")
