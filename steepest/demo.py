@@ -239,10 +239,13 @@ class DemoResults:
     seconds: float
     started: datetime = field(default_factory=datetime.now)
     digits: DigitsResults | None = None
+    lesson: Any = None
+    """The bad run, its diagnosis and the fix (:class:`steepest.lesson.Lesson`), or None."""
 
 
 def collect(problems: Sequence[Problem] = PROBLEMS, *, max_iter: int | None = None,
-            digits: bool = True, epochs: int | None = None) -> DemoResults:
+            digits: bool = True, epochs: int | None = None, lesson: bool = True
+            ) -> DemoResults:
     """Run every optimizer of every problem, then train the digits network every way.
 
     Parameters
@@ -254,7 +257,11 @@ def collect(problems: Sequence[Problem] = PROBLEMS, *, max_iter: int | None = No
     digits : bool, default=True
         Also run :func:`collect_digits`.
     epochs : int, optional
-        Cap every digits run at this many epochs (``DIGITS_EPOCHS`` by default).
+        Cap every digits run at this many epochs (``DIGITS_EPOCHS`` by default), and
+        the lesson's runs too.
+    lesson : bool, default=True
+        Also run :func:`steepest.lesson.collect_lesson`: a run gone wrong, its
+        diagnosis, an LR range test and the fixed run.
 
     Returns
     -------
@@ -274,7 +281,12 @@ def collect(problems: Sequence[Problem] = PROBLEMS, *, max_iter: int | None = No
         runs[function.name] = {method: _run(function, start, method, lr, budget)
                                for method, lr in problem.learning_rates.items()}
     trained = collect_digits(epochs=epochs) if digits else None
-    return DemoResults(functions, runs, time.perf_counter() - clock, started, trained)
+    taught = None
+    if lesson:
+        from steepest.lesson import collect_lesson
+
+        taught = collect_lesson(**({"epochs": epochs} if epochs else {}))
+    return DemoResults(functions, runs, time.perf_counter() - clock, started, trained, taught)
 
 
 def collect_digits(variants: Sequence[Descent] = VARIANTS,
@@ -416,6 +428,10 @@ def write_report(demo: DemoResults, path: str | os.PathLike[str]) -> Path:
                                   "final f": ".4g"})
     if demo.digits is not None:
         _digits_sections(report, demo.digits)
+    if demo.lesson is not None:
+        from steepest.lesson import add_lesson
+
+        add_lesson(report, demo.lesson)
     return report.write(path)
 
 

@@ -461,6 +461,13 @@ def plot_history(history: dict):
     return figure
 
 
+def add_findings(report, findings) -> None:
+    """Each finding of :func:`steepest.diagnose.diagnose` as a coloured note."""
+    for finding in findings:
+        report.add_note(finding.title, {"seen": finding.evidence, "do": finding.advice},
+                        kind=finding.severity)
+
+
 def add_run_to_report(report, run: TrainRun, figure=None) -> None:
     """Settings, data summary, curves and the diagnosis of one run."""
     data, model = run.data, run.model
@@ -472,9 +479,7 @@ def add_run_to_report(report, run: TrainRun, figure=None) -> None:
         f"{model.history_['loss'][-1]:.4g}; {metric}: {scores}."
     )
     report.add_heading("Diagnosis")
-    for finding in run.findings:
-        report.add_note(finding.title, {"seen": finding.evidence, "do": finding.advice},
-                        kind=finding.severity)
+    add_findings(report, run.findings)
     report.add_heading("Curves")
     report.add_figure(figure if figure is not None else plot_history(model.history_),
                       caption="Per epoch: loss (training and validation), the learning rate of "

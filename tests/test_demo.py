@@ -60,7 +60,9 @@ def test_run_demo_writes_one_self_contained_report(report_page):
     path, page = report_page
     assert path.name == "report.html"
     assert [p.name for p in path.parent.iterdir()] == ["report.html"]
-    assert page.count("<img ") == len(PROBLEMS) + 2  # and the two digits comparisons
+    # each surface, the two digits comparisons, and the lesson's range test and fixed run
+    assert page.count("<img ") == len(PROBLEMS) + 2 + 2
+    assert "A run gone wrong, diagnosed, and fixed" in page
     assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:)?//', page)
 
 
@@ -392,3 +394,15 @@ def test_variants_have_styles_of_their_own():
                                                                           "adadelta"]}
     assert variant_style("Batch") == variant_style("batch")
     assert variant_style("adam") == optimizer_style("adam")
+
+
+def test_the_lesson_diagnoses_the_bad_run_and_fixes_it():
+    from steepest.lesson import collect_lesson
+
+    lesson = collect_lesson(epochs=30)
+    codes = {finding.code for finding in lesson.bad_findings}
+    assert {"diverged", "unscaled_inputs"} <= codes
+    assert lesson.bad_error is not None and "learning rate" in lesson.bad_error
+    assert [finding.code for finding in lesson.fixed_findings] == ["healthy"]
+    assert lesson.fixed.score(lesson.X, lesson.y) > 0.95
+    assert np.all(np.isfinite(lesson.bad._network.theta))
