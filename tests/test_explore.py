@@ -11,13 +11,12 @@ import base64
 import html
 import json
 import re
-import shutil
-import subprocess
 import warnings
 import zlib
 
 import numpy as np
 import pytest
+from browser import browser, chromium
 
 import steepest
 from steepest import functions
@@ -159,29 +158,6 @@ def test_bad_arguments_say_what_to_do(tmp_path, kwargs, message):
 
 
 # -- in the browser ----------------------------------------------------------------------
-
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
-                                                 "google-chrome", "google-chrome-stable"))),
-                None)
-browser = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (no chromium, chromium-browser or google-chrome on "
-           "PATH); the explorer's browser tests need it (.ci/run installs it with apt-get)",
-)
-
-
-def chromium(tmp_path, url: str, *args: str) -> str:
-    """Run headless Chromium on ``url`` and return what it printed."""
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-extensions",
-               "--disable-dev-shm-usage",
-               f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args, url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
 
 def state(tmp_path, path, hash_: str = "") -> dict:
     """The page's ``<pre id="state">`` after loading ``path#hash_``, as JSON."""

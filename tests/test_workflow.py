@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
+from browser import browser, chromium
 from sklearn.datasets import load_iris
 
 import steepest
@@ -121,3 +127,61 @@ def test_schedules_span_the_run():
     assert make_schedule("constant", 0.1, 100, 10) == 0.1
     step = make_schedule("step:2:0.5", 0.1, 100, 10)
     assert step(19) == pytest.approx(0.1) and step(20) == pytest.approx(0.05)
+
+
+@browser
+def test_the_report_renders_in_chromium(iris_csv, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    train(iris_csv, "species", hidden=(8,), lr="0.01", epochs=5, out=out)
+    shot = tmp_path / "report.png"
+    chromium(tmp_path, (out / "report.html").as_uri(), f"--screenshot={shot}",
+             "--window-size=1280,2200")
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    dark = pixels < 100
+    assert dark.mean() > 0.005, "the page looks blank"
+    # The curves figure is drawn: many dark pixels in the band below the diagnosis.
+    assert dark[:, 100:1180].sum() > 10_000
+
+
+def run_cli(*arguments, **options):
+    return subprocess.Popen([sys.executable, "-m", "steepest", *map(str, arguments)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **options)
+
+
+def wait_for(path, process, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+
+
+def test_a_run_killed_by_sigkill_resumes_to_the_same_model(iris_csv, tmp_path):
+    options = ["--target", "species", "--hidden", "8", "--batch-size", "1", "--epochs", "60",
+               "--lr", "0.01", "--quiet"]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert run_cli("train", iris_csv, *options, "--out", whole).wait(timeout=300) == 0
+    process = run_cli("train", iris_csv, *options, "--out", part)
+    wait_for(part / "checkpoint.ckpt", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    resumed = run_cli("train", iris_csv, *options, "--out", part, "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.communicate()
+    first, second = (steepest.load(p / "model.safetensors") for p in (whole, part))
+    np.testing.assert_array_equal(first._network.theta, second._network.theta)
+
+
+def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(iris_csv, tmp_path):
+    out = tmp_path / "run"
+    process = run_cli("train", iris_csv, "--target", "species", "--batch-size", "1",
+                      "--epochs", "500", "--out", out, "--quiet")
+    wait_for(out / "checkpoint.ckpt", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "continue with --resume" in stderr
+    assert (out / "checkpoint.ckpt").exists() and not (out / "model.safetensors").exists()
