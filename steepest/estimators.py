@@ -146,6 +146,13 @@ class _GradientDescentModel(BaseEstimator):
     def _validation_score(self, y, outputs) -> float:
         raise NotImplementedError
 
+    def _store(self, arguments: dict) -> None:
+        """Keep every ``__init__`` argument as an attribute of the same name, unchanged
+        (scikit-learn's rule: no validation or computation before ``fit``)."""
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     # -- fitting ---------------------------------------------------------------------
 
     def fit(self, X, y, *, validation_data=None, checkpoint=None, resume=False):
@@ -595,13 +602,7 @@ class LinearRegression(_Regressor, _LinearModel):
                  penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
                  validation_fraction=0.1, patience=10, tol=1e-6, scale=False,
                  random_state=None, verbose=False):
-        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
-        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
-            clip_norm
-        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
-        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
-            random_state, verbose
-        self.scale = scale
+        self._store(locals())
 
     @property
     def coef_(self):
@@ -640,13 +641,7 @@ class LogisticRegression(_Classifier, _LinearModel):
                  penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
                  validation_fraction=0.1, patience=10, tol=1e-6, scale=False,
                  random_state=None, verbose=False):
-        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
-        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
-            clip_norm
-        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
-        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
-            random_state, verbose
-        self.scale = scale
+        self._store(locals())
 
     @property
     def coef_(self):
@@ -717,15 +712,7 @@ class MLPClassifier(_Classifier, _MLP):
                  alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
                  validation_fraction=0.1, patience=10, tol=1e-4, scale=False,
                  random_state=None, verbose=False):
-        self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
-        self.dropout, self.batch_norm = dropout, batch_norm
-        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
-        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
-            clip_norm
-        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
-        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
-            random_state, verbose
-        self.scale = scale
+        self._store(locals())
 
 
 class MLPRegressor(_Regressor, _MLP):
@@ -740,15 +727,7 @@ class MLPRegressor(_Regressor, _MLP):
                  alpha=1e-4, penalty="l2", l1_ratio=0.15, clip_norm=None, early_stopping=False,
                  validation_fraction=0.1, patience=10, tol=1e-4, scale=False,
                  random_state=None, verbose=False):
-        self.hidden_layer_sizes, self.activation = hidden_layer_sizes, activation
-        self.dropout, self.batch_norm = dropout, batch_norm
-        self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
-        self.alpha, self.penalty, self.l1_ratio, self.clip_norm = alpha, penalty, l1_ratio, \
-            clip_norm
-        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
-        self.patience, self.tol, self.random_state, self.verbose = patience, tol, \
-            random_state, verbose
-        self.scale = scale
+        self._store(locals())
 
 
 # -- files -----------------------------------------------------------------------------------

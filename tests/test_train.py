@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from gradcheck import numerical_grad
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -99,20 +100,6 @@ class InterruptingLoss(losses.CategoricalCrossEntropy):
         if self.calls == self.at:
             raise self.error()
         return super().value_and_grad(y_true, y_pred, out)
-
-
-def numerical_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central finite differences of the scalar ``f()`` w.r.t. every entry of ``x`` (in place)."""
-    g = np.empty_like(x)
-    for i in range(x.size):
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        g[i] = (up - down) / (2 * h)
-    return g
 
 
 def assert_same_state(a: dict, b: dict) -> None:
