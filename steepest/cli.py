@@ -10,6 +10,7 @@ modules (matplotlib, the optimizers) load inside the commands, so that
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,6 +155,8 @@ def compare(
                           ] = "sgd,momentum,adam",
     batch_sizes: Annotated[str, typer.Option(
         help="Comma-separated batch sizes to compare: full, 1, k.")] = "32",
+    schedules: Annotated[str, typer.Option(
+        help="Comma-separated schedules to compare (see train --schedule).")] = "constant",
     task: Annotated[str | None, typer.Option(help="classification or regression.")] = None,
     model: Annotated[str, typer.Option(help="linear, logistic or mlp.")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Hidden layer widths of the mlp.")] = "64",
@@ -165,19 +168,24 @@ def compare(
                                       help="Directory for comparison.html.")
                    ] = Path("steepest-compare"),
 ) -> None:
-    """Train several optimizers or batch sizes on the same data, budget and seed."""
+    """Train optimizers, batch sizes or schedules side by side: same data, budget, seed."""
     with _errors():
         from steepest.compare import compare as run_comparison
         from steepest.compare import comparison_table, write_comparison_report
         from steepest.workflow import comparison_models, load_dataset, parse_hidden
 
+        def split(text: str) -> list[str]:
+            return [part.strip() for part in text.split(",") if part.strip()]
+
         table = load_dataset(data, target, task)
+        held_out = 0.2
         models = comparison_models(
-            table.task, [o.strip() for o in optimizers.split(",") if o.strip()],
-            [b.strip() for b in batch_sizes.split(",") if b.strip()], model=model,
+            table.task, split(optimizers), split(batch_sizes), split(schedules),
+            n_train=len(table.X) - math.ceil(held_out * len(table.X)), model=model,
             hidden=parse_hidden(hidden), lr=lr, epochs=epochs, seed=seed)
         out.mkdir(parents=True, exist_ok=True)
-        result = run_comparison(models, table.X, table.y, random_state=seed)
+        result = run_comparison(models, table.X, table.y, validation_fraction=held_out,
+                                random_state=seed)
         path = write_comparison_report(result, out / "comparison.html")
     _print_table(*comparison_table(result), title=f"{len(models)} runs, {epochs} epochs each")
     typer.echo(f"Report: {path.resolve()}")

@@ -283,31 +283,41 @@ COMPARE_RATES = {"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.0
 usual rate for standardised inputs (torch's default for the adaptive ones)."""
 
 
-def comparison_models(task: str, optimizers, batch_sizes, *, model="mlp", hidden=(64,),
-                      lr=None, epochs=30, seed=0) -> dict:
-    """One estimator per (optimizer, batch size) pair, labelled ``"adam, batch 32"``.
+def comparison_models(task: str, optimizers, batch_sizes, schedules_=("constant",), *,
+                      n_train: int, model="mlp", hidden=(64,), lr=None, epochs=30,
+                      seed=0) -> dict:
+    """One estimator per (optimizer, batch size, schedule), labelled by what varies
+    (``"adam, batch 32, cosine"``).
 
     ``momentum`` and ``nesterov`` are SGD with momentum 0.9; each optimizer gets
-    its :data:`COMPARE_RATES` rate unless ``lr`` is given.
+    its :data:`COMPARE_RATES` rate unless ``lr`` is given. ``n_train`` (the rows
+    trained on) sets the number of updates a schedule spans.
     """
+    from itertools import product
+
     from steepest import optim
 
-    models = {}
     for name in optimizers:
         _check_option(name, "--optimizers", tuple(COMPARE_RATES))
-        rate = lr if lr is not None else COMPARE_RATES[name]
-        for text in batch_sizes:
-            batch = parse_batch_size(text)
-            estimator = make_model(task, model, hidden=hidden, lr=rate, batch_size=batch,
-                                   epochs=epochs, seed=seed)
-            if name in ("momentum", "nesterov"):
-                estimator.set_params(optimizer=optim.SGD(lr=rate, momentum=0.9,
-                                                         nesterov=name == "nesterov"))
-            else:
-                estimator.set_params(optimizer=name)
-            label = name if len(batch_sizes) == 1 else \
-                f"{name}, batch {'full' if batch is None else batch}"
-            models[label] = estimator
+    models = {}
+    for name, text, spec in product(optimizers, batch_sizes, schedules_):
+        batch = parse_batch_size(text)
+        steps = 1 if batch is None else math.ceil(n_train / batch)
+        rate = make_schedule(spec, lr if lr is not None else COMPARE_RATES[name],
+                             epochs * steps, steps)
+        estimator = make_model(task, model, hidden=hidden, lr=rate, batch_size=batch,
+                               epochs=epochs, seed=seed)
+        if name in ("momentum", "nesterov"):
+            estimator.set_params(optimizer=optim.SGD(lr=rate, momentum=0.9,
+                                                     nesterov=name == "nesterov"))
+        else:
+            estimator.set_params(optimizer=name)
+        label = [name]
+        if len(batch_sizes) > 1:
+            label.append(f"batch {'full' if batch is None else batch}")
+        if len(schedules_) > 1:
+            label.append(spec)
+        models[", ".join(label)] = estimator
     return models
 
 

@@ -93,11 +93,12 @@ def test_help_lists_the_commands():
 
 def test_compare_writes_a_report(table, tmp_path):
     result = runner.invoke(app, ["compare", str(table), "--target", "size", "--optimizers",
-                                 "sgd,adam", "--epochs", "3", "--hidden", "4", "--out",
-                                 str(tmp_path)])
+                                 "sgd,adam", "--schedules", "constant,cosine", "--epochs", "3",
+                                 "--hidden", "4", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     html = (tmp_path / "comparison.html").read_text()
-    assert "sgd" in html and "adam" in html
+    for label in ("sgd, constant", "sgd, cosine", "adam, constant", "adam, cosine"):
+        assert label in html
 
 
 def test_explore_writes_the_page(tmp_path):
