@@ -1,11 +1,13 @@
 """Time one optimizer step on a flat float32 vector: steepest.optim against torch.optim.
 
 For each size (default 1M, 10M and 50M parameters) and each rule (Adam, SGD with
-momentum 0.9, RMSprop) this times ``opt.step(theta, grad)`` of steepest and the
-torch.optim step on one flat tensor of the same size, in its foreach, fused (where
-torch has it on CPU) and single-tensor (``foreach=False``) forms. The runs are
-interleaved (one sample of each implementation in turn, the order rotating every
-round) after warm-up steps, and each figure is the median over the rounds.
+momentum 0.9, RMSprop) this times ``opt.step(theta, grad)`` of steepest, both as it
+runs by default (its fused Numba kernel, on all cores) and on its NumPy reference
+path (``fused_min_size = None``), and the torch.optim step on one flat tensor of
+the same size, in its foreach, fused (where torch has it on CPU) and single-tensor
+(``foreach=False``) forms. The runs are interleaved (one sample of each
+implementation in turn, the order rotating every round) after warm-up steps, and
+each figure is the median over the rounds.
 
 The memory-bandwidth floor is measured in the same rounds: two streaming in-place
 kernels (``a += b`` in NumPy, ``a += s*b`` in torch) on arrays far beyond the
@@ -15,16 +17,16 @@ kernel moves per element (Adam 28: read θ, g, m, v and write θ, m, v; SGD with
 momentum and RMSprop 20) over the faster kernel's median bandwidth; each row
 reports floor / measured time, the fraction of the floor reached.
 
-It also counts, by running one steepest step on an array that records every ufunc
-call, the passes over memory the NumPy implementation makes and the bytes per
-element they move, and the page faults each implementation takes per step (a step
-that allocates its temporaries pays for fresh pages every time).
+It also counts, by running one steepest step on its NumPy path on an array that
+records every ufunc call, the passes over memory the NumPy implementation makes and
+the bytes per element they move, and the page faults each implementation takes per
+step (a step that allocates its temporaries pays for fresh pages every time).
 
     .venv/bin/python bench/optim_step.py                    # 1M, 10M, 50M; about 1 min
     .venv/bin/python bench/optim_step.py --quick            # 1M only, fewer rounds
     .venv/bin/python bench/optim_step.py --sizes 1M,4M --repeats 9 --markdown
     .venv/bin/python bench/optim_step.py --json             # also bench/results/*.json
-    .venv/bin/python bench/optim_step.py --breakdown        # + steepest's step ufunc by ufunc
+    .venv/bin/python bench/optim_step.py --breakdown        # + steepest's step pass by pass
 
 Progress goes to stderr, the tables to stdout.
 """
@@ -134,7 +136,19 @@ def machine() -> dict:
         "l3_cache": l3.strip() if l3 else None, "python": platform.python_version(),
         "numpy": np.__version__, "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "numba": numba_threads(),
     }
+
+
+def numba_threads() -> str:
+    """Numba's version, threads and threading layer, as the fused steps used them."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "not started"
+    return f"Numba {numba.__version__}, {numba.get_num_threads()} threads ({layer} layer)"
 
 
 # -- counting NumPy's passes over memory ----------------------------------------------------
@@ -177,6 +191,7 @@ def trace_step(rule: str, n: int, steps: int = 1) -> list[tuple[str, float, floa
     grad = rng.standard_normal(n, dtype=np.float32).view(_Counted)
     grad *= 1e-2
     opt = STEEPEST[rule]()
+    opt.fused_min_size = None  # the NumPy reference path, ufunc by ufunc
     opt.step(theta, grad)
     traces = []
     for _ in range(steps):
@@ -193,6 +208,30 @@ def numpy_traffic(rule: str) -> dict:
     calls = trace_step(rule, 4096)
     return {"passes": len(calls), "bytes_per_element": sum(c[1] for c in calls),
             "ufuncs": [c[0] for c in calls]}
+
+
+def fused_split(rule: str, n: int, steps: int = 15) -> dict:
+    """steepest's fused step on n parameters: its finite-gradient check and the whole step.
+
+    Medians over `steps` steps, in ms; the rest of the step is the kernel's one pass.
+    """
+    from steepest.optim import _kernels
+
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(n, dtype=np.float32)
+    grad = rng.standard_normal(n, dtype=np.float32)
+    grad *= 1e-2
+    opt = STEEPEST[rule]()
+    opt.step(theta, grad)
+    check, step = [], []
+    for _ in range(steps):
+        start = time.perf_counter()
+        _kernels.count_nonfinite(grad)
+        check.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        opt.step(theta, grad)
+        step.append(time.perf_counter() - start)
+    return {"check_ms": float(np.median(check)) * 1e3, "step_ms": float(np.median(step)) * 1e3}
 
 
 # -- memory bandwidth --------------------------------------------------------------------
@@ -308,9 +347,12 @@ def torch_fused_support(rule: str) -> str | None:
 
 def make_contestants(rule: str, theta0: np.ndarray, grad: np.ndarray,
                      fused_ok: bool) -> list[Contestant]:
-    theta = theta0.copy()
-    opt = STEEPEST[rule]()
-    contestants = [Contestant("steepest", lambda: opt.step(theta, grad), theta)]
+    theta, theta_numpy = theta0.copy(), theta0.copy()
+    opt, opt_numpy = STEEPEST[rule](), STEEPEST[rule]()
+    opt_numpy.fused_min_size = None
+    contestants = [Contestant("steepest", lambda: opt.step(theta, grad), theta),
+                   Contestant("steepest NumPy", lambda: opt_numpy.step(theta_numpy, grad),
+                              theta_numpy)]
     torch_grad = torch.from_numpy(grad)  # shared: no implementation writes to it
     for mode, kwargs in TORCH_MODES.items():
         if mode == "fused" and not fused_ok:
@@ -417,7 +459,7 @@ def run(args: argparse.Namespace) -> dict:
                 row["floor_fraction"] = floor_s / row["median_s"]
                 row["steepest_over_this"] = rows[0]["median_s"] / row["median_s"]
             numpy_bw = group["bandwidth_GBps"]["numpy a+=b (1 thread)"] * 1e9
-            rows[0]["numpy_model_s"] = traffic[rule]["bytes_per_element"] * n / numpy_bw
+            rows[1]["numpy_model_s"] = traffic[rule]["bytes_per_element"] * n / numpy_bw
             results.extend(rows)
             groups.append(group)
         del theta0, grad
@@ -427,12 +469,13 @@ def run(args: argparse.Namespace) -> dict:
     if args.breakdown:
         n = max(args.sizes)
         log(f"steepest's step pass by pass at {human(n)}, median of 5 steps ...")
-        breakdown = {"size": n, "rules": {}}
+        breakdown = {"size": n, "rules": {}, "fused": {}}
         for rule in RULES:
             breakdown["rules"][rule] = [
                 {"ufunc": name, "bytes_per_element": bpe, "ms": sec * 1e3,
                  "GBps": bpe * n / sec / 1e9}
                 for name, bpe, sec in trace_step(rule, n, steps=5)]
+            breakdown["fused"][rule] = fused_split(rule, n)  # 15 steps: the kernel is short
             gc.collect()
 
     log("bandwidth again, after the optimizer runs ...")
@@ -493,7 +536,7 @@ def table_rows(report: dict) -> list[list[str]]:
 def traffic_rows(report: dict) -> list[list[str]]:
     rows = []
     for r in report["results"]:
-        if r["impl"] != "steepest":
+        if r["impl"] != "steepest NumPy":
             continue
         t = report["numpy_traffic"][r["rule"]]
         bpe = t["bytes_per_element"]
@@ -520,6 +563,20 @@ def breakdown_rows(report: dict) -> list[list[str]]:
     return rows
 
 
+FUSED_HEADERS = ["rule", "finite check ms", "GB/s (4 B/elt)", "rest: kernel ms",
+                 "GB/s (floor B/elt)", "step ms", "check's share"]
+
+
+def fused_rows(report: dict) -> list[list[str]]:
+    n, rows = report["breakdown"]["size"], []
+    for rule, split in report["breakdown"]["fused"].items():
+        check, step = split["check_ms"], split["step_ms"]
+        rows.append([rule, f"{check:.2f}", f"{4 * n / check / 1e6:.1f}", f"{step - check:.2f}",
+                     f"{FLOOR_BYTES[rule] * n / (step - check) / 1e6:.1f}", f"{step:.2f}",
+                     f"{check / step * 100:.0f}%"])
+    return rows
+
+
 def bandwidth_rows(report: dict) -> list[list[str]]:
     bw = report["bandwidth_GBps"]
     return [[name, f"{bw['median'][name]:.1f}", f"{bw['best'][name]:.1f}"]
@@ -533,7 +590,8 @@ def context_lines(report: dict) -> list[str]:
         + (f", {m['memory_GiB']:.0f} GiB RAM" if m["memory_GiB"] else "")
         + (f", L3 {m['l3_cache']}" if m["l3_cache"] else "")
         + f"; Python {m['python']}, NumPy {m['numpy']}, torch {m['torch']}",
-        f"threads: torch {m['torch_threads']} (torch.set_num_threads); NumPy 1 (its "
+        f"threads: torch {m['torch_threads']} (torch.set_num_threads); steepest's fused "
+        f"kernels: {m.get('numba', 'Numba')} (prange); steepest NumPy: 1 (NumPy's "
         "elementwise ufuncs are single-threaded)",
         f"timing: median over {s['repeats']} interleaved rounds after {s['warmup']} warm-up "
         f"step(s); a sample averages enough consecutive steps to last >= "
@@ -577,9 +635,12 @@ def print_markdown(report: dict) -> None:
           bandwidth_rows(report), ["---", "---:", "---:"])
     table(TRAFFIC_HEADERS, traffic_rows(report), ["---"] + ["---:"] * 6)
     if report["breakdown"]:
-        print(f"steepest's step pass by pass at {human(report['breakdown']['size'])} "
+        print(f"steepest NumPy's step pass by pass at {human(report['breakdown']['size'])} "
               "(median of 5 steps):\n")
         table(BREAKDOWN_HEADERS, breakdown_rows(report), ["---", "---:", "---"] + ["---:"] * 4)
+        print(f"steepest's fused step at {human(report['breakdown']['size'])}: the "
+              "finite-gradient check, then the kernel's one pass (median of 15 steps):\n")
+        table(FUSED_HEADERS, fused_rows(report), ["---"] + ["---:"] * 6)
 
 
 def print_rich(report: dict) -> None:
@@ -609,13 +670,18 @@ def print_rich(report: dict) -> None:
         traffic.add_row(*row)
     console.print(traffic)
     if report["breakdown"]:
-        passes = Table(*BREAKDOWN_HEADERS, title="steepest's step pass by pass at "
+        passes = Table(*BREAKDOWN_HEADERS, title="steepest NumPy's step pass by pass at "
                        f"{human(report['breakdown']['size'])} (median of 5 steps)")
         for row in breakdown_rows(report):
             if row[0]:
                 passes.add_section()
             passes.add_row(*row)
         console.print(passes)
+        fused = Table(*FUSED_HEADERS, title="steepest's fused step at "
+                      f"{human(report['breakdown']['size'])}: finite check, then the kernel")
+        for row in fused_rows(report):
+            fused.add_row(*row)
+        console.print(fused)
     console.print(f"{report['elapsed_s']:.0f} s in all", highlight=False)
 
 
@@ -636,7 +702,8 @@ def main(argv: list[str] | None = None) -> None:
                              "other processes kept the CPU busy; the quietest attempt is kept "
                              f"(default 2; none after the first {RETRY_BUDGET_S:.0f} s)")
     parser.add_argument("--breakdown", action="store_true",
-                        help="also time steepest's step ufunc by ufunc at the largest size")
+                        help="also time steepest's step at the largest size, pass by pass: "
+                             "the NumPy path ufunc by ufunc, the fused path's check and kernel")
     parser.add_argument("--markdown", action="store_true",
                         help="print markdown tables for BENCHMARKS.md instead of rich tables")
     parser.add_argument("--json", nargs="?", const="auto", metavar="PATH",

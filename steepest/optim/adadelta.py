@@ -46,7 +46,12 @@ class Adadelta(Optimizer):
     def _init_state(self, theta):
         return {"square_avg": np.zeros_like(theta), "acc_delta": np.zeros_like(theta)}
 
-    def _update(self, theta, grad, state, lr, step):
+    def _update(self, theta, grad, state, lr, step, kernels=None):
+        if kernels is not None:
+            kernels.adadelta(theta, grad, state["square_avg"], state["acc_delta"], lr=lr,
+                             rho=self.rho, eps=self.eps, weight_decay=self.weight_decay,
+                             maximize=self.maximize)
+            return
         work, std, delta, out = self._buffers(theta, 4)
         g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]

@@ -50,10 +50,14 @@ class Adagrad(Optimizer):
     def _init_state(self, theta):
         return {"sum": np.full_like(theta, self.initial_accumulator_value)}
 
-    def _update(self, theta, grad, state, lr, step):
+    def _update(self, theta, grad, state, lr, step, kernels=None):
+        clr = lr / (1 + (step - 1) * self.lr_decay)
+        if kernels is not None:
+            kernels.adagrad(theta, grad, state["sum"], clr=clr, eps=self.eps,
+                            weight_decay=self.weight_decay, maximize=self.maximize)
+            return
         work, std, out = self._buffers(theta, 3)
         g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
-        clr = lr / (1 + (step - 1) * self.lr_decay)
         addcmul_(state["sum"], 1, g, g, out)
         np.sqrt(state["sum"], out=std)
         std += self.eps

@@ -62,9 +62,21 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(theta)
         return state
 
-    def _update(self, theta, grad, state, lr, step):
-        work, denom, out = self._buffers(theta, 3)
+    def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        if kernels is not None:
+            decoupled = self.decoupled_weight_decay and self.weight_decay != 0
+            kernels.adam(theta, grad, state["exp_avg"], state["exp_avg_sq"],
+                         state.get("max_exp_avg_sq"),
+                         shrink=1 - lr * self.weight_decay if decoupled else None,
+                         weight_decay=0.0 if self.decoupled_weight_decay else self.weight_decay,
+                         maximize=self.maximize, beta1=beta1, beta2=beta2,
+                         bias_correction2_sqrt=bias_correction2_sqrt, eps=self.eps,
+                         step_size=-lr / bias_correction1)
+            return
+        work, denom, out = self._buffers(theta, 3)
         if self.decoupled_weight_decay:
             if self.weight_decay != 0:
                 theta *= 1 - lr * self.weight_decay
@@ -75,9 +87,6 @@ class Adam(Optimizer):
         lerp_(exp_avg, g, 1 - beta1, out)
         exp_avg_sq *= beta2
         addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
-
-        bias_correction1 = 1 - beta1**step
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             np.sqrt(state["max_exp_avg_sq"], out=denom)

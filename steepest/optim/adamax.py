@@ -43,9 +43,14 @@ class Adamax(Optimizer):
     def _init_state(self, theta):
         return {"exp_avg": np.zeros_like(theta), "exp_inf": np.zeros_like(theta)}
 
-    def _update(self, theta, grad, state, lr, step):
-        work, out = self._buffers(theta, 2)
+    def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
+        if kernels is not None:
+            kernels.adamax(theta, grad, state["exp_avg"], state["exp_inf"],
+                           weight_decay=self.weight_decay, maximize=self.maximize, beta1=beta1,
+                           beta2=beta2, eps=self.eps, step_size=-lr / (1 - beta1**step))
+            return
+        work, out = self._buffers(theta, 2)
         g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         lerp_(exp_avg, g, 1 - beta1, out)

@@ -59,26 +59,35 @@ class NAdam(Optimizer):
         return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta),
                 "mu_product": np.ones((), dtype=theta.dtype)}
 
-    def _update(self, theta, grad, state, lr, step):
-        work, denom, out = self._buffers(theta, 3)
+    def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
         coupled_decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
-        if self.decoupled_weight_decay and self.weight_decay != 0:
-            theta *= 1 - lr * self.weight_decay
-        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
+        decoupled = self.decoupled_weight_decay and self.weight_decay != 0
         bias_correction2 = 1 - beta2**step
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * self.momentum_decay))
         mu_product = state["mu_product"]
         mu_product *= mu
         mu_product_next = float(mu_product) * mu_next
-
+        grad_step = -lr * (1.0 - mu) / (1.0 - float(mu_product))
+        avg_step = -lr * mu_next / (1.0 - mu_product_next)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        if kernels is not None:
+            kernels.nadam(theta, grad, exp_avg, exp_avg_sq,
+                          shrink=1 - lr * self.weight_decay if decoupled else None,
+                          weight_decay=coupled_decay, maximize=self.maximize, beta1=beta1,
+                          beta2=beta2, bias_correction2=bias_correction2, eps=self.eps,
+                          grad_step=grad_step, avg_step=avg_step)
+            return
+        work, denom, out = self._buffers(theta, 3)
+        if decoupled:
+            theta *= 1 - lr * self.weight_decay
+        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
         lerp_(exp_avg, g, 1 - beta1, out)
         exp_avg_sq *= beta2
         addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
         np.divide(exp_avg_sq, bias_correction2, out=denom)
         np.sqrt(denom, out=denom)
         denom += self.eps
-        addcdiv_(theta, -lr * (1.0 - mu) / (1.0 - float(mu_product)), g, denom, out)
-        addcdiv_(theta, -lr * mu_next / (1.0 - mu_product_next), exp_avg, denom, out)
+        addcdiv_(theta, grad_step, g, denom, out)
+        addcdiv_(theta, avg_step, exp_avg, denom, out)

@@ -53,27 +53,36 @@ class RAdam(Optimizer):
     def _init_state(self, theta):
         return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
 
-    def _update(self, theta, grad, state, lr, step):
-        work, update, out = self._buffers(theta, 3)
+    def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
         coupled_decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
-        if self.decoupled_weight_decay and self.weight_decay != 0:
-            theta *= 1 - lr * self.weight_decay
-        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, g, 1 - beta1, out)
-        exp_avg_sq *= beta2
-        addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
-
+        decoupled = self.decoupled_weight_decay and self.weight_decay != 0
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-        np.divide(exp_avg, bias_correction1, out=update)
-        update *= lr
+        rect = None  # the rectification factor, or None for the SGD-with-momentum branch
         if rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        if kernels is not None:
+            kernels.radam(theta, grad, exp_avg, exp_avg_sq,
+                          shrink=1 - lr * self.weight_decay if decoupled else None,
+                          weight_decay=coupled_decay, maximize=self.maximize, beta1=beta1,
+                          beta2=beta2, bias_correction1=bias_correction1, lr=lr, rect=rect,
+                          eps=self.eps, bias_correction2_sqrt=bias_correction2**0.5)
+            return
+        work, update, out = self._buffers(theta, 3)
+        if decoupled:
+            theta *= 1 - lr * self.weight_decay
+        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
+        lerp_(exp_avg, g, 1 - beta1, out)
+        exp_avg_sq *= beta2
+        addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
+        np.divide(exp_avg, bias_correction1, out=update)
+        update *= lr
+        if rect is not None:
             np.sqrt(exp_avg_sq, out=out)
             out += self.eps
             np.reciprocal(out, out=out)  # torch evaluates scalar / tensor as reciprocal · scalar

@@ -58,7 +58,13 @@ class RMSprop(Optimizer):
             state["grad_avg"] = np.zeros_like(theta)
         return state
 
-    def _update(self, theta, grad, state, lr, step):
+    def _update(self, theta, grad, state, lr, step, kernels=None):
+        if kernels is not None:
+            kernels.rmsprop(theta, grad, state["square_avg"], state.get("grad_avg"),
+                            state.get("momentum_buffer"), lr=lr, alpha=self.alpha, eps=self.eps,
+                            weight_decay=self.weight_decay, momentum=self.momentum,
+                            maximize=self.maximize)
+            return
         work, avg, out = self._buffers(theta, 3)
         g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
         square_avg = state["square_avg"]

@@ -65,7 +65,12 @@ class SGD(Optimizer):
     def _init_state(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         return {"momentum_buffer": np.zeros_like(theta)} if self.momentum != 0 else {}
 
-    def _update(self, theta, grad, state, lr, step):
+    def _update(self, theta, grad, state, lr, step, kernels=None):
+        if kernels is not None:
+            kernels.sgd(theta, grad, state.get("momentum_buffer"), lr=lr, momentum=self.momentum,
+                        dampening=self.dampening, weight_decay=self.weight_decay,
+                        nesterov=self.nesterov, maximize=self.maximize, first=step == 1)
+            return
         work, out = self._buffers(theta, 2)
         direction = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
         if self.momentum != 0:

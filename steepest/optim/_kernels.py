@@ -1,0 +1,345 @@
+"""Fused optimizer steps: one compiled pass over θ, the gradient and the state.
+
+The NumPy rules (``_update`` in each optimizer's file, built from ``_ops``) are the
+reference. Each of them makes one pass over memory per ufunc, 6 to 14 per step;
+the kernels here read θ, the gradient and the state arrays once and write θ and
+the state once, in a Numba ``prange`` loop spread over the machine's cores.
+
+Every kernel computes, element by element, the same operations in the same order
+as its NumPy rule, with no contraction into fused multiply-adds and no
+reassociation (``fastmath=False``), so it rounds as the reference does. The
+Python wrappers compute nothing: the optimizer works out its scalars (step size,
+bias corrections, NAdam's momentum schedule, RAdam's rectification branch) in
+float64 exactly as the NumPy rule does, and the wrappers round them to the
+arrays' dtype, as NumPy does when a Python float meets a float32 array, so that
+float32 parameters are updated in float32 arithmetic (as torch does). Booleans
+select branches; they are loop-invariant, and LLVM takes them out of the loop
+before vectorising it.
+
+Before the kernel, ``count_nonfinite`` reads the gradient once (on all cores) so
+that a NaN or inf is refused before θ or the state is touched.
+
+Importing this module imports Numba; the optimizers import it on their first
+fused step. Compiling takes about a second per rule and dtype (10 to 15 s for all
+of them, as the test suite does); the code is cached on disk (``cache=True``, in
+``__pycache__`` beside this file), so only the first run after installing, editing
+this file or upgrading Numba pays for it, and later processes load it in about
+half a second.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+usable = True
+"""False in a process forked after a fused step had started GNU OpenMP (see below)."""
+
+
+def _after_fork_in_child() -> None:
+    # Without TBB, Numba's threads come from OpenMP, and GNU OpenMP kills a forked
+    # child that starts a parallel region once its parent has used one ("fork()
+    # called from a process already using GNU OpenMP"): a multiprocessing pool would
+    # hang. The NumPy rules give the same numbers, so such a child takes them, as
+    # torch runs serially after a fork.
+    global usable
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region ran before the fork
+        return
+    if layer == "omp":
+        from numba.np.ufunc import omppool
+
+        usable = omppool.openmp_vendor != "GNU"
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+# error_model="numpy": a division by zero gives inf or nan, as in NumPy, instead of
+# raising, and the loop stays free of checks that would stop it vectorising.
+_fused = njit(parallel=True, fastmath=False, cache=True, error_model="numpy")
+_inline = njit(inline="always", fastmath=False, error_model="numpy")
+
+
+# -- element-wise pieces, in the operation order of steepest.optim._ops ------------------
+
+
+@_inline
+def _grad(t, g, weight_decay, decay, sign):
+    """``prepared_grad``: ``±g``, or ``t·λ ± g`` when ``decay``.
+
+    ``sign`` is -1 to maximize, else 1: multiplying by it is exact, as is negating, and
+    ``d + (-g)`` is ``d - g`` in IEEE arithmetic.
+    """
+    g = g * sign
+    return t * weight_decay + g if decay else g
+
+
+@_inline
+def _lerp(a, b, weight, low):
+    """``lerp_``: ``a + (b - a)·w`` if ``low`` (w < 0.5) else ``b - (b - a)·(1 - w)``.
+
+    ``weight`` is w or 1 - w accordingly, as the caller rounded it.
+    """
+    d = b - a
+    return a + d * weight if low else b - d * weight
+
+
+# -- the kernels ---------------------------------------------------------------------------
+
+
+@_fused
+def _count_nonfinite(x):
+    n = 0
+    for i in prange(x.size):
+        v = x[i]
+        n += not (v - v == 0)  # inf - inf and nan - nan are nan, never 0
+    return n
+
+
+@_fused
+def _sgd(theta, grad, buf, weight_decay, decay, sign, momentum_on, first, momentum,
+         one_minus_dampening, nesterov, neg_lr):
+    for i in prange(theta.size):
+        t = theta[i]
+        d = _grad(t, grad[i], weight_decay, decay, sign)
+        if momentum_on:
+            if first:
+                b = d
+            else:
+                b = buf[i] * momentum
+                b = b + d * one_minus_dampening
+            buf[i] = b
+            d = b * momentum + d if nesterov else b
+        theta[i] = t + d * neg_lr
+
+
+@_fused
+def _adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay,
+          decay, sign, weight, low, beta2, one_minus_beta2, amsgrad,
+          bias_correction2_sqrt, eps, step_size):
+    for i in prange(theta.size):
+        t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        m = _lerp(exp_avg[i], g, weight, low)
+        v = exp_avg_sq[i] * beta2
+        v = v + (g * one_minus_beta2) * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        if amsgrad:
+            v = np.maximum(max_exp_avg_sq[i], v)
+            max_exp_avg_sq[i] = v
+        denom = np.sqrt(v) / bias_correction2_sqrt
+        denom = denom + eps
+        theta[i] = t + (m * step_size) / denom
+
+
+@_fused
+def _rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, weight_decay, decay, sign,
+             alpha, one_minus_alpha, centered, weight, low, eps, momentum_on, momentum,
+             neg_lr):
+    for i in prange(theta.size):
+        t = theta[i]
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        sq = square_avg[i] * alpha
+        sq = sq + (g * one_minus_alpha) * g
+        square_avg[i] = sq
+        if centered:
+            ga = _lerp(grad_avg[i], g, weight, low)
+            grad_avg[i] = ga
+            avg = np.sqrt(sq + (-ga) * ga)
+        else:
+            avg = np.sqrt(sq)
+        avg = avg + eps
+        if momentum_on:
+            b = momentum_buffer[i] * momentum
+            b = b + g / avg
+            momentum_buffer[i] = b
+            theta[i] = t + b * neg_lr
+        else:
+            theta[i] = t + (g * neg_lr) / avg
+
+
+@_fused
+def _adagrad(theta, grad, state_sum, weight_decay, decay, sign, eps, neg_clr):
+    for i in prange(theta.size):
+        t = theta[i]
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        s = state_sum[i] + g * g
+        state_sum[i] = s
+        std = np.sqrt(s) + eps
+        theta[i] = t + (g * neg_clr) / std
+
+
+@_fused
+def _adadelta(theta, grad, square_avg, acc_delta, weight_decay, decay, sign, rho,
+              one_minus_rho, eps, neg_lr):
+    for i in prange(theta.size):
+        t = theta[i]
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        sq = square_avg[i] * rho
+        sq = sq + (g * one_minus_rho) * g
+        square_avg[i] = sq
+        std = np.sqrt(sq + eps)
+        delta = np.sqrt(acc_delta[i] + eps)
+        delta = delta / std
+        delta = delta * g
+        acc = acc_delta[i] * rho
+        acc_delta[i] = acc + (delta * one_minus_rho) * delta
+        theta[i] = t + delta * neg_lr
+
+
+@_fused
+def _nadam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
+           weight, low, beta2, one_minus_beta2, bias_correction2, eps, grad_step, avg_step):
+    for i in prange(theta.size):
+        t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        m = _lerp(exp_avg[i], g, weight, low)
+        v = exp_avg_sq[i] * beta2
+        v = v + (g * one_minus_beta2) * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        denom = np.sqrt(v / bias_correction2) + eps
+        t = t + (g * grad_step) / denom
+        theta[i] = t + (m * avg_step) / denom
+
+
+@_fused
+def _radam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
+           weight, low, beta2, one_minus_beta2, bias_correction1, lr, rectify, eps, one,
+           bias_correction2_sqrt, rect):
+    for i in prange(theta.size):
+        t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        m = _lerp(exp_avg[i], g, weight, low)
+        v = exp_avg_sq[i] * beta2
+        v = v + (g * one_minus_beta2) * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        update = (m / bias_correction1) * lr
+        if rectify:
+            scale = one / (np.sqrt(v) + eps)
+            update = (update * (scale * bias_correction2_sqrt)) * rect
+        theta[i] = t - update
+
+
+@_fused
+def _adamax(theta, grad, exp_avg, exp_inf, weight_decay, decay, sign, weight, low, beta2,
+            eps, step_size):
+    for i in prange(theta.size):
+        t = theta[i]
+        g = _grad(t, grad[i], weight_decay, decay, sign)
+        m = _lerp(exp_avg[i], g, weight, low)
+        exp_avg[i] = m
+        u = np.maximum(exp_inf[i] * beta2, np.abs(g) + eps)
+        exp_inf[i] = u
+        theta[i] = t + (m * step_size) / u
+
+
+# -- what the optimizers call ----------------------------------------------------------------
+#
+# Arrays: C-contiguous, of one dtype (float32 or float64), any shape; they are seen
+# flat. A state array an option does without is passed as None. Scalars: Python
+# floats and bools as the NumPy rule has them; here they are rounded to the arrays'
+# dtype, and flags made plain bools (one compiled version per dtype, whatever the
+# caller passed).
+
+
+class _Scalars:
+    """Rounds the NumPy rule's Python scalars to the dtype of ``theta``."""
+
+    def __init__(self, theta: np.ndarray) -> None:
+        self.cast = theta.dtype.type
+        self.empty = theta.reshape(-1)[:0]
+
+    def __call__(self, value: float):
+        return self.cast(value)
+
+    def grad(self, weight_decay: float, maximize: bool) -> tuple:
+        """``_grad``'s ``weight_decay, decay, sign``."""
+        return self.cast(weight_decay), bool(weight_decay != 0), self.cast(-1 if maximize else 1)
+
+    def lerp(self, weight: float) -> tuple:
+        """``_lerp``'s ``weight, low``: the scalar ``lerp_`` multiplies by, and its form."""
+        return (self.cast(weight), True) if weight < 0.5 else (self.cast(1.0 - weight), False)
+
+    def shrink(self, shrink: float | None):
+        return self.cast(1.0 if shrink is None else shrink)
+
+    def array(self, array: np.ndarray | None) -> np.ndarray:
+        return self.empty if array is None else array.reshape(-1)
+
+
+def count_nonfinite(grad: np.ndarray) -> int:
+    """How many entries of ``grad`` are NaN or infinite: one read, on all cores."""
+    return int(_count_nonfinite(grad.reshape(-1)))
+
+
+def sgd(theta, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,
+        maximize, first):
+    c = _Scalars(theta)
+    _sgd(c.array(theta), c.array(grad), c.array(momentum_buffer),
+         *c.grad(weight_decay, maximize), momentum_buffer is not None, bool(first),
+         c(momentum), c(1 - dampening), bool(nesterov), c(-lr))
+
+
+def adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, shrink, weight_decay, maximize,
+         beta1, beta2, bias_correction2_sqrt, eps, step_size):
+    """``shrink`` is ``1 - lr·λ`` for decoupled decay, with ``weight_decay`` then 0."""
+    c = _Scalars(theta)
+    _adam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+          c.array(max_exp_avg_sq), c.shrink(shrink), *c.grad(weight_decay, maximize),
+          *c.lerp(1 - beta1), c(beta2), c(1 - beta2), max_exp_avg_sq is not None,
+          c(bias_correction2_sqrt), c(eps), c(step_size))
+
+
+def rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
+            weight_decay, momentum, maximize):
+    """``grad_avg`` is None unless centered, ``momentum_buffer`` None without momentum."""
+    c = _Scalars(theta)
+    _rmsprop(c.array(theta), c.array(grad), c.array(square_avg), c.array(grad_avg),
+             c.array(momentum_buffer), *c.grad(weight_decay, maximize), c(alpha),
+             c(1 - alpha), grad_avg is not None, *c.lerp(1 - alpha), c(eps),
+             momentum_buffer is not None, c(momentum), c(-lr))
+
+
+def adagrad(theta, grad, state_sum, *, clr, eps, weight_decay, maximize):
+    c = _Scalars(theta)
+    _adagrad(c.array(theta), c.array(grad), c.array(state_sum), *c.grad(weight_decay, maximize),
+             c(eps), c(-clr))
+
+
+def adadelta(theta, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
+    c = _Scalars(theta)
+    _adadelta(c.array(theta), c.array(grad), c.array(square_avg), c.array(acc_delta),
+              *c.grad(weight_decay, maximize), c(rho), c(1 - rho), c(eps), c(-lr))
+
+
+def nadam(theta, grad, exp_avg, exp_avg_sq, *, shrink, weight_decay, maximize, beta1, beta2,
+          bias_correction2, eps, grad_step, avg_step):
+    c = _Scalars(theta)
+    _nadam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+           c.shrink(shrink), *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2),
+           c(1 - beta2), c(bias_correction2), c(eps), c(grad_step), c(avg_step))
+
+
+def radam(theta, grad, exp_avg, exp_avg_sq, *, shrink, weight_decay, maximize, beta1, beta2,
+          bias_correction1, lr, rect, eps, bias_correction2_sqrt):
+    """``rect`` is the rectification factor, or None for the un-rectified (SGD) branch."""
+    c = _Scalars(theta)
+    _radam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+           c.shrink(shrink), *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2),
+           c(1 - beta2), c(bias_correction1), c(lr), rect is not None, c(eps), c(1),
+           c(bias_correction2_sqrt), c(0.0 if rect is None else rect))
+
+
+def adamax(theta, grad, exp_avg, exp_inf, *, weight_decay, maximize, beta1, beta2, eps,
+           step_size):
+    c = _Scalars(theta)
+    _adamax(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_inf),
+            *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2), c(eps),
+            c(step_size))
