@@ -61,3 +61,11 @@ def add_scaled_(target: np.ndarray, value: float, a: np.ndarray, out: np.ndarray
     """``target ← target + value·a``."""
     np.multiply(a, value, out=out)
     target += out
+
+
+def moments_(exp_avg: np.ndarray, exp_avg_sq: np.ndarray, g: np.ndarray, beta1: float,
+             beta2: float, out: np.ndarray) -> None:
+    """Adam's moment estimates in place: ``m ← β₁m + (1 − β₁)g``, ``v ← β₂v + (1 − β₂)g²``."""
+    lerp_(exp_avg, g, 1 - beta1, out)
+    exp_avg_sq *= beta2
+    addcmul_(exp_avg_sq, 1 - beta2, g, g, out)

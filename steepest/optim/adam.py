@@ -6,7 +6,7 @@ import numpy as np
 
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number
-from steepest.optim._ops import addcdiv_, addcmul_, lerp_, prepared_grad
+from steepest.optim._ops import addcdiv_, moments_, prepared_grad
 from steepest.optim.optimizer import Optimizer
 
 
@@ -84,9 +84,7 @@ class Adam(Optimizer):
         else:
             g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, g, 1 - beta1, out)
-        exp_avg_sq *= beta2
-        addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
+        moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             np.sqrt(state["max_exp_avg_sq"], out=denom)

@@ -6,7 +6,7 @@ import numpy as np
 
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number
-from steepest.optim._ops import addcmul_, lerp_, prepared_grad
+from steepest.optim._ops import moments_, prepared_grad
 from steepest.optim.optimizer import Optimizer
 
 
@@ -77,9 +77,7 @@ class RAdam(Optimizer):
         if decoupled:
             theta *= 1 - lr * self.weight_decay
         g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
-        lerp_(exp_avg, g, 1 - beta1, out)
-        exp_avg_sq *= beta2
-        addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
+        moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
         np.divide(exp_avg, bias_correction1, out=update)
         update *= lr
         if rect is not None:
