@@ -141,14 +141,10 @@ def machine() -> dict:
 
 
 def numba_threads() -> str:
-    """Numba's version, threads and threading layer, as the fused steps used them."""
+    """Numba's version (the fused kernels are compiled single-threaded loops)."""
     import numba
 
-    try:
-        layer = numba.threading_layer()
-    except ValueError:
-        layer = "not started"
-    return f"Numba {numba.__version__}, {numba.get_num_threads()} threads ({layer} layer)"
+    return f"Numba {numba.__version__}, 1 thread"
 
 
 # -- counting NumPy's passes over memory ----------------------------------------------------
@@ -591,7 +587,7 @@ def context_lines(report: dict) -> list[str]:
         + (f", L3 {m['l3_cache']}" if m["l3_cache"] else "")
         + f"; Python {m['python']}, NumPy {m['numpy']}, torch {m['torch']}",
         f"threads: torch {m['torch_threads']} (torch.set_num_threads); steepest's fused "
-        f"kernels: {m.get('numba', 'Numba')} (prange); steepest NumPy: 1 (NumPy's "
+        f"kernels: {m.get('numba', 'Numba')} (one compiled loop); steepest NumPy: 1 (NumPy's "
         "elementwise ufuncs are single-threaded)",
         f"timing: median over {s['repeats']} interleaved rounds after {s['warmup']} warm-up "
         f"step(s); a sample averages enough consecutive steps to last >= "

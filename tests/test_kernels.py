@@ -277,7 +277,7 @@ def _fused_step_in_child(queue) -> None:
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_process_forked_after_a_fused_step_can_still_step():
-    # GNU OpenMP kills a forked child that starts a parallel region its parent used.
+    # A forked child (a multiprocessing pool) steps on the fused path like its parent.
     opt, theta = optim.Adam(lr=0.1), np.zeros(2**15, np.float32)
     opt.step(theta, np.ones_like(theta))
     context = multiprocessing.get_context("fork")

@@ -3,7 +3,14 @@
 The NumPy rules (``_update`` in each optimizer's file, built from ``_ops``) are the
 reference. Each of them makes one pass over memory per ufunc, 6 to 14 per step;
 the kernels here read θ, the gradient and the state arrays once and write θ and
-the state once, in a Numba ``prange`` loop spread over the machine's cores.
+the state once, in one compiled loop.
+
+The loops run on one thread on purpose. A parallel (``prange``) kernel gains only
+~10% on a 50M-parameter step here (the step is bound by memory bandwidth, which
+one core nearly saturates), while its OpenMP threads keep spinning after each
+step and fight OpenBLAS's threads in the next ``np.matmul``: a 784-256-256-10 MLP
+epoch ran 7-12× slower (BENCHMARKS.md). One thread also keeps forked processes
+and concurrent steps safe.
 
 Every kernel computes, element by element, the same operations in the same order
 as its NumPy rule, with no contraction into fused multiply-adds and no
@@ -16,8 +23,8 @@ float32 parameters are updated in float32 arithmetic (as torch does). Booleans
 select branches; they are loop-invariant, and LLVM takes them out of the loop
 before vectorising it.
 
-Before the kernel, ``count_nonfinite`` reads the gradient once (on all cores) so
-that a NaN or inf is refused before θ or the state is touched.
+Before the kernel, ``count_nonfinite`` reads the gradient once so that a NaN or
+inf is refused before θ or the state is touched.
 
 Importing this module imports Numba; the optimizers import it on their first
 fused step. Compiling takes about a second per rule and dtype (10 to 15 s for all
@@ -29,38 +36,12 @@ half a second.
 
 from __future__ import annotations
 
-import os
-
-import numba
 import numpy as np
-from numba import njit, prange
-
-usable = True
-"""False in a process forked after a fused step had started GNU OpenMP (see below)."""
-
-
-def _after_fork_in_child() -> None:
-    # Without TBB, Numba's threads come from OpenMP, and GNU OpenMP kills a forked
-    # child that starts a parallel region once its parent has used one ("fork()
-    # called from a process already using GNU OpenMP"): a multiprocessing pool would
-    # hang. The NumPy rules give the same numbers, so such a child takes them, as
-    # torch runs serially after a fork.
-    global usable
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel region ran before the fork
-        return
-    if layer == "omp":
-        from numba.np.ufunc import omppool
-
-        usable = omppool.openmp_vendor != "GNU"
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+from numba import njit
 
 # error_model="numpy": a division by zero gives inf or nan, as in NumPy, instead of
 # raising, and the loop stays free of checks that would stop it vectorising.
-_fused = njit(parallel=True, fastmath=False, cache=True, error_model="numpy")
+_fused = njit(parallel=False, fastmath=False, cache=True, error_model="numpy")
 _inline = njit(inline="always", fastmath=False, error_model="numpy")
 
 
@@ -94,7 +75,7 @@ def _lerp(a, b, weight, low):
 @_fused
 def _count_nonfinite(x):
     n = 0
-    for i in prange(x.size):
+    for i in range(x.size):
         v = x[i]
         n += not (v - v == 0)  # inf - inf and nan - nan are nan, never 0
     return n
@@ -103,7 +84,7 @@ def _count_nonfinite(x):
 @_fused
 def _sgd(theta, grad, buf, weight_decay, decay, sign, momentum_on, first, momentum,
          one_minus_dampening, nesterov, neg_lr):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i]
         d = _grad(t, grad[i], weight_decay, decay, sign)
         if momentum_on:
@@ -121,7 +102,7 @@ def _sgd(theta, grad, buf, weight_decay, decay, sign, momentum_on, first, moment
 def _adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay,
           decay, sign, weight, low, beta2, one_minus_beta2, amsgrad,
           bias_correction2_sqrt, eps, step_size):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
@@ -141,7 +122,7 @@ def _adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay
 def _rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, weight_decay, decay, sign,
              alpha, one_minus_alpha, centered, weight, low, eps, momentum_on, momentum,
              neg_lr):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
         sq = square_avg[i] * alpha
@@ -165,7 +146,7 @@ def _rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, weight_decay, d
 
 @_fused
 def _adagrad(theta, grad, state_sum, weight_decay, decay, sign, eps, neg_clr):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
         s = state_sum[i] + g * g
@@ -177,7 +158,7 @@ def _adagrad(theta, grad, state_sum, weight_decay, decay, sign, eps, neg_clr):
 @_fused
 def _adadelta(theta, grad, square_avg, acc_delta, weight_decay, decay, sign, rho,
               one_minus_rho, eps, neg_lr):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
         sq = square_avg[i] * rho
@@ -195,7 +176,7 @@ def _adadelta(theta, grad, square_avg, acc_delta, weight_decay, decay, sign, rho
 @_fused
 def _nadam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
            weight, low, beta2, one_minus_beta2, bias_correction2, eps, grad_step, avg_step):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
@@ -212,7 +193,7 @@ def _nadam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
 def _radam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
            weight, low, beta2, one_minus_beta2, bias_correction1, lr, rectify, eps, one,
            bias_correction2_sqrt, rect):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
@@ -230,7 +211,7 @@ def _radam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
 @_fused
 def _adamax(theta, grad, exp_avg, exp_inf, weight_decay, decay, sign, weight, low, beta2,
             eps, step_size):
-    for i in prange(theta.size):
+    for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)

@@ -224,10 +224,10 @@ class Optimizer:
             return None
         from steepest.optim import _kernels
 
-        return _kernels if _kernels.usable else None
+        return _kernels
 
     def _check_finite(self, grad: np.ndarray, kernels) -> None:
         """Refuse a gradient holding NaN or inf before anything is changed."""
         if kernels is not None and kernels.count_nonfinite(grad) == 0:
-            return  # one read on all cores; a bad gradient takes the path that names it
+            return  # one compiled read; a bad gradient takes the path that names it
         check_finite(grad, where=f"gradient given to {type(self).__name__}.step")
