@@ -28,6 +28,9 @@ test: $(DEV)
 
 bench: $(BENCH)
 	$(BIN)/python bench/optim_step.py
+	$(BIN)/python bench/mlp_epoch.py
+	$(BIN)/python bench/linear_models.py
+	$(BIN)/python bench/startup.py
 
 lint: $(DEV)
 	$(BIN)/ruff check steepest tests bench scripts
