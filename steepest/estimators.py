@@ -329,7 +329,8 @@ class _GradientDescentModel(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """The network's raw outputs on ``X``, shape (n_samples, n_outputs), a copy."""
         check_is_fitted(self, "n_features_in_")
-        X = check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        X = check_X(X, dtype=self._dtype, n_features=self.n_features_in_,
+                    owner=type(self).__name__)
         return self._network.forward(self._standardize(X), training=False).copy()
 
     def _standardize(self, X, first: bool = False) -> np.ndarray:
@@ -363,7 +364,11 @@ class _GradientDescentModel(BaseEstimator):
             warnings.warn("A column-vector y was passed when a 1d array was expected; it is "
                           "flattened (pass y.ravel() to silence this).", DataConversionWarning,
                           stacklevel=3)
-        X, y = check_X_y(X, y, numeric_y=not classifier, multi_output=not classifier)
+        if reset:  # float32 data trains in float32 (half the bytes), anything else in float64
+            self._dtype = np.dtype(np.float32 if getattr(X, "dtype", None) == np.float32
+                                   else np.float64)
+        X, y = check_X_y(X, y, dtype=self._dtype, numeric_y=not classifier,
+                         multi_output=not classifier)
         if not reset and X.shape[1] != self.n_features_in_:
             check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
         return X, y
@@ -389,7 +394,7 @@ class _GradientDescentModel(BaseEstimator):
         return optim.get(self.optimizer, lr=self.lr)
 
     def _build_network(self, n_outputs: int) -> nn.Network:
-        return nn.Network(self._layers(n_outputs), self.n_features_in_,
+        return nn.Network(self._layers(n_outputs), self.n_features_in_, dtype=self._dtype,
                           random_state=self._seed(0))
 
     def _trainer_loss(self):
@@ -428,7 +433,8 @@ class _GradientDescentModel(BaseEstimator):
         else:
             fitted["y_ndim"] = self._y_ndim
         metadata = {"format": "steepest-model", "version": 1, "class": type(self).__name__,
-                    "params": params, "fitted": fitted, "n_outputs": self._network.n_outputs}
+                    "params": params, "fitted": fitted, "n_outputs": self._network.n_outputs,
+                    "dtype": self._dtype.name}
         return save_arrays(path, arrays, _json_safe(metadata))
 
     def __sklearn_tags__(self):
@@ -507,7 +513,7 @@ class _Classifier(ClassifierMixin):
                 f"{self.classes_.tolist()} the model was started with."
             )
         if self.classes_.size == 2:
-            return index.astype(np.float64), 1
+            return index.astype(self._dtype), 1
         return index, self.classes_.size
 
     @property
@@ -799,6 +805,7 @@ def load(path: str | os.PathLike):
             model.classes_ = np.asarray(fitted["classes_"])
         else:
             model._y_ndim = int(fitted["y_ndim"])
+        model._dtype = np.dtype(metadata["dtype"])
         model._network = model._build_network(int(metadata["n_outputs"]))
         if model.scale:
             model.input_mean_, model.input_scale_ = arrays["input_mean_"], arrays["input_scale_"]

@@ -301,3 +301,21 @@ def test_validation_data_is_recorded_every_epoch(digits):
     model.fit(X_train, y_train, validation_data=(X_test, y_test))
     assert len(model.history_["val_loss"]) == 4 and len(model.history_["val_score"]) == 4
     assert model.history_["val_score"][-1] == pytest.approx(model.score(X_test, y_test))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier((16,), epochs=3, tol=None, random_state=0),
+    lambda: LogisticRegression(epochs=20, tol=None),
+    lambda: MLPRegressor((8,), epochs=3, tol=None, random_state=0),
+], ids=["mlp-classifier", "logistic", "mlp-regressor"])
+def test_float32_data_trains_in_float32(tmp_path, digits, make):
+    X_train, X_test, y_train, _ = digits
+    X32 = X_train.astype(np.float32)
+    y = y_train if "Regressor" not in type(make()).__name__ else y_train.astype(np.float32)
+    model = make().fit(X32, y)
+    assert model._network.theta.dtype == np.float32
+    assert np.all(np.isfinite(model._network.theta))
+    loaded = steepest.load(model.save(tmp_path / "m.safetensors"))
+    assert loaded._network.theta.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+    assert make().fit(X_train, y)._network.theta.dtype == np.float64
