@@ -37,7 +37,7 @@ EPOCH_FLOP_PER_SAMPLE = 3 * FORWARD_FLOP_PER_SAMPLE
 
 IMPLS = {
     # name: (batch sizes it runs at, extra environment)
-    "steepest MLPClassifier (float64)": ((32, 128, 1024), {}),
+    "steepest MLPClassifier": ((32, 128, 1024), {}),
     "steepest Trainer float32": ((32, 128, 1024), {}),
     "steepest Trainer float32, OMP_WAIT_POLICY=PASSIVE": ((32, 128, 1024),
                                                           {"OMP_WAIT_POLICY": "PASSIVE"}),
