@@ -161,7 +161,13 @@ def test_repr_reads_like_the_call(name, kwargs):
     opt = optim.get(name, **kwargs)
     rebuilt = eval(repr(opt), {**vars(optim)})  # noqa: S307 - our own repr
     assert repr(rebuilt) == repr(opt)
-    assert repr(opt).startswith(f"{name}(lr=")
+    assert repr(opt).startswith(f"{name}(")
+
+
+def test_repr_shows_only_what_differs_from_the_defaults():
+    assert repr(optim.Adam()) == "Adam()"
+    assert repr(optim.SGD(lr=0.1, momentum=0.9)) == "SGD(lr=0.1, momentum=0.9)"
+    assert repr(optim.AdamW(weight_decay=0.1)) == "AdamW(weight_decay=0.1)"
 
 
 def test_get_is_case_insensitive_and_passes_hyperparameters():

@@ -41,7 +41,6 @@ def get(name: str, **hyperparameters) -> Optimizer:
     """Build an optimizer by its torch.optim class name, case-insensitively.
 
     >>> get("adam", lr=0.01)
-    Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, \
-maximize=False, decoupled_weight_decay=False)
+    Adam(lr=0.01)
     """
     return lookup(name, _REGISTRY, "optimizer")(**hyperparameters)

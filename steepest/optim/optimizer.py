@@ -156,7 +156,13 @@ class Optimizer:
         self._steps = steps
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters)
+        """The call that makes this optimizer, with the arguments that differ from the
+        defaults (as scikit-learn shows estimators): ``Adam(lr=0.01)``."""
+        import inspect
+
+        defaults = inspect.signature(type(self)).parameters
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters
+                         if getattr(self, k) != defaults[k].default)
         return f"{type(self).__name__}({args})"
 
     # -- helpers for subclasses --------------------------------------------------------
