@@ -69,6 +69,13 @@ def _lerp(a, b, weight, low):
     return a + d * weight if low else b - d * weight
 
 
+@_inline
+def _average_square(avg, x, decay, one_minus_decay):
+    """``addcmul_`` after a decay: ``avg·decay + (x·(1 − decay))·x`` (Adam's v, RMSprop's
+    and Adadelta's square averages)."""
+    return avg * decay + (x * one_minus_decay) * x
+
+
 # -- the kernels ---------------------------------------------------------------------------
 
 
@@ -106,8 +113,7 @@ def _adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
-        v = exp_avg_sq[i] * beta2
-        v = v + (g * one_minus_beta2) * g
+        v = _average_square(exp_avg_sq[i], g, beta2, one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         if amsgrad:
@@ -125,8 +131,7 @@ def _rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, weight_decay, d
     for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
-        sq = square_avg[i] * alpha
-        sq = sq + (g * one_minus_alpha) * g
+        sq = _average_square(square_avg[i], g, alpha, one_minus_alpha)
         square_avg[i] = sq
         if centered:
             ga = _lerp(grad_avg[i], g, weight, low)
@@ -161,15 +166,13 @@ def _adadelta(theta, grad, square_avg, acc_delta, weight_decay, decay, sign, rho
     for i in range(theta.size):
         t = theta[i]
         g = _grad(t, grad[i], weight_decay, decay, sign)
-        sq = square_avg[i] * rho
-        sq = sq + (g * one_minus_rho) * g
+        sq = _average_square(square_avg[i], g, rho, one_minus_rho)
         square_avg[i] = sq
         std = np.sqrt(sq + eps)
         delta = np.sqrt(acc_delta[i] + eps)
         delta = delta / std
         delta = delta * g
-        acc = acc_delta[i] * rho
-        acc_delta[i] = acc + (delta * one_minus_rho) * delta
+        acc_delta[i] = _average_square(acc_delta[i], delta, rho, one_minus_rho)
         theta[i] = t + delta * neg_lr
 
 
@@ -180,8 +183,7 @@ def _nadam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
-        v = exp_avg_sq[i] * beta2
-        v = v + (g * one_minus_beta2) * g
+        v = _average_square(exp_avg_sq[i], g, beta2, one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         denom = np.sqrt(v / bias_correction2) + eps
@@ -197,8 +199,7 @@ def _radam(theta, grad, exp_avg, exp_avg_sq, shrink, weight_decay, decay, sign,
         t = theta[i] * shrink  # shrink is 1 unless decoupled, and t·1 is t
         g = _grad(t, grad[i], weight_decay, decay, sign)
         m = _lerp(exp_avg[i], g, weight, low)
-        v = exp_avg_sq[i] * beta2
-        v = v + (g * one_minus_beta2) * g
+        v = _average_square(exp_avg_sq[i], g, beta2, one_minus_beta2)
         exp_avg[i] = m
         exp_avg_sq[i] = v
         update = (m / bias_correction1) * lr
