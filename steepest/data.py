@@ -445,24 +445,19 @@ class Batcher:
                 f"(n_samples={n}, batch_size={self.batch_size}). Use batch_size >= 2 and at "
                 "least 2 samples."
             )
-        self._bounds = self._batch_bounds()
+        self._n_batches = -(-n // self.batch_size)
+        if self.drop_single and n % self.batch_size == 1:
+            self._n_batches -= 1
         self._X_epoch: np.ndarray | None = None
         self._y_epoch: np.ndarray | None = None
-
-    def _batch_bounds(self) -> list[tuple[int, int]]:
-        n, k = self.n_samples, self.batch_size
-        bounds = [(start, min(start + k, n)) for start in range(0, n, k)]
-        if self.drop_single and bounds[-1][1] - bounds[-1][0] == 1:
-            bounds.pop()
-        return bounds
 
     @property
     def n_batches(self) -> int:
         """The number of batches (updates) per epoch."""
-        return len(self._bounds)
+        return self._n_batches
 
     def __len__(self) -> int:
-        return len(self._bounds)
+        return self._n_batches
 
     def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The batches of one epoch, as ``(X_batch, y_batch)`` views.
@@ -470,18 +465,32 @@ class Batcher:
         The new order is drawn here, when this is called, not on the first
         ``next``. The views are overwritten by the next epoch: copy a batch to keep it.
         """
-        if not self.shuffle:
-            X, y = self.X, self.y
-        else:
-            perm = self.rng.permutation(self.n_samples)
-            if self._X_epoch is None:
-                self._X_epoch = np.empty(self.X.shape, self.X.dtype)
-                self._y_epoch = np.empty(self.y.shape, self.y.dtype)
-            X = np.take(self.X, perm, axis=0, out=self._X_epoch, mode="clip")
-            y = np.take(self.y, perm, axis=0, out=self._y_epoch, mode="clip")
+        X, y = self.epoch_arrays()
         if self.full:
             return iter(((X, y),))
-        return ((X[a:b], y[a:b]) for a, b in self._bounds)
+        k = self.batch_size
+        return ((X[a:a + k], y[a:a + k]) for a in range(0, self._n_batches * k, k))
+
+    def epoch_order(self) -> np.ndarray | None:
+        """The order of the samples in a new epoch (a permutation of their indices), or
+        None when they keep their own (no shuffling). Draws as :meth:`epoch` does."""
+        return self.rng.permutation(self.n_samples) if self.shuffle else None
+
+    def epoch_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All the samples of a new epoch, in its order, as two C-contiguous arrays.
+
+        The same draw as :meth:`epoch` (which slices these): the data themselves
+        without shuffling, else one contiguous shuffled copy per epoch, into
+        buffers the next epoch overwrites.
+        """
+        perm = self.epoch_order()
+        if perm is None:
+            return self.X, self.y
+        if self._X_epoch is None:
+            self._X_epoch = np.empty(self.X.shape, self.X.dtype)
+            self._y_epoch = np.empty(self.y.shape, self.y.dtype)
+        return (np.take(self.X, perm, axis=0, out=self._X_epoch, mode="clip"),
+                np.take(self.y, perm, axis=0, out=self._y_epoch, mode="clip"))
 
     def __repr__(self) -> str:
         size = None if self.full else self.batch_size

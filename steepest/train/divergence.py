@@ -36,6 +36,14 @@ from steepest.errors import NonFiniteError
 
 __all__ = ["DivergenceError", "DivergenceGuard", "DivergenceWarning"]
 
+BAD_GRADIENT = "the gradient became non-finite"
+"""Why an epoch stopped at a batch whose gradient held a NaN or an infinity."""
+
+
+def bad_loss_reason(value: float) -> str:
+    """Why an epoch stopped at a batch whose loss was ``value`` (NaN or infinite)."""
+    return f"the loss of a batch became {value}"
+
 
 class DivergenceError(NonFiniteError):
     """Training diverged and lowering the learning rate did not help."""

@@ -44,8 +44,15 @@ from steepest._validation import check_number
 from steepest.data import Batcher, as_generator
 from steepest.errors import NonFiniteError, ParameterError, StateError
 from steepest.nn import Dense, Network
+from steepest.train._per_sample import run_epoch
 from steepest.train.callbacks import Callback, Checkpoint
-from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
+from steepest.train.divergence import (
+    BAD_GRADIENT,
+    DivergenceError,
+    DivergenceGuard,
+    DivergenceWarning,
+    bad_loss_reason,
+)
 from steepest.train.history import History
 from steepest.train.progress import ProgressBar
 from steepest.train.rate import ScaledRate
@@ -404,13 +411,32 @@ class Trainer:
 
     def _batches(self, batcher: Batcher) -> tuple[dict[str, float], int, str | None]:
         """Run the updates of one epoch: ``(logs, updates, why it diverged or None)``."""
+        penalty = self.penalty if self.penalty.active else None
+        start_penalty = penalty.value() if penalty is not None else 0.0
+        compiled = run_epoch(self, batcher)  # per-sample SGD on a linear model, when it applies
+        if compiled is not None:
+            (total, count, updates, failure), norm = compiled, math.nan
+        else:
+            total, count, updates, failure, norm = self._batch_loop(batcher, penalty)
+        if failure is not None:
+            value, reason = failure
+            return self._bad_logs(value), updates, reason
+        if not _all_finite(self.network.theta):
+            return self._bad_logs(math.nan), updates, "the parameters became non-finite"
+        if self.clip_norm is None:
+            norm = global_norm(self.network.grad)
+        logs = {"loss": total / count + start_penalty, "lr": self._last_rate(),
+                "grad_norm": norm}
+        return logs, updates, None
+
+    def _batch_loop(self, batcher: Batcher, penalty: Penalty | None):
+        """The updates of one epoch, batch by batch: ``(sum of the batch losses weighted by
+        their sizes, samples, updates, None or (bad loss, why), the last clipped norm)``."""
         network, optimizer = self.network, self.optimizer
         theta, grad = network.theta, network.grad
         forward, backward = network.forward, network.backward
         value_and_grad, step = self.loss.value_and_grad, optimizer.step
-        penalty = self.penalty if self.penalty.active else None
         clip, buffers = self.clip_norm, self._dY
-        start_penalty = penalty.value() if penalty is not None else 0.0
         total, count, updates, norm = 0.0, 0, 0, math.nan
         for X_batch, y_batch in batcher.epoch():
             Y = forward(X_batch, True)
@@ -421,7 +447,7 @@ class Trainer:
                 dY = buffers[Y.shape] = np.empty_like(Y)
             value, dY = value_and_grad(y_batch, Y, dY)
             if not math.isfinite(value):
-                return self._bad_logs(value), updates, f"the loss of a batch became {value}"
+                return total, count, updates, (value, bad_loss_reason(value)), norm
             backward(dY)
             if penalty is not None:
                 penalty.add_gradient()
@@ -430,17 +456,11 @@ class Trainer:
             try:
                 step(theta, grad)
             except NonFiniteError:
-                return self._bad_logs(math.nan), updates, "the gradient became non-finite"
+                return total, count, updates, (math.nan, BAD_GRADIENT), norm
             total += value * Y.shape[0]
             count += Y.shape[0]
             updates += 1
-        if not _all_finite(theta):
-            return self._bad_logs(math.nan), updates, "the parameters became non-finite"
-        if clip is None:
-            norm = global_norm(grad)
-        logs = {"loss": total / count + start_penalty, "lr": self._last_rate(),
-                "grad_norm": norm}
-        return logs, updates, None
+        return total, count, updates, None, norm
 
     def _layer_grad_norms(self, norm: float) -> dict[str, float]:
         """The L2 norm of each Dense layer's weight gradient at the epoch's last update,

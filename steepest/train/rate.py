@@ -10,6 +10,8 @@ way (a scaled schedule keeps its shape), and the scale is saved in checkpoints.
 
 from __future__ import annotations
 
+import numpy as np
+
 from steepest._types import ScalarOrSchedule
 
 __all__ = ["ScaledRate"]
@@ -29,6 +31,15 @@ class ScaledRate:
     def __call__(self, t: int) -> float:
         base = self.base(t) if callable(self.base) else self.base
         return base if self.scale == 1.0 else base * self.scale
+
+    def rates(self, start: int, count: int) -> np.ndarray:
+        """``self(t)`` for ``t = start, ..., start + count - 1``, as a float64 array."""
+        base = self.base
+        if callable(base):
+            values = np.fromiter(map(base, range(start, start + count)), np.float64, count)
+        else:
+            values = np.full(count, base, np.float64)
+        return values if self.scale == 1.0 else values * self.scale
 
     def __repr__(self) -> str:
         return f"ScaledRate({self.base!r}, scale={self.scale!r})"

@@ -1,0 +1,147 @@
+"""The compiled loop of :mod:`steepest.train._per_sample` (importing this imports Numba).
+
+Scalars arrive rounded to the parameters' dtype, so float32 models compute in
+float32 as the NumPy loop does; the code is cached on disk like
+:mod:`steepest.optim._kernels`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from steepest.optim._kernels import _sgd
+
+_MSE, _LOGISTIC = 0, 1  # the loss codes of _per_sample; else softmax
+_BLOCK = 64
+"""Rows gathered at a time into a buffer that stays in cache (random rows one by one
+wait on memory in turn: 2-3 times slower here)."""
+_kernel = njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+
+@_kernel
+def _dot(x, w, zero):
+    """``Σ x_j w_j`` over ``x``'s length, in eight interleaved partial sums (a chain of
+    one sum would wait on each addition; BLAS reorders its sum too)."""
+    n = x.size
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    j = 0
+    while j + 8 <= n:
+        s0 += x[j] * w[j]
+        s1 += x[j + 1] * w[j + 1]
+        s2 += x[j + 2] * w[j + 2]
+        s3 += x[j + 3] * w[j + 3]
+        s4 += x[j + 4] * w[j + 4]
+        s5 += x[j + 5] * w[j + 5]
+        s6 += x[j + 6] * w[j + 6]
+        s7 += x[j + 7] * w[j + 7]
+        j += 8
+    while j < n:
+        s0 += x[j] * w[j]
+        j += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@_kernel
+def _weight_gradient(a, b, theta, grad, l1, l2):
+    """``grad = a·b + ∂P/∂θ`` (the penalty as :class:`~steepest.train.Penalty` adds it:
+    ``+ θ·l2``, then ``+ sign(θ)·l1``); returns how many entries are not finite."""
+    nonfinite = 0
+    for q in range(a.size):
+        g = a[q] * b
+        if l2 != 0:
+            g = g + theta[q] * l2
+        if l1 != 0:
+            g = g + np.sign(theta[q]) * l1
+        grad[q] = g
+        nonfinite += not (g - g == 0)  # inf - inf and nan - nan are nan
+    return nonfinite
+
+
+@_kernel
+def epoch(total, X, order, values, labels, neg_rates, theta, grad, buffer, first, kind,
+          units, n_weights, bias, l1, l2, weight_decay, decay, sign, momentum_on, momentum,
+          one_minus_dampening, nesterov, one, two_over_units, one_over_units):
+    """Per-sample SGD over the rows ``order`` of ``X``, in that order.
+
+    Returns ``(total plus the losses, updates done, status, bad loss)``: status 0 when
+    every row was used, 1 when a loss was not finite, 2 when a gradient was not
+    (the update of that row is not done).
+    """
+    d = X.shape[1]
+    z = np.empty(units, theta.dtype)
+    rows = np.empty((_BLOCK, d), X.dtype)
+    zero = one - one  # typed like the parameters: float32 arithmetic stays float32
+    for i in range(order.size):
+        if i % _BLOCK == 0:  # gather the next rows: independent loads, in flight together
+            for r in range(min(_BLOCK, order.size - i)):
+                source = X[order[i + r]]
+                for j in range(d):
+                    rows[r, j] = source[j]
+        sample = order[i]
+        x = rows[i % _BLOCK]
+        # forward, z = x W + b: W is (d, units), row-major, at the start of theta
+        if units == 1:
+            z[0] = _dot(x, theta, zero)
+        else:
+            for c in range(units):
+                z[c] = zero
+            for j in range(d):
+                xj = x[j]
+                at = j * units
+                for c in range(units):
+                    z[c] += xj * theta[at + c]
+        if bias:
+            for c in range(units):
+                z[c] += theta[n_weights + c]
+        # the loss and, in z, its gradient: the arithmetic of steepest.losses
+        if kind == _MSE:
+            squares = zero
+            for c in range(units):
+                r = z[c] - values[sample, c]
+                squares += r * r
+                z[c] = r * two_over_units
+            value = float(squares) / units
+        elif kind == _LOGISTIC:
+            terms = zero
+            for c in range(units):
+                t, target = z[c], values[sample, c]
+                e = np.exp(-np.abs(t))
+                terms += np.log1p(e) + max(t, zero) - target * t
+                z[c] = (np.exp(min(t, zero)) / (e + one) - target) * one_over_units
+            value = float(terms) / units
+        else:  # the mean over one sample: no division
+            label = labels[sample]
+            logit = z[label]
+            m = z[0]
+            for c in range(1, units):
+                m = max(m, z[c])
+            exps = zero
+            for c in range(units):
+                z[c] = np.exp(z[c] - m)
+                exps += z[c]
+            for c in range(units):
+                z[c] = z[c] / exps
+            z[label] -= one
+            value = float((m - logit) + np.log(exps))
+        if not np.isfinite(value):
+            return total, i, 1, value
+        # backward, dW = xᵀ dz and db = dz, and the penalty on the weights
+        if units == 1:
+            nonfinite = _weight_gradient(x, z[0], theta, grad, l1, l2)
+        else:
+            nonfinite = 0
+            for j in range(d):
+                at = j * units
+                nonfinite += _weight_gradient(z, x[j], theta[at:at + units],
+                                              grad[at:at + units], l1, l2)
+        if bias:
+            for c in range(units):
+                grad[n_weights + c] = z[c]
+                nonfinite += not (z[c] - z[c] == 0)
+        if nonfinite:
+            return total, i, 2, value
+        _sgd(theta, grad, buffer, weight_decay, decay, sign, momentum_on, first and i == 0,
+             momentum, one_minus_dampening, nesterov, neg_rates[i])
+        total += value
+    return total, order.size, 0, 0.0
