@@ -141,10 +141,14 @@ def machine() -> dict:
 
 
 def numba_threads() -> str:
-    """Numba's version (the fused kernels are compiled single-threaded loops)."""
+    """Numba's version and how steepest's fused kernels are spread over threads."""
     import numba
 
-    return f"Numba {numba.__version__}, 1 thread"
+    from steepest.optim import _kernels
+
+    return (f"Numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads from "
+            f"{_kernels.PARALLEL_MIN_SIZE:,} elements (a pool of Python threads, each "
+            "running the compiled loop on its part)")
 
 
 # -- counting NumPy's passes over memory ----------------------------------------------------
@@ -587,7 +591,7 @@ def context_lines(report: dict) -> list[str]:
         + (f", L3 {m['l3_cache']}" if m["l3_cache"] else "")
         + f"; Python {m['python']}, NumPy {m['numpy']}, torch {m['torch']}",
         f"threads: torch {m['torch_threads']} (torch.set_num_threads); steepest's fused "
-        f"kernels: {m.get('numba', 'Numba')} (one compiled loop); steepest NumPy: 1 (NumPy's "
+        f"kernels: {m.get('numba', 'Numba')}; steepest NumPy: 1 (NumPy's "
         "elementwise ufuncs are single-threaded)",
         f"timing: median over {s['repeats']} interleaved rounds after {s['warmup']} warm-up "
         f"step(s); a sample averages enough consecutive steps to last >= "

@@ -106,13 +106,26 @@ def uses_kernels(opt: optim.Optimizer, theta: np.ndarray, grad: np.ndarray) -> b
     return opt._kernels(theta, grad) is not None
 
 
+@pytest.fixture(params=[1, 3], ids=["1-thread", "3-threads"])
+def threads(request, monkeypatch):
+    """Every fused step on this many threads, however short the vector (parts of any
+    length, remainders included)."""
+    from numba import config
+
+    from steepest.optim import _kernels
+
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(config, "NUMBA_NUM_THREADS", request.param)
+    return request.param
+
+
 # -- the fused path computes what the NumPy rule computes -----------------------------------
 
 
 @pytest.mark.parametrize("size", [1, 1031, 40_009])  # odd: vector and thread remainders
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
-def test_fused_path_equals_the_numpy_rule_bit_for_bit(name, kwargs, dtype, size):
+def test_fused_path_equals_the_numpy_rule_bit_for_bit(name, kwargs, dtype, size, threads):
     theta0, grads = problem(size, dtype)
     reference, reference_state = run(name, kwargs, theta0.copy(), grads, None)
     fused, fused_state = run(name, kwargs, theta0.copy(), grads, 0)
@@ -121,6 +134,22 @@ def test_fused_path_equals_the_numpy_rule_bit_for_bit(name, kwargs, dtype, size)
     for key, value in reference_state.items():
         if key != "step":
             assert_bitwise_equal(fused_state[key], value, key)
+
+
+def test_a_long_vector_is_cut_into_one_part_per_thread(threads, monkeypatch):
+    from steepest.optim import _kernels
+
+    parts = []
+    kernel = _kernels._sgd
+    monkeypatch.setattr(_kernels, "_sgd",
+                        lambda theta, *rest: parts.append(theta.size) or kernel(theta, *rest))
+    theta = np.zeros(1000)
+    opt = optim.SGD(lr=0.1, momentum=0.9)
+    opt.fused_min_size = 0
+    opt.step(theta, np.ones_like(theta))
+    assert sum(parts) == 1000 and len(parts) == threads
+    assert sum(size % 64 != 0 for size in parts) <= 1  # the last part takes the rest
+    np.testing.assert_array_equal(theta, -0.1)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
@@ -201,7 +230,7 @@ def test_arrays_a_kernel_cannot_take_go_to_the_numpy_rule(case):
                          ids=["float64-nan", "float32-inf", "float32-minus-inf"])
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
 def test_non_finite_gradient_leaves_theta_and_state_unchanged_on_the_fused_path(
-        name, kwargs, dtype, bad):
+        name, kwargs, dtype, bad, threads):
     theta, grads = problem(20_011, dtype, seed=3)
     opt = optim.get(name, **kwargs)
     opt.fused_min_size = 0
@@ -221,7 +250,7 @@ def test_non_finite_gradient_leaves_theta_and_state_unchanged_on_the_fused_path(
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
-def test_count_nonfinite_finds_every_bad_entry(dtype):
+def test_count_nonfinite_finds_every_bad_entry(dtype, threads):
     from steepest.optim._kernels import count_nonfinite
 
     rng = np.random.default_rng(4)
@@ -276,8 +305,9 @@ def _fused_step_in_child(queue) -> None:
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_process_forked_after_a_fused_step_can_still_step():
-    # A forked child (a multiprocessing pool) steps on the fused path like its parent.
+def test_a_process_forked_after_a_fused_step_can_still_step(threads):
+    # A forked child (a multiprocessing pool) steps on the fused path like its parent: the
+    # parent's pool of threads is not copied by fork, and the child makes its own.
     opt, theta = optim.Adam(lr=0.1), np.zeros(2**15, np.float32)
     opt.step(theta, np.ones_like(theta))
     context = multiprocessing.get_context("fork")

@@ -5,12 +5,15 @@ reference. Each of them makes one pass over memory per ufunc, 6 to 14 per step;
 the kernels here read θ, the gradient and the state arrays once and write θ and
 the state once, in one compiled loop.
 
-The loops run on one thread on purpose. A parallel (``prange``) kernel gains only
-~10% on a 50M-parameter step here (the step is bound by memory bandwidth, which
-one core nearly saturates), while its OpenMP threads keep spinning after each
-step and fight OpenBLAS's threads in the next ``np.matmul``: a 784-256-256-10 MLP
-epoch ran 7-12× slower (BENCHMARKS.md). One thread also keeps forked processes
-and concurrent steps safe.
+Each kernel is a plain loop; :func:`_split` runs it on every core for long vectors
+(``PARALLEL_MIN_SIZE``), each thread on its own contiguous part. The threads are a
+pool of Python threads, and the kernels release the GIL (``nogil``): a waiting
+thread sleeps on a lock instead of spinning. That is the point: Numba's own
+``prange`` threads (OpenMP) keep spinning after each step and fought OpenBLAS's
+threads in the next ``np.matmul`` (a 784-256-256-10 MLP epoch ran 7-12× slower,
+BENCHMARKS.md). The elementwise rules give the same numbers however the vector is
+cut. The pool is dropped in a forked child (its threads do not survive ``fork``)
+and made again on first use.
 
 Every kernel computes, element by element, the same operations in the same order
 as its NumPy rule, with no contraction into fused multiply-adds and no
@@ -36,12 +39,23 @@ half a second.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit
+from numba import config, njit
+
+PARALLEL_MIN_SIZE = 2**20
+"""Vectors of at least this many elements are split over ``NUMBA_NUM_THREADS`` threads
+(the CPUs this process may use, unless that environment variable says otherwise).
+Below it a step takes under ~0.3 ms on one core and handing out parts costs more
+than it saves."""
+
+_pool: ThreadPoolExecutor | None = None
 
 # error_model="numpy": a division by zero gives inf or nan, as in NumPy, instead of
 # raising, and the loop stays free of checks that would stop it vectorising.
-_fused = njit(parallel=False, fastmath=False, cache=True, error_model="numpy")
+_fused = njit(parallel=False, fastmath=False, cache=True, error_model="numpy", nogil=True)
 _inline = njit(inline="always", fastmath=False, error_model="numpy")
 
 
@@ -256,55 +270,85 @@ class _Scalars:
         return self.empty if array is None else array.reshape(-1)
 
 
+def _forget_pool() -> None:
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _split(kernel, n_arrays: int, *args) -> list:
+    """``kernel(*args)``, on every core when the vectors are long: the first ``n_arrays``
+    arguments (flat, all of one length, or empty when unused) are cut into one
+    contiguous part per thread, at multiples of 64 elements. Returns the parts' results.
+    """
+    global _pool
+    size, threads = args[0].size, max(1, int(config.NUMBA_NUM_THREADS))
+    if size < PARALLEL_MIN_SIZE or threads == 1:
+        return [kernel(*args)]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="steepest-step")
+    arrays, scalars = args[:n_arrays], args[n_arrays:]
+    cuts = [size * k // threads // 64 * 64 for k in range(threads)] + [size]
+
+    def part(k: int) -> list:
+        lo, hi = cuts[k], cuts[k + 1]
+        return [a[lo:hi] if a.size else a for a in arrays] + list(scalars)
+
+    others = [_pool.submit(kernel, *part(k)) for k in range(1, threads)]
+    return [kernel(*part(0))] + [future.result() for future in others]
+
+
 def count_nonfinite(grad: np.ndarray) -> int:
     """How many entries of ``grad`` are NaN or infinite: one read, on all cores."""
-    return int(_count_nonfinite(grad.reshape(-1)))
+    return sum(int(n) for n in _split(_count_nonfinite, 1, grad.reshape(-1)))
 
 
 def sgd(theta, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,
         maximize, first):
     c = _Scalars(theta)
-    _sgd(c.array(theta), c.array(grad), c.array(momentum_buffer),
-         *c.grad(weight_decay, maximize), momentum_buffer is not None, bool(first),
-         c(momentum), c(1 - dampening), bool(nesterov), c(-lr))
+    _split(_sgd, 3, c.array(theta), c.array(grad), c.array(momentum_buffer),
+           *c.grad(weight_decay, maximize), momentum_buffer is not None, bool(first),
+           c(momentum), c(1 - dampening), bool(nesterov), c(-lr))
 
 
 def adam(theta, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, shrink, weight_decay, maximize,
          beta1, beta2, bias_correction2_sqrt, eps, step_size):
     """``shrink`` is ``1 - lr·λ`` for decoupled decay, with ``weight_decay`` then 0."""
     c = _Scalars(theta)
-    _adam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
-          c.array(max_exp_avg_sq), c.shrink(shrink), *c.grad(weight_decay, maximize),
-          *c.lerp(1 - beta1), c(beta2), c(1 - beta2), max_exp_avg_sq is not None,
-          c(bias_correction2_sqrt), c(eps), c(step_size))
+    _split(_adam, 5, c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+           c.array(max_exp_avg_sq), c.shrink(shrink), *c.grad(weight_decay, maximize),
+           *c.lerp(1 - beta1), c(beta2), c(1 - beta2), max_exp_avg_sq is not None,
+           c(bias_correction2_sqrt), c(eps), c(step_size))
 
 
 def rmsprop(theta, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
             weight_decay, momentum, maximize):
     """``grad_avg`` is None unless centered, ``momentum_buffer`` None without momentum."""
     c = _Scalars(theta)
-    _rmsprop(c.array(theta), c.array(grad), c.array(square_avg), c.array(grad_avg),
-             c.array(momentum_buffer), *c.grad(weight_decay, maximize), c(alpha),
-             c(1 - alpha), grad_avg is not None, *c.lerp(1 - alpha), c(eps),
-             momentum_buffer is not None, c(momentum), c(-lr))
+    _split(_rmsprop, 5, c.array(theta), c.array(grad), c.array(square_avg), c.array(grad_avg),
+           c.array(momentum_buffer), *c.grad(weight_decay, maximize), c(alpha),
+           c(1 - alpha), grad_avg is not None, *c.lerp(1 - alpha), c(eps),
+           momentum_buffer is not None, c(momentum), c(-lr))
 
 
 def adagrad(theta, grad, state_sum, *, clr, eps, weight_decay, maximize):
     c = _Scalars(theta)
-    _adagrad(c.array(theta), c.array(grad), c.array(state_sum), *c.grad(weight_decay, maximize),
-             c(eps), c(-clr))
+    _split(_adagrad, 3, c.array(theta), c.array(grad), c.array(state_sum),
+           *c.grad(weight_decay, maximize), c(eps), c(-clr))
 
 
 def adadelta(theta, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
     c = _Scalars(theta)
-    _adadelta(c.array(theta), c.array(grad), c.array(square_avg), c.array(acc_delta),
-              *c.grad(weight_decay, maximize), c(rho), c(1 - rho), c(eps), c(-lr))
+    _split(_adadelta, 4, c.array(theta), c.array(grad), c.array(square_avg), c.array(acc_delta),
+           *c.grad(weight_decay, maximize), c(rho), c(1 - rho), c(eps), c(-lr))
 
 
 def nadam(theta, grad, exp_avg, exp_avg_sq, *, shrink, weight_decay, maximize, beta1, beta2,
           bias_correction2, eps, grad_step, avg_step):
     c = _Scalars(theta)
-    _nadam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+    _split(_nadam, 4, c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
            c.shrink(shrink), *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2),
            c(1 - beta2), c(bias_correction2), c(eps), c(grad_step), c(avg_step))
 
@@ -313,7 +357,7 @@ def radam(theta, grad, exp_avg, exp_avg_sq, *, shrink, weight_decay, maximize, b
           bias_correction1, lr, rect, eps, bias_correction2_sqrt):
     """``rect`` is the rectification factor, or None for the un-rectified (SGD) branch."""
     c = _Scalars(theta)
-    _radam(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
+    _split(_radam, 4, c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_avg_sq),
            c.shrink(shrink), *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2),
            c(1 - beta2), c(bias_correction1), c(lr), rect is not None, c(eps), c(1),
            c(bias_correction2_sqrt), c(0.0 if rect is None else rect))
@@ -322,6 +366,6 @@ def radam(theta, grad, exp_avg, exp_avg_sq, *, shrink, weight_decay, maximize, b
 def adamax(theta, grad, exp_avg, exp_inf, *, weight_decay, maximize, beta1, beta2, eps,
            step_size):
     c = _Scalars(theta)
-    _adamax(c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_inf),
-            *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2), c(eps),
-            c(step_size))
+    _split(_adamax, 4, c.array(theta), c.array(grad), c.array(exp_avg), c.array(exp_inf),
+           *c.grad(weight_decay, maximize), *c.lerp(1 - beta1), c(beta2), c(eps),
+           c(step_size))
