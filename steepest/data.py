@@ -448,8 +448,8 @@ class Batcher:
         self._n_batches = -(-n // self.batch_size)
         if self.drop_single and n % self.batch_size == 1:
             self._n_batches -= 1
-        self._X_epoch: np.ndarray | None = None
-        self._y_epoch: np.ndarray | None = None
+        self._X_batch: np.ndarray | None = None
+        self._y_batch: np.ndarray | None = None
 
     @property
     def n_batches(self) -> int:
@@ -460,37 +460,36 @@ class Batcher:
         return self._n_batches
 
     def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The batches of one epoch, as ``(X_batch, y_batch)`` views.
+        """The batches of one epoch, as ``(X_batch, y_batch)``, C-contiguous.
 
         The new order is drawn here, when this is called, not on the first
-        ``next``. The views are overwritten by the next epoch: copy a batch to keep it.
+        ``next``. The full batch is ``(X, y)`` themselves, unshuffled batches are
+        views of them; shuffled ones
+        are gathered into a buffer of one batch that the next batch overwrites
+        (no shuffled copy of the whole set: no memory, and no fresh pages to
+        fault in, beyond one batch): copy a batch to keep it.
         """
-        X, y = self.epoch_arrays()
         if self.full:
-            return iter(((X, y),))
-        k = self.batch_size
-        return ((X[a:a + k], y[a:a + k]) for a in range(0, self._n_batches * k, k))
+            return iter(((self.X, self.y),))
+        order, k = self.epoch_order(), self.batch_size
+        starts = range(0, self._n_batches * k, k)
+        if order is None:
+            return ((self.X[a:a + k], self.y[a:a + k]) for a in starts)
+        if self._X_batch is None:
+            self._X_batch = np.empty((k, *self.X.shape[1:]), self.X.dtype)
+            self._y_batch = np.empty((k, *self.y.shape[1:]), self.y.dtype)
+        return self._gather(order, starts)
+
+    def _gather(self, order: np.ndarray, starts: range):
+        for a in starts:
+            rows = order[a:a + self.batch_size]
+            yield (np.take(self.X, rows, axis=0, out=self._X_batch[:rows.size], mode="clip"),
+                   np.take(self.y, rows, axis=0, out=self._y_batch[:rows.size], mode="clip"))
 
     def epoch_order(self) -> np.ndarray | None:
         """The order of the samples in a new epoch (a permutation of their indices), or
         None when they keep their own (no shuffling). Draws as :meth:`epoch` does."""
         return self.rng.permutation(self.n_samples) if self.shuffle else None
-
-    def epoch_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All the samples of a new epoch, in its order, as two C-contiguous arrays.
-
-        The same draw as :meth:`epoch` (which slices these): the data themselves
-        without shuffling, else one contiguous shuffled copy per epoch, into
-        buffers the next epoch overwrites.
-        """
-        perm = self.epoch_order()
-        if perm is None:
-            return self.X, self.y
-        if self._X_epoch is None:
-            self._X_epoch = np.empty(self.X.shape, self.X.dtype)
-            self._y_epoch = np.empty(self.y.shape, self.y.dtype)
-        return (np.take(self.X, perm, axis=0, out=self._X_epoch, mode="clip"),
-                np.take(self.y, perm, axis=0, out=self._y_epoch, mode="clip"))
 
     def __repr__(self) -> str:
         size = None if self.full else self.batch_size

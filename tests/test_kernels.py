@@ -3,7 +3,8 @@
 The NumPy rule is the reference, as torch tests its foreach and fused paths
 against its for-loop one. The kernels compute the same operations in the same
 order in the arrays' dtype, with no fused multiply-adds, so they are held to bit
-equality: parameters and every state array, float64 and float32 alike.
+equality: parameters and every state array, float64 and float32 alike (the test
+data stay clear of denormals, which the kernels flush to zero).
 """
 
 from __future__ import annotations
@@ -261,6 +262,25 @@ def test_count_nonfinite_finds_every_bad_entry(dtype, threads):
         where = rng.choice(size, size=min(size, 3), replace=False)
         grad[where] = [np.nan, np.inf, -np.inf][: where.size]
         assert count_nonfinite(grad) == where.size
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_denormals_are_flushed_in_the_kernels_and_only_there(dtype, threads):
+    tiny = np.finfo(dtype).tiny  # the smallest normal number
+    theta, grad = np.ones(2000, dtype), np.zeros(2000, dtype)
+    opt = optim.SGD(lr=0.1, momentum=0.5)
+    opt.fused_min_size = 0
+    opt.load_state_dict({"step": 1, "momentum_buffer": np.full(2000, 1.5 * tiny, dtype)})
+    opt.step(theta, grad)  # the buffer decays below tiny: flushed to zero
+    assert np.all(opt.state_dict()["momentum_buffer"] == 0)
+    np.testing.assert_array_equal(theta, 1.0)
+    # the caller's floating-point state is as it was: NumPy still makes denormals
+    assert np.array(1.5 * tiny, dtype) * dtype(0.5) > 0
+    reference = optim.SGD(lr=0.1, momentum=0.5)
+    reference.fused_min_size = None
+    reference.load_state_dict({"step": 1, "momentum_buffer": np.full(2000, 1.5 * tiny, dtype)})
+    reference.step(np.ones(2000, dtype), grad)
+    assert np.all(reference.state_dict()["momentum_buffer"] == dtype(1.5 * tiny) * dtype(0.5))
 
 
 # -- the torch trajectories hold on the fused path --------------------------------------------

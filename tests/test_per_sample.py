@@ -174,11 +174,10 @@ def test_a_non_finite_gradient_stops_before_its_update(compiled):
     assert sgd.steps == 0
 
 
-def test_epoch_order_is_the_draw_that_epoch_arrays_use():
+def test_epoch_order_is_the_draw_that_epoch_uses():
     X = np.arange(20.0).reshape(10, 2)
     y = np.arange(10.0)
-    order = Batcher(X, y, 1, random_state=3).epoch_order()
-    X_epoch, y_epoch = Batcher(X, y, 1, random_state=3).epoch_arrays()
-    np.testing.assert_array_equal(X_epoch, X[order])
-    np.testing.assert_array_equal(y_epoch, y[order])
+    order = Batcher(X, y, 3, random_state=3).epoch_order()
+    batches = [y_batch.copy() for _, y_batch in Batcher(X, y, 3, random_state=3).epoch()]
+    np.testing.assert_array_equal(np.concatenate(batches), y[order])
     assert Batcher(X, y, 1, shuffle=False).epoch_order() is None

@@ -240,6 +240,25 @@ def test_only_dense_weights_are_penalised():
         assert pen.value() == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_long_weight_blocks_take_one_compiled_pass_with_the_same_bits(penalty, dtype,
+                                                                      monkeypatch):
+    net = nn.Network([nn.Dense(300), nn.ReLU(), nn.Dense(3)], n_features=70, dtype=dtype,
+                     random_state=0)  # W of 21,000 and 900 weights: one block of each kind
+    net.theta[::5] = 0.0  # sign(0) = 0
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=net.n_params).astype(dtype)
+    grads = []
+    for fused_min_size in (2**14, None):
+        monkeypatch.setattr(optim.Optimizer, "fused_min_size", fused_min_size)
+        net.grad[:] = start
+        Penalty(net, 0.37, penalty, 0.3).add_gradient()
+        grads.append(net.grad.copy())
+    np.testing.assert_array_equal(grads[0].view(f"i{grads[0].itemsize}"),
+                                  grads[1].view(f"i{grads[1].itemsize}"))
+
+
 def test_inactive_penalties_do_nothing():
     net = mlp()
     for pen in (Penalty(net, 0.0), Penalty(net, 1.0, None),

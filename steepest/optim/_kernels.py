@@ -17,8 +17,17 @@ and made again on first use.
 
 Every kernel computes, element by element, the same operations in the same order
 as its NumPy rule, with no contraction into fused multiply-adds and no
-reassociation (``fastmath=False``), so it rounds as the reference does. The
-Python wrappers compute nothing: the optimizer works out its scalars (step size,
+reassociation (``fastmath=False``), so it rounds as the reference does, with one
+exception: the kernels run with denormal numbers (below about 1.2e-38 in float32,
+2.2e-308 in float64) flushed to zero (x86's FTZ and DAZ flags, set for the call
+and then put back). Wherever a gradient stays exactly zero (a dead ReLU unit, an
+input pixel that is always 0) Adam's first moment decays by β₁ per step into that
+range, and each operation on a denormal costs about a hundred cycles: a
+784-256-256-10 MLP epoch at batch 32 ran 2.8× slower (5.4 s instead of 1.9 s on
+60,000 samples). What is lost is below 1.2e-38 before the rules divide by a
+√v + ε (ε of 1e-10 and more by default), so an update changes by less than 1e-28.
+
+The Python wrappers compute nothing: the optimizer works out its scalars (step size,
 bias corrections, NAdam's momentum schedule, RAdam's rectification branch) in
 float64 exactly as the NumPy rule does, and the wrappers round them to the
 arrays' dtype, as NumPy does when a Python float meets a float32 array, so that
@@ -40,10 +49,15 @@ half a second.
 from __future__ import annotations
 
 import os
+import platform
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
-from numba import config, njit
+from llvmlite import ir
+from numba import config, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 PARALLEL_MIN_SIZE = 2**20
 """Vectors of at least this many elements are split over ``NUMBA_NUM_THREADS`` threads
@@ -57,6 +71,76 @@ _pool: ThreadPoolExecutor | None = None
 # raising, and the loop stays free of checks that would stop it vectorising.
 _fused = njit(parallel=False, fastmath=False, cache=True, error_model="numpy", nogil=True)
 _inline = njit(inline="always", fastmath=False, error_model="numpy")
+
+
+# -- denormals: flushed to zero while a kernel runs ------------------------------------------
+#
+# x86's MXCSR register holds, per thread, the flags FTZ (flush results below the smallest
+# normal number to zero) and DAZ (read such inputs as zero); 0x8040 sets both.
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+_FTZ_DAZ = 0x8040
+
+
+def _mxcsr_call(builder, name: str, slot) -> None:
+    """Call the LLVM intrinsic ``llvm.x86.sse.{st,ld}mxcsr`` on the 32-bit ``slot``."""
+    pointer = ir.IntType(8).as_pointer()
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [pointer]), f"llvm.x86.sse.{name}")
+    builder.call(function, [builder.bitcast(slot, pointer)])
+
+
+@intrinsic
+def _read_mxcsr(typingctx):
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        _mxcsr_call(builder, "stmxcsr", slot)
+        return builder.zext(builder.load(slot), ir.IntType(64))
+    return types.int64(), codegen
+
+
+@intrinsic
+def _write_mxcsr(typingctx, value):
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        builder.store(builder.trunc(args[0], ir.IntType(32)), slot)
+        _mxcsr_call(builder, "ldmxcsr", slot)
+        return context.get_dummy_value()
+    return types.none(types.int64), codegen
+
+
+if _X86:
+    @_fused
+    def _flush_denormals():
+        old = _read_mxcsr()
+        _write_mxcsr(old | _FTZ_DAZ)
+        return old
+
+    @_fused
+    def _restore_mxcsr(old):
+        _write_mxcsr(old)
+else:  # elsewhere denormals are computed as they are, slowly where the CPU is slow at them
+    def _flush_denormals():
+        return 0
+
+    def _restore_mxcsr(old):
+        pass
+
+
+@contextmanager
+def denormals_flushed():
+    """Run the block with this thread's denormals flushed to zero (on x86), then put the
+    floating-point state back as it was."""
+    old = _flush_denormals()
+    try:
+        yield
+    finally:
+        _restore_mxcsr(old)
+
+
+def _flushed(kernel, *args):
+    with denormals_flushed():
+        return kernel(*args)
 
 
 # -- element-wise pieces, in the operation order of steepest.optim._ops ------------------
@@ -100,6 +184,17 @@ def _count_nonfinite(x):
         v = x[i]
         n += not (v - v == 0)  # inf - inf and nan - nan are nan, never 0
     return n
+
+
+@_fused
+def _add_penalty_gradient(weights, grad, l1, l2):
+    for i in range(weights.size):
+        g = grad[i]
+        if l2 != 0:
+            g = g + weights[i] * l2
+        if l1 != 0:
+            g = g + np.sign(weights[i]) * l1
+        grad[i] = g
 
 
 @_fused
@@ -286,7 +381,7 @@ def _split(kernel, n_arrays: int, *args) -> list:
     global _pool
     size, threads = args[0].size, max(1, int(config.NUMBA_NUM_THREADS))
     if size < PARALLEL_MIN_SIZE or threads == 1:
-        return [kernel(*args)]
+        return [_flushed(kernel, *args)]
     if _pool is None:
         _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="steepest-step")
     arrays, scalars = args[:n_arrays], args[n_arrays:]
@@ -296,13 +391,20 @@ def _split(kernel, n_arrays: int, *args) -> list:
         lo, hi = cuts[k], cuts[k + 1]
         return [a[lo:hi] if a.size else a for a in arrays] + list(scalars)
 
-    others = [_pool.submit(kernel, *part(k)) for k in range(1, threads)]
-    return [kernel(*part(0))] + [future.result() for future in others]
+    others = [_pool.submit(_flushed, kernel, *part(k)) for k in range(1, threads)]
+    return [_flushed(kernel, *part(0))] + [future.result() for future in others]
 
 
 def count_nonfinite(grad: np.ndarray) -> int:
     """How many entries of ``grad`` are NaN or infinite: one read, on all cores."""
     return sum(int(n) for n in _split(_count_nonfinite, 1, grad.reshape(-1)))
+
+
+def add_penalty_gradient(weights: np.ndarray, grad: np.ndarray, l1: float, l2: float) -> None:
+    """``grad += weights·l2``, then ``grad += sign(weights)·l1`` (each skipped when 0), in
+    place, in one pass: what :class:`steepest.train.Penalty` does with two ufuncs each."""
+    c = _Scalars(weights)
+    _split(_add_penalty_gradient, 2, c.array(weights), c.array(grad), c(l1), c(l2))
 
 
 def sgd(theta, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov,

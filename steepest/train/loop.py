@@ -13,7 +13,11 @@ so it minimises the objective of DESIGN.md, the mean loss plus
 :math:`P(\theta) = \alpha(\rho\lVert w\rVert_1 + \frac{1-\rho}{2}\lVert w\rVert_2^2)`.
 The loop allocates nothing of a batch's size after its first epoch beyond what
 the network and loss do (the batches are views, the gradient of the loss goes
-into a buffer kept per batch size) and does no Python work per sample.
+into a buffer kept per batch size) and does no Python work per sample. With one
+sample per batch the NumPy calls would cost far more than a linear model's
+arithmetic, so per-sample SGD on a linear model runs each epoch in one compiled
+loop instead (:mod:`steepest.train._per_sample`: the same updates, equal to
+rounding).
 
 At the end of every epoch the trainer records the history (with the gradient
 norm of each Dense layer's weights, read from the last update's gradient: a few
