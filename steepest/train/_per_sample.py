@@ -13,8 +13,8 @@ sample the same operations as the loop::
 
 The loss, its gradient, the penalty and the step round exactly as the loop's
 NumPy calls do (in the parameters' dtype, no fused multiply-adds); only the sum
-in ``x W`` runs in another order than BLAS's, so the two paths agree to rounding,
-not to the bit. A non-finite loss or gradient stops the epoch before that update,
+in ``x W`` runs in another order than BLAS's, and denormals are flushed to zero
+as in the optimizers' kernels, so the two paths agree to rounding, not to the bit. A non-finite loss or gradient stops the epoch before that update,
 as in the loop, and the trainer rolls back.
 
 :func:`run_epoch` is taken when the model is one :class:`~steepest.nn.Dense`
@@ -75,6 +75,7 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
     order = batcher.epoch_order()
     if order is None:
         order = np.arange(n)
+    from steepest.optim._kernels import denormals_flushed
     from steepest.train import _per_sample_kernel as kernel
 
     cast, theta, grad = network.dtype.type, network.theta, network.grad
@@ -96,9 +97,10 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
     chunk = max(1, CHUNK_WORK // (layer.n_in * layer.units))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        total, count, status, bad = kernel.epoch(
-            total, X, order[start:stop], values, labels, rates[start:stop], theta,
-            grad, buffer, optimizer.steps == 0, *settings)
+        with denormals_flushed():
+            total, count, status, bad = kernel.epoch(
+                total, X, order[start:stop], values, labels, rates[start:stop], theta,
+                grad, buffer, optimizer.steps == 0, *settings)
         done += count
         optimizer._steps += count
         if status == _BAD_LOSS:
