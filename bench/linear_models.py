@@ -128,7 +128,7 @@ def main() -> None:
         lbfgs_rows.append(f"| {name} | {med:.3f} | {min(ts):.3f} | {max(ts):.3f} | "
                           f"{int(np.max(m.n_iter_))} | {obj:.10f} | {ref / med:.2f}× |")
 
-    print(f"`.venv/bin/python bench/linear_models.py {' '.join(sys.argv[1:])}` — "
+    print(f"`{' '.join(['.venv/bin/python', 'bench/linear_models.py', *sys.argv[1:]])}` — "
           f"{dt.datetime.now().isoformat(timespec='seconds')}, "
           f"{time.perf_counter() - start:.0f} s\n")
     print(f"- machine: {platform.machine()}, {os.cpu_count()} logical CPUs; Python "

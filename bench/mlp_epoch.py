@@ -10,7 +10,7 @@ rotating; the table gives medians. The parent measures the float32 matmul rate
 (NumPy, 2048³) between rounds; the FLOP floor is ~3 × the forward FLOPs per epoch
 divided by that rate.
 
-    .venv/bin/python bench/mlp_epoch.py              # about 2-3 minutes
+    .venv/bin/python bench/mlp_epoch.py              # 60,000 samples, about 2 minutes
     .venv/bin/python bench/mlp_epoch.py --samples 12000 --rounds 3
 """
 
@@ -151,8 +151,8 @@ def other_load(fn):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--samples", type=int, default=20000,
-                   help="samples per epoch (default 20000: 60000 takes ~5 min here)")
+    p.add_argument("--samples", type=int, default=60000,
+                   help="samples per epoch (default 60000, MNIST's size: about 2 min here)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--batches", default="32,128,1024")
     p.add_argument("--worker", nargs=3, metavar=("IMPL", "BATCH", "N"), help=argparse.SUPPRESS)
@@ -187,7 +187,7 @@ def main() -> None:
 
     rate = statistics.median(gflops)
     floor = EPOCH_FLOP_PER_SAMPLE * args.samples / (rate * 1e9)
-    print(f"`.venv/bin/python bench/mlp_epoch.py {' '.join(sys.argv[1:])}` — "
+    print(f"`{' '.join(['.venv/bin/python', 'bench/mlp_epoch.py', *sys.argv[1:]])}` — "
           f"{dt.datetime.now().isoformat(timespec='seconds')}, {elapsed:.0f} s\n")
     print(f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
           f"CPUs; Python {platform.python_version()}, NumPy {np.__version__}, "

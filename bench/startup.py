@@ -57,7 +57,7 @@ def main() -> None:
     rows.sort(reverse=True)
 
     base = statistics.median(times["python -c pass"])
-    print(f"`.venv/bin/python bench/startup.py {' '.join(sys.argv[1:])}` — "
+    print(f"`{' '.join(['.venv/bin/python', 'bench/startup.py', *sys.argv[1:]])}` — "
           f"{dt.datetime.now().isoformat(timespec='seconds')}, "
           f"{time.perf_counter() - start:.0f} s\n")
     print(f"- machine: {platform.machine()}, {os.cpu_count()} logical CPUs; Python "

@@ -141,12 +141,14 @@ def _to_float(array: np.ndarray, name: str, labels, dtype: np.dtype) -> np.ndarr
 def _check_finite(array: np.ndarray, original: np.ndarray, name: str, labels,
                   missing: str) -> None:
     """Raise naming the first column (then row) holding a NaN or an infinity."""
+    flat = array.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
-        if math.isfinite(float(np.sum(array, dtype=np.float64))):
+        # the sum of squares (one BLAS read, both cores) is finite only if every entry is
+        if math.isfinite(float(np.dot(flat, flat))):
             return
     bad = ~np.isfinite(array)
     if not bad.any():
-        return                                # the sum overflowed; the entries are finite
+        return                                # the squares overflowed; the entries are finite
     matrix = bad if bad.ndim == 2 else bad.reshape(-1, 1)
     j = int(np.flatnonzero(matrix.any(axis=0))[0])
     i = int(np.flatnonzero(matrix[:, j])[0])
@@ -463,11 +465,11 @@ class Batcher:
         """The batches of one epoch, as ``(X_batch, y_batch)``, C-contiguous.
 
         The new order is drawn here, when this is called, not on the first
-        ``next``. The full batch is ``(X, y)`` themselves, unshuffled batches are
-        views of them; shuffled ones
-        are gathered into a buffer of one batch that the next batch overwrites
-        (no shuffled copy of the whole set: no memory, and no fresh pages to
-        fault in, beyond one batch): copy a batch to keep it.
+        ``next``. The full batch is ``(X, y)`` themselves and unshuffled batches
+        are views of them; shuffled ones are gathered into a buffer of one batch
+        that the next batch overwrites (rather than a shuffled copy of the whole
+        set, with its memory and its fresh pages to fault in): copy a batch to
+        keep it.
         """
         if self.full:
             return iter(((self.X, self.y),))

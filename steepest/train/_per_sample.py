@@ -14,8 +14,9 @@ sample the same operations as the loop::
 The loss, its gradient, the penalty and the step round exactly as the loop's
 NumPy calls do (in the parameters' dtype, no fused multiply-adds); only the sum
 in ``x W`` runs in another order than BLAS's, and denormals are flushed to zero
-as in the optimizers' kernels, so the two paths agree to rounding, not to the bit. A non-finite loss or gradient stops the epoch before that update,
-as in the loop, and the trainer rolls back.
+as in the optimizers' kernels, so the two paths agree to rounding, not to the
+bit. A non-finite loss or gradient stops the epoch before that update, as in
+the loop, and the trainer rolls back.
 
 :func:`run_epoch` is taken when the model is one :class:`~steepest.nn.Dense`
 layer, the loss is :class:`~steepest.losses.MeanSquaredError`,

@@ -23,7 +23,6 @@ from steepest.nn import Dense, Network
 __all__ = ["Penalty", "weight_mask"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _weight_ranges(network: Network) -> list[tuple[int, int]]:
@@ -107,7 +106,7 @@ class Penalty:
         """
         if not self.active:
             return
-        from steepest.optim import Optimizer
+        from steepest.optim.optimizer import _FUSED_DTYPES, Optimizer
 
         fuse = Optimizer.fused_min_size
         for w, g, work in zip(self._weights, self._grads, self._work, strict=True):
