@@ -4,6 +4,8 @@ when it is taken and when it is not, and how it stops on bad values."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -16,6 +18,22 @@ from steepest.data import Batcher
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.train import DivergenceGuard, DivergenceWarning, ReduceLROnPlateau, Trainer
 from steepest.train._per_sample import run_epoch
+
+COMPILED_CALLS = []
+
+
+@pytest.fixture(autouse=True)
+def compile_short_runs(monkeypatch):
+    """Take the compiled epoch however short the run (these runs are a few hundred updates,
+    below what is worth importing Numba for in a fresh process), and count its calls."""
+    from steepest.train import _per_sample, _per_sample_kernel
+
+    monkeypatch.setattr(_per_sample, "MIN_UPDATES", 0)
+    epoch = _per_sample_kernel.epoch
+    monkeypatch.setattr(_per_sample_kernel, "epoch",
+                        lambda *args: COMPILED_CALLS.append(1) or epoch(*args))
+    COMPILED_CALLS.clear()
+
 
 # the loops round alike except in the sum x·W (BLAS's order vs the kernel's), so they
 # drift apart by rounding over thousands of updates
@@ -39,9 +57,11 @@ def train(loss, units, dtype, optimizer, compiled, epochs=3, n=300, d=12, bias=T
     net = nn.Network([nn.Dense(units, bias=bias)], d, dtype=dtype, random_state=0)
     optimizer.fused_min_size = optim.Optimizer.fused_min_size if compiled else None
     trainer = Trainer(net, loss, optimizer, batch_size=1, random_state=1, **options)
+    COMPILED_CALLS.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         history = trainer.fit(X, y, epochs=epochs)
+    assert bool(COMPILED_CALLS) == compiled  # the path under test was the one taken
     return trainer, history
 
 
@@ -91,7 +111,9 @@ def test_compiled_epoch_matches_the_loop_on_any_shape(n, d, units, loss, bias, s
         sgd = optim.SGD(lr=0.05, momentum=0.5)
         sgd.fused_min_size = 0 if compiled else None
         trainer = Trainer(net, loss, sgd, batch_size=1, alpha=1e-2, random_state=seed)
+        COMPILED_CALLS.clear()
         runs.append((trainer.fit(X, y, epochs=2)["loss"], net.theta.copy()))
+        assert bool(COMPILED_CALLS) == compiled
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-10)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-10, atol=1e-13)
 
@@ -151,6 +173,8 @@ def test_a_diverging_run_rolls_back_as_the_loop_does():
                 np.errstate(over="ignore", invalid="ignore"):
             trainer.fit(X * 10, y, epochs=2)
         assert np.isfinite(net.theta).all() and trainer.epoch == 2
+        assert bool(COMPILED_CALLS) == compiled
+        COMPILED_CALLS.clear()
         runs.append(trainer.history.events)
     assert runs[0] == runs[1]
     assert runs[0][0]["reason"] == "the loss of a batch became inf"
@@ -172,6 +196,7 @@ def test_a_non_finite_gradient_stops_before_its_update(compiled):
         trainer.fit(X, y, epochs=1)
     np.testing.assert_array_equal(net.theta, start)
     assert sgd.steps == 0
+    assert bool(COMPILED_CALLS) == compiled
 
 
 def test_epoch_order_is_the_draw_that_epoch_uses():
@@ -181,3 +206,13 @@ def test_epoch_order_is_the_draw_that_epoch_uses():
     batches = [y_batch.copy() for _, y_batch in Batcher(X, y, 3, random_state=3).epoch()]
     np.testing.assert_array_equal(np.concatenate(batches), y[order])
     assert Batcher(X, y, 1, shuffle=False).epoch_order() is None
+
+
+def test_a_short_run_in_a_fresh_process_does_not_load_numba():
+    code = ("import sys, numpy as np, steepest\n"
+            "X = np.random.default_rng(0).normal(size=(200, 3)); y = X[:, 0] > 0\n"
+            "steepest.LogisticRegression(optimizer='sgd', batch_size=1, epochs=5,\n"
+            "                            tol=None).fit(X, y)\n"
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
