@@ -319,3 +319,12 @@ def test_float32_data_trains_in_float32(tmp_path, digits, make):
     assert loaded._network.theta.dtype == np.float32
     np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
     assert make().fit(X_train, y)._network.theta.dtype == np.float64
+
+
+def test_a_divergence_warning_names_the_line_that_called_fit():
+    from steepest.train import DivergenceWarning
+
+    X = np.linspace(0, 10, 40).reshape(-1, 1)
+    with pytest.warns(DivergenceWarning) as caught:
+        LinearRegression(optimizer="sgd", lr=0.5, epochs=30, tol=None).fit(X, 3 * X.ravel())
+    assert caught and all(warning.filename == __file__ for warning in caught)

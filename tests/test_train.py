@@ -519,6 +519,7 @@ def test_divergence_guard_recovers_from_a_rate_too_high():
     with pytest.warns(DivergenceWarning) as caught:
         history = trainer.fit(X_LINE, Y_LINE, epochs=300)
     assert len(caught) == 1
+    assert caught[0].filename == __file__  # the warning names the user's line
     assert str(caught[0].message) == (
         "Training diverged at epoch 3: the training loss rose to 8.739e+04, more than 1000 "
         "times its 30 at the start with learning rate 0.5. The model was rolled back to epoch "

@@ -46,7 +46,7 @@ import numpy as np
 from steepest import losses, optim
 from steepest._validation import check_number
 from steepest.data import Batcher, as_generator
-from steepest.errors import NonFiniteError, ParameterError, StateError
+from steepest.errors import NonFiniteError, ParameterError, StateError, user_stacklevel
 from steepest.nn import Dense, Network
 from steepest.train._per_sample import run_epoch
 from steepest.train.callbacks import Callback, Checkpoint
@@ -352,7 +352,8 @@ class Trainer:
             self.interrupted, self.stopped_by = True, "KeyboardInterrupt"
             warnings.warn(
                 f"Training interrupted by the user; the model holds the parameters of epoch "
-                f"{self.epoch} (its last completed one).", UserWarning, stacklevel=3)
+                f"{self.epoch} (its last completed one).", UserWarning,
+                stacklevel=user_stacklevel())
         except BaseException:
             self._undo_epoch()
             raise
@@ -561,7 +562,7 @@ class Trainer:
                 f"Training diverged at epoch {epoch}: {reason} with learning rate {lr:.4g}. "
                 f"The model was rolled back to epoch {good} and the learning rate lowered "
                 f"to {new_lr:.4g} (retry {guard.retries} of {guard.max_retries}).",
-                DivergenceWarning, stacklevel=4)
+                DivergenceWarning, stacklevel=user_stacklevel())
             return
         tried = [event for event in self.history.events if event["event"] == "divergence"]
         history = (f", after lowering it {len(tried)} time{'s' * (len(tried) != 1)} from "
