@@ -153,6 +153,35 @@ def test_a_long_vector_is_cut_into_one_part_per_thread(threads, monkeypatch):
     np.testing.assert_array_equal(theta, -0.1)
 
 
+def test_ctrl_c_while_waiting_returns_only_when_every_part_is_done(monkeypatch):
+    import threading
+
+    from numba import config
+
+    from steepest.optim import _kernels
+
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(config, "NUMBA_NUM_THREADS", 2)
+    release, done = threading.Event(), []
+
+    def kernel(part):  # the second part waits until the first has been interrupted
+        if part[0] > 0:
+            release.wait(5)
+            done.append(part[0])
+
+    real_wait = _kernels.wait
+
+    def interrupted_wait(futures):
+        monkeypatch.setattr(_kernels, "wait", real_wait)
+        release.set()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_kernels, "wait", interrupted_wait)
+    with pytest.raises(KeyboardInterrupt):
+        _kernels._split(kernel, 1, np.arange(1000.0))
+    assert done == [448.0]  # the other thread's part had finished when Ctrl-C surfaced
+
+
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=IDS)
 def test_fused_and_numpy_steps_can_alternate(name, kwargs):
     """Either path continues the other's state: switching leaves the trajectory as it was."""

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import os
 import platform
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import numpy as np
@@ -392,7 +392,25 @@ def _split(kernel, n_arrays: int, *args) -> list:
         return [a[lo:hi] if a.size else a for a in arrays] + list(scalars)
 
     others = [_pool.submit(_flushed, kernel, *part(k)) for k in range(1, threads)]
-    return [_flushed(kernel, *part(0))] + [future.result() for future in others]
+    try:
+        first = _flushed(kernel, *part(0))
+    finally:
+        _wait_through_interrupts(others)
+    return [first] + [future.result() for future in others]
+
+
+def _wait_through_interrupts(futures) -> None:
+    """Wait until every part is done, even through Ctrl-C, then re-raise it: a part still
+    running must not write into θ after the caller (the trainer) has put θ back."""
+    interrupt = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except KeyboardInterrupt as error:
+            interrupt = error
+    if interrupt is not None:
+        raise interrupt
 
 
 def count_nonfinite(grad: np.ndarray) -> int:
