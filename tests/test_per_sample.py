@@ -25,7 +25,7 @@ COMPILED_CALLS = []
 @pytest.fixture(autouse=True)
 def compile_short_runs(monkeypatch):
     """Take the compiled epoch however short the run (these runs are a few hundred updates,
-    below what is worth importing Numba for in a fresh process), and count its calls."""
+    below what is worth importing Numba for), and count its calls."""
     from steepest.train import _per_sample, _per_sample_kernel
 
     monkeypatch.setattr(_per_sample, "MIN_UPDATES", 0)
@@ -102,15 +102,16 @@ def test_compiled_epoch_matches_the_numpy_loop(loss, units, dtype, rule, penalty
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(2, 40), d=st.integers(1, 20), units=st.integers(1, 5),
        loss=st.sampled_from(["mse", "binary_crossentropy", "categorical_crossentropy"]),
-       bias=st.booleans(), seed=st.integers(0, 2**16))
-def test_compiled_epoch_matches_the_loop_on_any_shape(n, d, units, loss, bias, seed):
+       bias=st.booleans(), shuffle=st.booleans(), seed=st.integers(0, 2**16))
+def test_compiled_epoch_matches_the_loop_on_any_shape(n, d, units, loss, bias, shuffle, seed):
     X, y = problem(loss, units, np.float64, n, d, seed)
     runs = []
     for compiled in (True, False):
         net = nn.Network([nn.Dense(units, bias=bias)], d, random_state=seed)
         sgd = optim.SGD(lr=0.05, momentum=0.5)
         sgd.fused_min_size = 0 if compiled else None
-        trainer = Trainer(net, loss, sgd, batch_size=1, alpha=1e-2, random_state=seed)
+        trainer = Trainer(net, loss, sgd, batch_size=1, alpha=1e-2, shuffle=shuffle,
+                          random_state=seed)
         COMPILED_CALLS.clear()
         runs.append((trainer.fit(X, y, epochs=2)["loss"], net.theta.copy()))
         assert bool(COMPILED_CALLS) == compiled
@@ -145,6 +146,14 @@ def test_the_compiled_epoch_is_taken_only_where_it_applies():
     reference = optim.SGD(lr=0.01)
     reference.fused_min_size = None
     assert attempt(optimizer=reference) is None
+    from steepest.train import _per_sample
+
+    short = Trainer(nn.Network([nn.Dense(1)], X.shape[1]), "mse", "sgd", batch_size=1)
+    _per_sample.MIN_UPDATES = 4 * len(X)  # the fixture puts it back
+    short.target_epochs = 3  # a run of 3 epochs: too short, whatever the process has loaded
+    assert run_epoch(short, Batcher(X, y, 1)) is None
+    short.target_epochs = 4
+    assert run_epoch(short, Batcher(X, y, 1)) is not None
     wrong_targets = Trainer(nn.Network([nn.Dense(1)], X.shape[1]), "binary_crossentropy",
                             "sgd", batch_size=1)
     assert run_epoch(wrong_targets, Batcher(X, y, 1)) is None  # y outside [0, 1]
@@ -208,7 +217,7 @@ def test_epoch_order_is_the_draw_that_epoch_uses():
     assert Batcher(X, y, 1, shuffle=False).epoch_order() is None
 
 
-def test_a_short_run_in_a_fresh_process_does_not_load_numba():
+def test_a_short_run_keeps_the_numpy_loop_and_does_not_load_numba():
     code = ("import sys, numpy as np, steepest\n"
             "X = np.random.default_rng(0).normal(size=(200, 3)); y = X[:, 0] > 0\n"
             "steepest.LogisticRegression(optimizer='sgd', batch_size=1, epochs=5,\n"

@@ -25,7 +25,7 @@ layer, the loss is :class:`~steepest.losses.MeanSquaredError`,
 :class:`~steepest.optim.SGD` (any options) with compiled steps enabled
 (``fused_min_size`` not None), there is no gradient clipping, and the data are
 float32 or float64 with valid targets, and the run is long enough to be worth
-loading Numba (``MIN_UPDATES``); otherwise the trainer's loop runs (and raises its
+loading Numba for (``MIN_UPDATES``); otherwise the trainer's loop runs (and raises its
 errors on invalid targets). The epoch is cut into chunks of
 ``CHUNK_WORK`` multiply-adds, so that Ctrl-C is honoured within a fraction of a
 second. The samples are read in the epoch's shuffled order straight from the
@@ -36,7 +36,6 @@ Numba is imported on the first such epoch, not with steepest.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -47,10 +46,12 @@ from steepest.train.divergence import BAD_GRADIENT, bad_loss_reason
 CHUNK_WORK = 2**24
 """Multiply-adds per compiled call, about 10-50 ms: Ctrl-C is seen between calls."""
 
-MIN_UPDATES = 2**15
-"""A run with fewer updates left takes the NumPy loop unless Numba is loaded already:
-importing it and loading the compiled loop cost 0.5-1 s, what the loop spends on
-about 20,000 updates."""
+MIN_UPDATES = 2**14
+"""A run of fewer updates (samples × the epochs it trains up to) takes the NumPy loop:
+importing Numba and loading the compiled loop cost 0.5-1 s, what the loop spends on
+15,000-20,000 updates. The choice depends on the run alone, never on what the
+process has loaded, so the same run always takes the same path (and a resumed run
+the path of the uninterrupted one)."""
 
 _MSE, _LOGISTIC, _SOFTMAX = 0, 1, 2
 _LOSSES = {losses.MeanSquaredError: _MSE, losses.BinaryCrossEntropy: _LOGISTIC,
@@ -76,8 +77,7 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
         return None
     layer = network.layers[0]
     X, n = batcher.X, batcher.n_samples
-    left = n * max(1, trainer.target_epochs - trainer.epoch)
-    if left < MIN_UPDATES and "numba" not in sys.modules:
+    if n * max(trainer.target_epochs, 1) < MIN_UPDATES:
         return None
     targets = _targets(kind, batcher.y, n, layer.units, network.dtype)
     rates = _rates(trainer, n) if targets is not None else None
