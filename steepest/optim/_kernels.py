@@ -168,6 +168,17 @@ def _lerp(a, b, weight, low):
 
 
 @_inline
+def _penalized(g, w, l1, l2):
+    """``g + ∂P/∂w`` as :class:`steepest.train.Penalty` adds it: ``+ w·l2``, then
+    ``+ sign(w)·l1``, each skipped when 0."""
+    if l2 != 0:
+        g = g + w * l2
+    if l1 != 0:
+        g = g + np.sign(w) * l1
+    return g
+
+
+@_inline
 def _average_square(avg, x, decay, one_minus_decay):
     """``addcmul_`` after a decay: ``avg·decay + (x·(1 − decay))·x`` (Adam's v, RMSprop's
     and Adadelta's square averages)."""
@@ -189,12 +200,7 @@ def _count_nonfinite(x):
 @_fused
 def _add_penalty_gradient(weights, grad, l1, l2):
     for i in range(weights.size):
-        g = grad[i]
-        if l2 != 0:
-            g = g + weights[i] * l2
-        if l1 != 0:
-            g = g + np.sign(weights[i]) * l1
-        grad[i] = g
+        grad[i] = _penalized(grad[i], weights[i], l1, l2)
 
 
 @_fused

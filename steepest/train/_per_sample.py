@@ -86,10 +86,11 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
     order = batcher.epoch_order()
     if order is None:
         order = np.arange(n)
-    from steepest.optim._kernels import denormals_flushed
+    from steepest.optim._kernels import _Scalars, denormals_flushed
     from steepest.train import _per_sample_kernel as kernel
 
-    cast, theta, grad = network.dtype.type, network.theta, network.grad
+    theta, grad = network.theta, network.grad
+    c = _Scalars(theta)  # Python floats rounded to the dtype, as the SGD kernel's caller does
     if optimizer._state is None:
         optimizer._state = optimizer._init_state(theta)
     buffer = optimizer._state.get("momentum_buffer", theta[:0])
@@ -99,11 +100,10 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
         labels, values = targets, np.zeros((0, 0), network.dtype)
     else:
         labels, values = np.zeros(0, np.intp), targets
-    settings = (kind, layer.units, layer.n_in * layer.units, layer.bias, cast(l1), cast(l2),
-                cast(optimizer.weight_decay), optimizer.weight_decay != 0,
-                cast(-1 if optimizer.maximize else 1), optimizer.momentum != 0,
-                cast(optimizer.momentum), cast(1 - optimizer.dampening),
-                bool(optimizer.nesterov), cast(1), cast(2.0 / layer.units), cast(1.0 / layer.units))
+    settings = (kind, layer.units, layer.n_in * layer.units, layer.bias, c(l1), c(l2),
+                *c.grad(optimizer.weight_decay, optimizer.maximize), optimizer.momentum != 0,
+                c(optimizer.momentum), c(1 - optimizer.dampening), bool(optimizer.nesterov),
+                c(1), c(2.0 / layer.units), c(1.0 / layer.units))
     total, done = 0.0, 0
     chunk = max(1, CHUNK_WORK // (layer.n_in * layer.units))
     for start in range(0, n, chunk):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from steepest.optim._kernels import _sgd
+from steepest.optim._kernels import _penalized, _sgd
 
 _MSE, _LOGISTIC = 0, 1  # the loss codes of _per_sample; else softmax
 _BLOCK = 64
@@ -44,15 +44,11 @@ def _dot(x, w, zero):
 
 @_kernel
 def _weight_gradient(a, b, theta, grad, l1, l2):
-    """``grad = a·b + ∂P/∂θ`` (the penalty as :class:`~steepest.train.Penalty` adds it:
-    ``+ θ·l2``, then ``+ sign(θ)·l1``); returns how many entries are not finite."""
+    """``grad = a·b + ∂P/∂θ`` (the penalty as :class:`~steepest.train.Penalty` adds it);
+    returns how many entries are not finite."""
     nonfinite = 0
     for q in range(a.size):
-        g = a[q] * b
-        if l2 != 0:
-            g = g + theta[q] * l2
-        if l1 != 0:
-            g = g + np.sign(theta[q]) * l1
+        g = _penalized(a[q] * b, theta[q], l1, l2)
         grad[q] = g
         nonfinite += not (g - g == 0)  # inf - inf and nan - nan are nan
     return nonfinite
