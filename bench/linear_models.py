@@ -2,7 +2,9 @@
 
 1. Per-sample SGD, one epoch over 200,000 × 100 (float32 and float64):
    ``steepest.LogisticRegression(optimizer="sgd", batch_size=1, epochs=1, tol=None)``
-   vs ``SGDClassifier(loss="log_loss", max_iter=1, tol=None)`` vs a NumPy loop.
+   vs ``SGDClassifier(loss="log_loss", max_iter=1, tol=None)`` vs a NumPy loop, and
+   steepest again with a rate that decays every update (``schedules.inverse_time``;
+   scikit-learn's default ``optimal`` rate decays per update too).
 2. Full-batch L-BFGS to the optimum, 100,000 × 100 float64:
    ``steepest.LogisticRegression(optimizer="lbfgs", alpha=a)`` vs
    ``LogisticRegression(C=1/(a·n), solver="lbfgs")`` -- the same objective,
@@ -32,6 +34,7 @@ from sklearn.linear_model import LogisticRegression as SkLogistic
 from sklearn.linear_model import SGDClassifier
 
 import steepest
+from steepest import optim, schedules
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -102,6 +105,10 @@ def main() -> None:
             "sklearn SGDClassifier(log_loss, max_iter=1)": lambda X=X, y=y: SGDClassifier(
                 loss="log_loss", max_iter=1, tol=None, random_state=0).fit(X, y),
             "NumPy per-sample loop": lambda X=X, y=y: numpy_sgd(X, y),
+            "steepest, lr = inverse_time(0.1, 1e-4) (a rate per update)": lambda X=X, y=y:
+            steepest.LogisticRegression(
+                optimizer=optim.SGD(lr=schedules.inverse_time(0.1, 1e-4)), batch_size=1,
+                epochs=1, tol=None, random_state=0).fit(X, y),
         }
         res = time_rounds(impls, args.rounds)
         ref = statistics.median(res["times"][next(iter(impls))])

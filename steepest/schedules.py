@@ -45,8 +45,16 @@ class _Schedule:
         self._name, self._rate, self._arguments = name, rate, arguments
 
     def __call__(self, t: int) -> float:
-        check_number(t, "t", self._name, low=0, integer=True)
+        if type(t) is not int or t < 0:  # a plain int >= 0 (the loop's) needs no more checking
+            check_number(t, "t", self._name, low=0, integer=True)
         return float(self._rate(int(t)))
+
+    def rates(self, start: int, count: int):
+        """``self(t)`` for ``t = start, ..., start + count - 1`` as a float64 NumPy array,
+        the same floats without checking each ``t`` (a compiled loop takes them ahead)."""
+        import numpy as np
+
+        return np.fromiter(map(self._rate, range(start, start + count)), np.float64, count)
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self._arguments.items())

@@ -118,6 +118,16 @@ def test_rates_are_finite_nonnegative_floats(name, data, t):
     assert math.isfinite(rate) and rate >= 0
 
 
+@settings(max_examples=20, deadline=None)
+@pytest.mark.parametrize("name", sorted(ALL))
+@given(data=st.data(), start=times, count=st.integers(0, 300))
+def test_rates_ahead_are_the_rates_one_by_one(name, data, start, count):
+    schedule = data.draw(ALL[name])
+    ahead = schedule.rates(start, count)
+    assert ahead.dtype == np.float64 and ahead.shape == (count,)
+    assert ahead.tolist() == [schedule(t) for t in range(start, start + count)]
+
+
 @property_settings
 @pytest.mark.parametrize("name", ["exponential", "step", "multistep", "inverse_time",
                                   "polynomial", "cosine"])

@@ -35,7 +35,9 @@ class ScaledRate:
     def rates(self, start: int, count: int) -> np.ndarray:
         """``self(t)`` for ``t = start, ..., start + count - 1``, as a float64 array."""
         base = self.base
-        if callable(base):
+        if hasattr(base, "rates"):  # a steepest schedule
+            values = base.rates(start, count)
+        elif callable(base):
             values = np.fromiter(map(base, range(start, start + count)), np.float64, count)
         else:
             values = np.full(count, base, np.float64)
