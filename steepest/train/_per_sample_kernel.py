@@ -2,7 +2,10 @@
 
 Scalars arrive rounded to the parameters' dtype, so float32 models compute in
 float32 as the NumPy loop does; the code is cached on disk like
-:mod:`steepest.optim._kernels`.
+:mod:`steepest.optim._kernels`. Numba's cache checks only this file: after editing
+``_sgd`` or ``_penalized`` in ``steepest/optim/_kernels.py`` (compiled into the loop
+here), touch this file or delete its entries in ``__pycache__``, or the old code
+stays (an installed upgrade rewrites both files, so users never meet this).
 """
 
 from __future__ import annotations
