@@ -10,7 +10,6 @@ data stay clear of denormals, which the kernels flush to zero).
 from __future__ import annotations
 
 import multiprocessing
-import platform
 import subprocess
 import sys
 
@@ -20,6 +19,7 @@ from test_optim_reference import ARRAYS, MANIFEST, TOLERANCE, replay
 
 from steepest import optim
 from steepest.errors import NonFiniteError
+from steepest.optim import _kernels
 
 # Every rule with every option that changes its kernel's path: decay (coupled and
 # decoupled), maximize, amsgrad, nesterov, dampening, centered, momentum, betas whose
@@ -294,8 +294,7 @@ def test_count_nonfinite_finds_every_bad_entry(dtype, threads):
         assert count_nonfinite(grad) == where.size
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
-                    reason="the kernels flush denormals on x86 only")
+@pytest.mark.skipif(not _kernels._X86, reason="the kernels flush denormals on x86 only")
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 def test_denormals_are_flushed_in_the_kernels_and_only_there(dtype, threads):
     tiny = np.finfo(dtype).tiny  # the smallest normal number
