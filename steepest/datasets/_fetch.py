@@ -90,7 +90,10 @@ _FASHION_DESCRIPTION = (
     "10,000 for testing, in the original IDX files."
 )
 _FASHION_LICENCE = "MIT (Copyright 2017 Zalando SE)"
-_FASHION_URL = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
+# Zalando's repository at its latest commit (2022), whose label files have the digests below
+# and whose decompressed labels equal Debian's (checked by hand on a clone).
+_FASHION_URL = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/"
+                "b2617bb6d3ffa2e429640350f613e3291e10b141/data/fashion/")
 
 
 def _fashion(filename: str, sha256: str, size: int, system_sha256: str) -> Source:
@@ -104,9 +107,9 @@ def _fashion(filename: str, sha256: str, size: int, system_sha256: str) -> Sourc
 
 
 #: Every file a loader reads, by ``Source.key``. Fashion-MNIST's digests are those of
-#: Zalando's files (as in their README's MD5s, and TensorFlow Datasets' checksums);
-#: Debian's package holds the same images recompressed without the gzip file name,
-#: hence its own digests.
+#: Zalando's files (TensorFlow Datasets' checksums; the two label files checked against
+#: Zalando's repository); Debian's package holds the same bytes recompressed without the
+#: file name in the gzip header (so each is 23-24 bytes shorter), hence its own digests.
 SOURCES: dict[str, Source] = {source.key: source for source in (
     _fashion("train-images-idx3-ubyte.gz",
              "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880,
