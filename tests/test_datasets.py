@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import io
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -147,6 +148,13 @@ def test_no_reachable_source_gives_one_error_saying_what_to_put_where(offline_in
     assert isinstance(caught.value, OSError)
 
 
+def test_a_cache_that_cannot_be_written_says_so(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")  # a file where the cache folder should be
+    with pytest.raises(DatasetUnavailableError, match="Could not write .* STEEPEST_DATA"):
+        fetch_file(url_source(tmp_path), data_home=blocked)
+
+
 def test_download_if_missing_false_raises_without_running_pip(home, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("pip was run")
@@ -182,6 +190,17 @@ def test_an_unreachable_url_fails_at_once_with_the_clear_error(tmp_path, home):
     for part in ("apt-get install fake-data", str(tmp_path / "no-such-dir"), source.url,
                  str(home / "fake" / "table.csv.gz"), source.sha256):
         assert part in message
+
+
+def test_a_server_that_never_answers_is_given_up_on_after_the_timeout(home, monkeypatch):
+    monkeypatch.setattr(_fetch, "URL_TIMEOUT", 0.2)
+    with socket.socket() as server:  # listens, so connections open, but never replies
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/table.csv.gz"
+        with pytest.raises(DatasetUnavailableError, match="timed out"):
+            fetch_file(fake_source(wheel=None, member=None, url=url))
+    assert not (home / "fake").exists()
 
 
 def test_a_system_copy_is_read_in_place(tmp_path, home):

@@ -184,9 +184,27 @@ def _warn(message: str) -> None:
 def fetch_file(source: Source, *, data_home=None, download_if_missing: bool = True) -> Path:
     """A verified copy of ``source`` on disk: the system copy, the cache, or a fresh fetch.
 
-    Returns the path of a file whose SHA-256 is the table's. Raises
-    :class:`~steepest.errors.DatasetUnavailableError` when there is none and none can
-    be fetched (or ``download_if_missing`` is False), saying where to put the file.
+    Parameters
+    ----------
+    source : Source
+        The file, usually a row of :data:`SOURCES`.
+    data_home : path, optional
+        The cache folder (see :func:`get_data_home`).
+    download_if_missing : bool
+        Fetch the file when no verified copy is on disk (else raise).
+
+    Returns
+    -------
+    Path
+        A file whose SHA-256 is ``source.sha256`` (or, for the system copy,
+        ``source.system_sha256``).
+
+    Raises
+    ------
+    DatasetUnavailableError
+        No verified copy is on disk and none can be fetched (or
+        ``download_if_missing`` is False), or the cache cannot be written; the message
+        says what failed and where to put the file.
     """
     if source.system_dir is not None:
         system = Path(source.system_dir) / source.filename
@@ -216,7 +234,12 @@ def fetch_file(source: Source, *, data_home=None, download_if_missing: bool = Tr
             f"'{source.filename}' from {how} has SHA-256 {found} ({len(content)} bytes), not "
             f"the expected {source.sha256} ({source.size} bytes), so it was not cached: that "
             f"source serves another file; {_what_to_do(source, cached)}")
-    return atomic_write_bytes(cached, content)
+    try:
+        return atomic_write_bytes(cached, content)
+    except OSError as error:
+        raise DatasetUnavailableError(
+            f"Could not write '{cached}' ({error.strerror or error}); set STEEPEST_DATA or "
+            "data_home= to a folder you can write to.") from None
 
 
 def _what_to_do(source: Source, cached: Path) -> str:
