@@ -352,7 +352,7 @@ def small_reviews(monkeypatch, home):
 
 
 @pytest.mark.parametrize("categories", [("rotten", "fresh"), ["plot", "fresh", "rotten"],
-                                        ("fresh",)])
+                                        ("fresh",), np.array(["fresh", "rotten"])])
 def test_fetch_rotten_tomatoes_keeps_the_categories_in_label_order(small_reviews, categories):
     bunch = datasets.fetch_rotten_tomatoes(categories=categories)
     kept = [row for row in REVIEWS if row[0] in categories]
@@ -364,7 +364,7 @@ def test_fetch_rotten_tomatoes_keeps_the_categories_in_label_order(small_reviews
 
 
 @pytest.mark.parametrize("categories, match", [
-    ("fresh", "non-empty sequence"), ((), "non-empty sequence"),
+    ("fresh", "non-empty sequence"), ((), "non-empty sequence"), (3, "non-empty sequence"),
     (("fresh", "stale"), "must be one of"), (("fresh", "fresh"), "twice"),
 ])
 def test_fetch_rotten_tomatoes_refuses_bad_categories(categories, match):

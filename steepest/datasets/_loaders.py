@@ -217,12 +217,16 @@ def fetch_rotten_tomatoes(*, categories=("rotten", "fresh"), data_home=None,
         ``movie`` (n,) the film each text is about (156 films, for grouped splits);
         ``feature_names`` ``["text"]``; ``DESCR``.
     """
-    if isinstance(categories, str) or not categories:
+    try:
+        names = () if isinstance(categories, str) else tuple(categories)
+    except TypeError:  # not iterable
+        names = ()
+    if not names:
         raise ParameterError(
             f"The 'categories' parameter of fetch_rotten_tomatoes must be a non-empty sequence "
             f"of names from {ROTTEN_TOMATOES_CATEGORIES}, e.g. ('rotten', 'fresh'). Got "
             f"{categories!r} instead.")
-    categories = tuple(categories)
+    categories = names
     for name in categories:
         check_choice(name, "categories", "fetch_rotten_tomatoes", ROTTEN_TOMATOES_CATEGORIES)
     if len(set(categories)) != len(categories):
