@@ -71,9 +71,24 @@ def read_idx(content: bytes, where: str = "IDX data") -> np.ndarray:
     The header is two zero bytes, a type code (``0x08`` uint8, ``0x09`` int8, ``0x0B``
     int16, ``0x0C`` int32, ``0x0D`` float32, ``0x0E`` float64), the number of
     dimensions ``d``, then ``d`` big-endian 32-bit sizes; the values follow, big-endian,
-    in C order. Returns an array of that shape in native byte order. Raises
-    :class:`~steepest.errors.FileFormatError` naming ``where`` when the bytes are not
-    such a file.
+    in C order.
+
+    Parameters
+    ----------
+    content : bytes
+        The whole file, decompressed.
+    where : str
+        How to name the file in an error message.
+
+    Returns
+    -------
+    ndarray
+        A new writable array of the header's shape and type, in native byte order.
+
+    Raises
+    ------
+    FileFormatError
+        The bytes are not an IDX file, or are more or fewer than the header says.
     """
     if len(content) < 4 or content[0] != 0 or content[1] != 0 or content[2] not in _IDX_TYPES:
         raise FileFormatError(f"{where} is not an IDX file: its first bytes are "
