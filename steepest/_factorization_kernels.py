@@ -21,7 +21,6 @@ bit on the same machine. The code is cached on disk (``cache=True``).
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 _kernel = njit(cache=True, fastmath=False, error_model="numpy", nogil=True)

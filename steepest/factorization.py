@@ -58,8 +58,16 @@ from sklearn.utils.validation import check_is_fitted
 from steepest import optim
 from steepest.data import as_generator, check_y
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
-from steepest.estimators import _boolean, _decode, _encode, _fresh, _json_safe, _optimizer_rule
-from steepest.estimators import _number, _rate
+from steepest.estimators import (
+    _boolean,
+    _decode,
+    _encode,
+    _fresh,
+    _json_safe,
+    _number,
+    _optimizer_rule,
+    _rate,
+)
 from steepest.io import save_arrays
 from steepest.train.history import History
 from steepest.train.rate import ScaledRate
