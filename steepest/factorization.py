@@ -117,12 +117,33 @@ def _where(names, j: int) -> str:
     return f"column {names[j]!r}" if names is not None else f"column {j}"
 
 
-def _read_ids(X) -> tuple[np.ndarray, np.ndarray, list | None]:
-    """The user and item columns of ``X`` as 1-D arrays, and its column names (data frames).
+def _pairs(X) -> np.ndarray:
+    """``X`` as an array of shape (n_ratings, 2); a sequence of pairs whose ids are not all
+    numbers becomes an object array, so that each id keeps its type (NumPy alone would
+    turn the ids of ``[(1, "a")]`` into the strings ``"1"`` and ``"a"``, and cannot hold
+    tuple ids)."""
+    try:
+        array = np.asarray(X)
+    except ValueError:
+        array = None
+    if array is None or (array.ndim > 0 and not isinstance(X, np.ndarray)
+                         and array.dtype.kind not in "biuf"):
+        rows = list(X)
+        if all(isinstance(row, (tuple, list, np.ndarray)) and len(row) == 2 for row in rows):
+            array = np.empty((len(rows), 2), dtype=object)
+            for k, (user, item) in enumerate(rows):
+                array[k, 0], array[k, 1] = user, item
+    if array is None or array.ndim != 2 or array.shape[1] != 2:
+        got = "rows of different lengths" if array is None else "a scalar" \
+            if array.ndim == 0 else f"an array of shape {array.shape}"
+        raise ParameterError(
+            f"X must be an array of shape (n_ratings, 2) holding (user, item) ids; got {got}."
+        )
+    return array
 
-    A list is read so that each id keeps its type (NumPy alone would turn the ids of
-    ``[(1, "a")]`` into the strings ``"1"`` and ``"a"``).
-    """
+
+def _read_ids(X) -> tuple[np.ndarray, np.ndarray, list | None]:
+    """The user and item columns of ``X`` as 1-D arrays, and its column names (data frames)."""
     names = getattr(X, "columns", None)
     if names is not None and not isinstance(X, np.ndarray):
         names = list(names)
@@ -138,20 +159,7 @@ def _read_ids(X) -> tuple[np.ndarray, np.ndarray, list | None]:
                 "X is a sparse matrix; MatrixFactorization takes the ratings as an array of "
                 "shape (n_ratings, 2) of (user, item) ids, with the ratings in y."
             )
-        try:
-            array = np.asarray(X)
-            if not isinstance(X, np.ndarray) and array.dtype.kind not in "biuf":
-                array = np.array(X, dtype=object)
-        except ValueError:
-            raise ParameterError(
-                "X could not be read as an array: its rows have different lengths. Pass one "
-                "(user, item) pair per rating."
-            ) from None
-        if array.ndim != 2 or array.shape[1] != 2:
-            raise ParameterError(
-                "X must be an array of shape (n_ratings, 2) holding (user, item) ids; got "
-                f"{'a scalar' if array.ndim == 0 else f'an array of shape {array.shape}'}."
-            )
+        array = _pairs(X)
         columns, names = [array[:, 0], array[:, 1]], None
     if columns[0].size == 0:
         raise ParameterError("X has no ratings (0 rows); pass at least one (user, item) pair.")
