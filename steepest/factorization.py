@@ -74,8 +74,10 @@ from steepest.train.rate import ScaledRate
 
 __all__ = ["MatrixFactorization"]
 
-DEFAULT_BATCH_SIZE = 256
-"""Ratings per update of the mini-batch path when ``batch_size`` is None."""
+DEFAULT_BATCH_SIZE = 1024
+"""Ratings per update of the mini-batch path when ``batch_size`` is None. Each update
+steps all of θ (the optimizer's rule is dense): on MovieLens 100K, batches of 256 spent
+two thirds of the time in Adam's steps, batches of 1024 a third as long in all."""
 
 CHUNK_WORK = 2**24
 """Factor updates per compiled call of the per-rating loop (10-50 ms): Ctrl-C is seen
@@ -268,7 +270,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         :mod:`steepest.optim` name or instance (or ``batch_size`` > 1): mini-batches.
     batch_size : int or None, default=None
         Ratings per update of the mini-batch path; None: 1 for ``"sgd"``,
-        ``DEFAULT_BATCH_SIZE`` (256) otherwise. Each update steps all of θ, so batches
+        ``DEFAULT_BATCH_SIZE`` (1024) otherwise. Each update steps all of θ, so batches
         of hundreds of ratings or more are what that path is for.
     shuffle : bool or None, default=None
         Visit the ratings in a new random order each epoch (True), or in Surprise's fixed
@@ -302,7 +304,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         the validation ratings, unseen ids' parameters as zero) and ``val_rmse`` (of
         ``predict``, at the end of the epoch), ``lr`` (of the epoch's last update),
         ``grad_norm`` (mini-batches: the last batch gradient's L2 norm) and ``time``
-        (seconds since the start of fit).
+        (seconds since the first epoch began).
     n_iter_ : int
         Epochs completed.
     interrupted_ : bool
@@ -436,7 +438,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         scalars = {"mu": cast(global_mean if self.biased else 0.0), "alpha": cast(self.alpha),
                    "biased": bool(self.biased)}
         views = self._views(theta, users_.size, items_.size)
-        run = self._sgd_epoch if per_rating else self._minibatch_epoch(theta, views, ratings.size)
+        run = self._sgd_epoch if per_rating else self._minibatch_epoch(theta, views)
         history, start, finished = History(), time.perf_counter(), theta.copy()
         self.interrupted_ = False
         try:
@@ -491,7 +493,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         return {"loss": objective / n, "rmse": math.sqrt(squares / n),
                 "lr": float(rates[-1])}
 
-    def _minibatch_epoch(self, theta, views, n_ratings):
+    def _minibatch_epoch(self, theta, views):
         """The epoch function of the mini-batch path, holding its optimizer and gradient."""
         if isinstance(self.optimizer, optim.Optimizer):
             optimizer = _fresh(self.optimizer)
