@@ -18,6 +18,7 @@ import steepest
 from steepest import MatrixFactorization, _factorization_kernels, optim, schedules
 from steepest.diagnose import diagnose
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError
+from steepest.plot import plot_training_curves
 
 REFERENCE = Path(__file__).parent / "data" / "mf_reference.npz"
 
@@ -404,9 +405,11 @@ def test_divergence_raises_with_a_remedy(ratings):
         MatrixFactorization(4, lr=50.0, epochs=20, random_state=0).fit(X, y * 100)
 
 
-def test_diagnose_reads_the_history(ratings):
+def test_diagnose_and_the_plots_read_the_history(ratings):
     X, y = ratings
     model = MatrixFactorization(3, epochs=5, random_state=0).fit(X, y,
                                                                  validation_data=(X, y))
     findings = diagnose(model.history_)
     assert findings and all(finding.code and finding.evidence for finding in findings)
+    figure = plot_training_curves({"sgd": model.history_})
+    assert len(figure.axes[0].lines) == 1
