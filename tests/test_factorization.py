@@ -183,8 +183,15 @@ def test_adam_on_mini_batches_lowers_the_objective(ratings):
     assert set(model.history_) == {"loss", "rmse", "val_loss", "val_rmse", "lr", "grad_norm",
                                    "time"}
     assert all(g > 0 for g in model.history_["grad_norm"])
-    rmse = np.sqrt(np.mean((model.predict(X[:40]) - y[:40]) ** 2))
-    assert model.history_["val_rmse"][-1] == pytest.approx(rmse, rel=1e-12)
+    raw = model.predict(X[:40])  # every id of X[:40] is known, and clipping changes nothing
+    assert model.history_["val_rmse"][-1] == pytest.approx(np.sqrt(np.mean((raw - y[:40]) ** 2)),
+                                                           rel=1e-12)
+    u = [list(model.users_).index(v) for v in X[:40, 0]]
+    i = [list(model.items_).index(v) for v in X[:40, 1]]
+    norms = (np.sum(model.user_factors_[u] ** 2 + model.item_factors_[i] ** 2, 1)
+             + model.user_bias_[u] ** 2 + model.item_bias_[i] ** 2)
+    J = np.mean(0.5 * ((y[:40] - raw) ** 2 + 0.02 * norms))
+    assert model.history_["val_loss"][-1] == pytest.approx(J, rel=1e-12)
 
 
 def test_a_schedule_sets_each_ratings_step(ratings):
@@ -201,6 +208,44 @@ def test_shuffle_is_seeded_and_changes_the_order(ratings):
     b = MatrixFactorization(3, epochs=2, shuffle=True, random_state=0).fit(X, y)
     np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
     assert not np.allclose(a.user_factors_, fixed.user_factors_)
+
+
+def test_ctrl_c_keeps_the_last_completed_epoch(ratings, monkeypatch):
+    X, y = ratings
+    two = MatrixFactorization(3, epochs=2, random_state=0).fit(X, y)
+    sgd_ratings, calls = _factorization_kernels.sgd_ratings, []
+
+    def interrupted_in_epoch_three(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            sgd_ratings(*args)  # the epoch runs, then the user presses Ctrl-C
+            raise KeyboardInterrupt
+        return sgd_ratings(*args)
+
+    monkeypatch.setattr(_factorization_kernels, "sgd_ratings", interrupted_in_epoch_three)
+    with pytest.warns(UserWarning, match="parameters of epoch 2"):
+        model = MatrixFactorization(3, epochs=5, random_state=0).fit(X, y)
+    assert model.interrupted_ and model.n_iter_ == 2 and len(model.history_["loss"]) == 2
+    np.testing.assert_array_equal(model.user_factors_, two.user_factors_)
+    np.testing.assert_array_equal(model.item_bias_, two.item_bias_)
+
+
+def test_float32_ratings_train_float32_factors(ratings):
+    X, y = ratings
+    single = MatrixFactorization(3, epochs=3, random_state=0).fit(X, y.astype(np.float32))
+    double = MatrixFactorization(3, epochs=3, random_state=0).fit(X, y)
+    assert single.user_factors_.dtype == single.item_bias_.dtype == np.float32
+    assert single.predict(X[:5]).dtype == np.float32
+    np.testing.assert_allclose(single.user_factors_, double.user_factors_, rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_verbose_prints_a_line_per_epoch(ratings, capsys):
+    X, y = ratings
+    MatrixFactorization(2, epochs=3, verbose=True).fit(X, y, validation_data=(X[:9], y[:9]))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("epoch 3/3  loss ")
+    assert "val_rmse" in lines[0]
 
 
 # -- ids and predictions -------------------------------------------------------------------
