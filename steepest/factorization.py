@@ -76,8 +76,9 @@ __all__ = ["MatrixFactorization"]
 
 DEFAULT_BATCH_SIZE = 1024
 """Ratings per update of the mini-batch path when ``batch_size`` is None. Each update
-steps all of θ (the optimizer's rule is dense): on MovieLens 100K, batches of 256 spent
-two thirds of the time in Adam's steps, batches of 1024 a third as long in all."""
+steps all of θ (the optimizer's rule is dense): on MovieLens 100K (265,000 parameters)
+Adam's steps took about 60% of a fit with batches of 256, and a fit with batches of 1024
+took half as long (4.7 s against 9.2 s, 20 epochs, on a loaded 2-core machine)."""
 
 CHUNK_WORK = 2**24
 """Factor updates per compiled call of the per-rating loop (10-50 ms): Ctrl-C is seen
