@@ -29,6 +29,7 @@ _ATTRIBUTES = {
     "LogisticRegression": ("steepest.estimators", "LogisticRegression"),
     "MLPClassifier": ("steepest.estimators", "MLPClassifier"),
     "MLPRegressor": ("steepest.estimators", "MLPRegressor"),
+    "MatrixFactorization": ("steepest.factorization", "MatrixFactorization"),
     "load": ("steepest.estimators", "load"),
 }
 

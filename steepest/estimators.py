@@ -790,6 +790,9 @@ def _decode(value):
 def load(path: str | os.PathLike):
     """Read a model written by ``model.save(path)``; it predicts what the saved one did."""
     arrays, metadata = load_arrays(path)
+    if metadata.get("class") == "MatrixFactorization":  # not at the top: it imports this module
+        from steepest.factorization import MatrixFactorization
+        return MatrixFactorization._from_file(path, arrays, metadata)
     cls = _CLASSES.get(metadata.get("class")) if metadata.get("format") == "steepest-model" \
         else None
     if cls is None:
