@@ -21,7 +21,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from steepest import optim
-from steepest._validation import check_number
+from steepest._validation import check_number, lookup
 from steepest.functions import TestFunction, get
+from steepest.methods import METHODS, suggested_rate
 
 __all__ = ["DIGITS_EPOCHS", "OPTIMIZERS", "PROBLEMS", "VARIANTS", "DemoResults", "Descent",
            "DigitsResults", "Problem", "Run", "Training", "collect", "collect_digits",
@@ -49,7 +50,9 @@ class Problem:
         A name for :func:`steepest.functions.get`.
     learning_rates : dict of str to float or None
         Optimizer (a method of :func:`steepest.minimize`) to its learning rate;
-        ``None`` keeps the method's default.
+        ``None`` keeps the method's default. Given a sequence of method names
+        instead, each gets its rate for this function from the table,
+        :func:`steepest.methods.suggested_rate` (``None`` for the line searches).
     max_iter : int
         The step budget of every run.
     start : tuple of float, optional
@@ -61,22 +64,26 @@ class Problem:
     max_iter: int
     start: tuple[float, ...] | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.learning_rates, Mapping):
+            names = {name: name for name in METHODS}
+            methods = [lookup(m, names, "minimize method") for m in self.learning_rates]
+            object.__setattr__(self, "learning_rates",
+                               {m: suggested_rate(m, self.function) for m in methods})
+
+
+_SHOWN = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam", "lbfgs",
+          "newton")
+"""The methods the demo runs on every function."""
 
 PROBLEMS: tuple[Problem, ...] = (
-    Problem("rosenbrock", max_iter=3000, learning_rates={
-        "gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 5e-3,
-        "adam": 0.1, "nadam": 0.01, "lbfgs": None, "newton": None}),
-    Problem("saddle", max_iter=300, learning_rates={
-        "gd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.2, "rmsprop": 0.01,
-        "adam": 0.05, "nadam": 0.05, "lbfgs": None, "newton": None}),
-    Problem("himmelblau", max_iter=1000, learning_rates={
-        "gd": 0.01, "momentum": 2e-3, "nesterov": 2e-3, "adagrad": 0.5, "rmsprop": 0.05,
-        "adam": 0.1, "nadam": 0.1, "lbfgs": None, "newton": None}),
-    Problem("quadratic", max_iter=600, learning_rates={
-        "gd": 0.018, "momentum": 5e-3, "nesterov": 5e-3, "adagrad": 0.5, "rmsprop": 5e-3,
-        "adam": 0.05, "nadam": 0.05, "lbfgs": None, "newton": None}),
+    Problem("rosenbrock", _SHOWN, max_iter=3000),
+    Problem("saddle", _SHOWN, max_iter=300),
+    Problem("himmelblau", _SHOWN, max_iter=1000),
+    Problem("quadratic", _SHOWN, max_iter=600),
 )
-"""The demo's functions, each with its optimizers, learning rates and step budget."""
+"""The demo's functions, each with its optimizers and step budget; the learning rates come
+from the table (:data:`steepest.methods.METHODS`, ``surface_rates``)."""
 
 _NEAR = 1e-4
 """A run counts as having reached a minimum within this distance of it."""
