@@ -437,7 +437,7 @@ function writeAddress() {
   if (S.step) parts.push("step=" + S.step);
   try {
     history.replaceState(null, "", "#" + parts.join("&"));
-  } catch (e) { /* some browsers refuse it for file: pages; the page works without */ }
+  } catch { /* some browsers refuse it for file: pages; the page works without */ }
 }
 function changed() {
   if (S.step > S.steps) S.step = S.steps;
