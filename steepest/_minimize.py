@@ -9,9 +9,11 @@
     result = steepest.minimize(f.value_and_grad, f.start, method="lbfgs", jac=True)
     result.x, result.fun, result.nit, result.path      # path: every point visited
 
-The first-order methods are the optimizers of :mod:`steepest.optim`, stepped on
-the exact (or finite-difference) gradient; ``newton`` and ``lbfgs`` are
-:func:`steepest.optim.newton.newton` and :func:`steepest.optim.lbfgs.lbfgs`. All of
+Every method is an entry of :data:`steepest.methods.METHODS` (its update rule, fixed
+keywords, default rate and budget). The first-order methods are the optimizers of
+:mod:`steepest.optim`, stepped on the exact (or finite-difference) gradient;
+``newton`` and ``lbfgs`` are :func:`steepest.optim.newton.newton` and
+:func:`steepest.optim.lbfgs.lbfgs`. All of
 them share :mod:`steepest.optim.objective`: the function with its gradient in any
 of the three forms and its evaluation counts, the path, the stopping tests and
 the :class:`OptimizeResult`.
@@ -118,7 +120,8 @@ def minimize(
         settles near, not at, the minimum, and ``adadelta`` is slow on most of
         these functions. For ``newton`` and ``lbfgs``, ``lr`` scales the first trial
         step of each line search, and 1.0 (the full Newton or quasi-Newton step)
-        is nearly always right.
+        is nearly always right. The rule, rate and budget of each method are read
+        from :data:`steepest.methods.METHODS` (this table shows them).
     jac : callable, True or None, default=None
         The gradient: ``jac(x) -> ndarray of shape (d,)``; ``True`` when ``fun``
         returns ``(value, gradient)``; ``None`` (or ``False``) for central finite
@@ -153,9 +156,14 @@ def minimize(
     -------
     OptimizeResult
         ``x, fun, jac, nit, nfev, njev, success, message, path, method``. When the
-        value or gradient becomes NaN or infinite (a learning rate too large),
-        the run stops with ``success=False``, a message saying so, and ``x`` the
-        last point where everything was finite.
+        value or gradient becomes NaN or infinite (a learning rate too large), or the
+        run goes where no working descent goes, ``f`` more than
+        :data:`~steepest.optim.objective.GROWTH` (1e6) times ``max(|f(x0)|, 1)`` above
+        ``f(x0)`` or ``max |x_i|`` beyond 1e6 times ``max(max |x0_i|, 1)``, the run
+        stops with ``success=False``, a message that it diverged and what to do, and
+        ``x`` the last point before. ``lbfgs`` also stops, saying that "the function
+        appears unbounded below along the search direction", when its line search
+        finds the value falling as steeply as ever far out (the saddle ``x² - y²``).
 
     Raises
     ------

@@ -1,5 +1,14 @@
 """Figures of a descent: trajectories over a contour plot and loss against step.
 
+Every figure of the library is drawn here, and only here: the surfaces and their paths,
+the training curves of the demo, :func:`plot_run_comparison` (what
+:func:`steepest.compare.plot_comparison` draws), :func:`plot_lr_find` (also
+:func:`steepest.lr_find.plot_lr_find`) and :func:`plot_history` (one run's loss, rate
+and gradient norm, for ``steepest train`` and the lesson). The other modules call these;
+this one imports none of them, and reads the results it draws by their attributes.
+:func:`surface_grid`, :func:`value_range` and :func:`draw_surface` are the pieces the
+explorer draws its own contour image with.
+
 Every figure is a plain :class:`matplotlib.figure.Figure`, made without
 ``pyplot``: nothing here touches pyplot's global state or the backend you chose,
 and matplotlib is imported on the first call, not at ``import steepest``::
