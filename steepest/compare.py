@@ -36,9 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from steepest import __version__
 from steepest._validation import check_number
+from steepest.data import train_validation_split
 from steepest.errors import NonFiniteError, ParameterError, SteepestError
 from steepest.plot import plot_run_comparison as plot_comparison
+from steepest.report import Report
 
 __all__ = ["ComparisonResult", "Run", "compare", "comparison_table", "default_target",
            "plot_comparison", "time_to_target", "write_comparison_report"]
@@ -349,8 +352,6 @@ def _check_models(models) -> dict[str, Any]:
 
 def _split(X, y, X_val, y_val, fraction, random_state, *, stratify: bool):
     """``X_train, y_train, X_val, y_val``: the validation set given, held out, or none."""
-    from steepest.data import train_validation_split
-
     if X_val is not None:
         return X, y, X_val, y_val
     if fraction is None:
@@ -458,9 +459,6 @@ def write_comparison_report(result: ComparisonResult, path: str | os.PathLike[st
     Path
         ``path``, as written.
     """
-    from steepest import __version__
-    from steepest.report import Report
-
     report = Report(title or f"Comparison of {len(result)} runs",
                     subtitle=f"steepest {__version__}")
     report.add_heading("Summary")

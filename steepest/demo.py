@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from steepest import optim
+from steepest import __version__, minimize, optim
 from steepest._validation import check_number, lookup
 from steepest.functions import TestFunction, get
 from steepest.methods import METHODS, suggested_rate
+from steepest.plot import optimizer_style, plot_comparison, plot_training_curves
+from steepest.report import Report
 
 __all__ = ["DIGITS_EPOCHS", "OPTIMIZERS", "PROBLEMS", "VARIANTS", "DemoResults", "Descent",
            "DigitsResults", "Problem", "Run", "Training", "collect", "collect_digits",
@@ -391,10 +393,6 @@ def write_report(demo: DemoResults, path: str | os.PathLike[str]) -> Path:
     Path
         ``path``, as written.
     """
-    from steepest import __version__
-    from steepest.plot import plot_comparison
-    from steepest.report import Report
-
     methods = list(dict.fromkeys(m for runs in demo.runs.values() for m in runs))
     title = "steepest demo: gradient descent on classic surfaces"
     if demo.digits is not None:
@@ -473,8 +471,6 @@ _COLUMNS = ("optimizer", "lr", "steps", "final f", "distance to minimum", "succe
 
 def _run(function: TestFunction, start: np.ndarray, method: str, lr: float | None,
          max_iter: int) -> Run:
-    from steepest import minimize
-
     options: dict[str, Any] = {} if lr is None else {"lr": lr}
     if method == "newton":
         options["hess"] = function.hessian
@@ -604,8 +600,6 @@ def _train(descent: Descent, epochs: int, X_train: np.ndarray, y_train: np.ndarr
 
 def _digits_sections(report: Any, digits: DigitsResults) -> None:
     """The two digits sections: the variants of descent, then the optimizers."""
-    from steepest.plot import optimizer_style, plot_training_curves
-
     variants, optimizers = digits.variants, digits.optimizers
     about = (
         f"scikit-learn's bundled handwritten digits: {digits.n_train + digits.n_test:,} images "
