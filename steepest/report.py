@@ -35,10 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from steepest import __version__
 from steepest._validation import check_choice
-from steepest.errors import ParameterError
-from steepest.io import atomic_write_bytes
 from steepest.pages import read_asset
 
 if TYPE_CHECKING:
@@ -192,6 +189,8 @@ class Report:
 
     def to_html(self) -> str:
         """The whole page as one HTML string."""
+        from steepest import __version__
+
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en">',
@@ -231,6 +230,8 @@ class Report:
         OSError
             When the directory cannot be created or written to.
         """
+        from steepest.io import atomic_write_bytes
+
         return atomic_write_bytes(path, self.to_html().encode("utf-8"))
 
     # -- helpers ------------------------------------------------------------------------
@@ -267,6 +268,8 @@ def _cell(value: object, spec: str | None) -> tuple[str, str]:
 
 
 def _table_error(n_columns: int, row: list) -> Exception:
+    from steepest.errors import ParameterError
+
     return ParameterError(
         f"Every row of Report.add_table must have one cell per column ({n_columns}). "
         f"Got {len(row)} cells instead: {row!r}."
