@@ -9,9 +9,11 @@
     result = steepest.minimize(f.value_and_grad, f.start, method="lbfgs", jac=True)
     result.x, result.fun, result.nit, result.path      # path: every point visited
 
-The first-order methods are the optimizers of :mod:`steepest.optim`, stepped on
-the exact (or finite-difference) gradient; ``newton`` and ``lbfgs`` are
-:func:`steepest.optim.newton.newton` and :func:`steepest.optim.lbfgs.lbfgs`. All of
+Every method is an entry of :data:`steepest.methods.METHODS` (its update rule, fixed
+keywords, default rate and budget). The first-order methods are the optimizers of
+:mod:`steepest.optim`, stepped on the exact (or finite-difference) gradient;
+``newton`` and ``lbfgs`` are :func:`steepest.optim.newton.newton` and
+:func:`steepest.optim.lbfgs.lbfgs`. All of
 them share :mod:`steepest.optim.objective`: the function with its gradient in any
 of the three forms and its evaluation counts, the path, the stopping tests and
 the :class:`OptimizeResult`.
@@ -31,41 +33,22 @@ from steepest import optim
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number, lookup
 from steepest.errors import ParameterError
+from steepest.methods import METHODS as TABLE
 from steepest.optim.lbfgs import lbfgs
 from steepest.optim.newton import newton
 from steepest.optim.objective import Objective, OptimizeResult, Trace, check_start
 
 __all__ = ["METHODS", "OptimizeResult", "minimize"]
 
-# method -> (torch.optim name, default lr, fixed keywords). The rates are for
-# minimize's use, functions of a few O(1) coordinates stepped thousands of times
-# with exact gradients, not torch's defaults for networks: plain gradient steps
-# scale with the gradient, so they start small; the per-coordinate methods move
-# each coordinate by about lr per step, so 1e-2 crosses a unit distance in about
-# a hundred steps and still settles to ~1e-4 and better.
-_FIRST_ORDER: dict[str, tuple[str, float, dict]] = {
-    "gd": ("sgd", 1e-3, {}),
-    "momentum": ("sgd", 1e-3, {"momentum": 0.9}),
-    "nesterov": ("sgd", 1e-3, {"momentum": 0.9, "nesterov": True}),
-    "adagrad": ("adagrad", 0.5, {}),
-    "rmsprop": ("rmsprop", 1e-3, {}),
-    "adadelta": ("adadelta", 1.0, {}),
-    "adam": ("adam", 1e-2, {}),
-    "adamw": ("adamw", 1e-2, {}),
-    "nadam": ("nadam", 1e-2, {}),
-    "radam": ("radam", 1e-2, {}),
-    "adamax": ("adamax", 1e-2, {}),
-}
-# The keywords minimize passes on to newton and lbfgs (beyond lr, max_iter, tol, callback).
-_SECOND_ORDER: dict[str, tuple[str, ...]] = {
-    "newton": ("ftol", "c1"),
-    "lbfgs": ("history_size", "ftol", "c1", "c2"),
-}
-METHODS: tuple[str, ...] = (*_FIRST_ORDER, *_SECOND_ORDER)
-"""The method names :func:`minimize` accepts (case-insensitively)."""
+METHODS: tuple[str, ...] = tuple(TABLE)
+"""The method names :func:`minimize` accepts (case-insensitively), from
+:data:`steepest.methods.METHODS`, where each method's rule, rate and budget are."""
 
-_MAX_ITER = {"newton": 200, "lbfgs": 1000}
-_MAX_ITER_FIRST_ORDER = 10_000
+_SET_BY_MINIMIZE = frozenset({"lr", "max_iter", "tol", "callback"})
+"""The keywords of :func:`~steepest.optim.newton.newton` and
+:func:`~steepest.optim.lbfgs.lbfgs` that minimize sets itself; the solvers' other
+keyword-only parameters are the keywords minimize passes on to them."""
+
 _TOL = 1e-6
 
 
@@ -137,7 +120,8 @@ def minimize(
         settles near, not at, the minimum, and ``adadelta`` is slow on most of
         these functions. For ``newton`` and ``lbfgs``, ``lr`` scales the first trial
         step of each line search, and 1.0 (the full Newton or quasi-Newton step)
-        is nearly always right.
+        is nearly always right. The rule, rate and budget of each method are read
+        from :data:`steepest.methods.METHODS` (this table shows them).
     jac : callable, True or None, default=None
         The gradient: ``jac(x) -> ndarray of shape (d,)``; ``True`` when ``fun``
         returns ``(value, gradient)``; ``None`` (or ``False``) for central finite
@@ -172,9 +156,14 @@ def minimize(
     -------
     OptimizeResult
         ``x, fun, jac, nit, nfev, njev, success, message, path, method``. When the
-        value or gradient becomes NaN or infinite (a learning rate too large),
-        the run stops with ``success=False``, a message saying so, and ``x`` the
-        last point where everything was finite.
+        value or gradient becomes NaN or infinite (a learning rate too large), or the
+        run goes where no working descent goes, ``f`` more than
+        :data:`~steepest.optim.objective.GROWTH` (1e6) times ``max(|f(x0)|, 1)`` above
+        ``f(x0)`` or ``max |x_i|`` beyond 1e6 times ``max(max |x0_i|, 1)``, the run
+        stops with ``success=False``, a message that it diverged and what to do, and
+        ``x`` the last point before. ``lbfgs`` also stops, saying that "the function
+        appears unbounded below along the search direction", when its line search
+        finds the value falling as steeply as ever far out (the saddle ``x² - y²``).
 
     Raises
     ------
@@ -213,13 +202,14 @@ def minimize(
         raise ParameterError(
             f"The 'callback' parameter of minimize must be callable or None. Got {callback!r}."
         )
-    first_order = method in _FIRST_ORDER
+    entry = TABLE[method]
+    first_order = not entry.line_search
     if lr is None:
-        lr = _FIRST_ORDER[method][1] if first_order else 1.0
+        lr = entry.minimize_lr
     elif not (first_order and callable(lr)):
         check_number(lr, "lr", "minimize", low=0.0, closed="neither")
     if max_iter is None:
-        max_iter = _MAX_ITER.get(method, _MAX_ITER_FIRST_ORDER)
+        max_iter = entry.max_iter
     check_number(max_iter, "max_iter", "minimize", low=0, integer=True)
     check_number(tol, "tol", "minimize", low=0.0)
     start = check_start(x0)
@@ -228,24 +218,29 @@ def minimize(
     settings = {"lr": lr, "max_iter": max_iter, "tol": tol, "callback": callback}
 
     if method == "lbfgs":
-
-        _check_keywords(method, optimizer_kwargs, _SECOND_ORDER[method])
+        _check_keywords(method, optimizer_kwargs, _solver_keywords(lbfgs))
         return lbfgs(objective, start, **settings, **optimizer_kwargs)
     if method == "newton":
-
-        _check_keywords(method, optimizer_kwargs, _SECOND_ORDER[method])
+        _check_keywords(method, optimizer_kwargs, _solver_keywords(newton))
         return newton(objective, hess, start, **settings, **optimizer_kwargs)
     return _first_order(objective, start, method, optimizer_kwargs, **settings)
+
+
+def _solver_keywords(solver: Callable) -> list[str]:
+    """The keywords of ``solver`` (newton or lbfgs) that a caller of minimize may set."""
+    return [name for name, p in inspect.signature(solver).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and name not in _SET_BY_MINIMIZE]
 
 
 def _first_order(objective: Objective, x: np.ndarray, method: str, kwargs: dict, *,
                  lr: ScalarOrSchedule, max_iter: int, tol: float,
                  callback: Callable | None) -> OptimizeResult:
     """Step a :mod:`steepest.optim` optimizer on ``objective`` from ``x`` (updated in place)."""
-    name, _, fixed = _FIRST_ORDER[method]
-    accepted = [p for p in inspect.signature(type(optim.get(name))).parameters if p != "lr"]
+    entry = TABLE[method]
+    accepted = [p for p in inspect.signature(type(optim.get(entry.rule))).parameters
+                if p != "lr"]
     _check_keywords(method, kwargs, accepted)
-    optimizer = optim.get(name, lr=lr, **{**fixed, **kwargs})
+    optimizer = optim.get(entry.rule, lr=lr, **{**entry.fixed, **kwargs})
     f, g = objective.start(x)
     trace = Trace(method, x, f, g, tol=tol, max_iter=max_iter, callback=callback, lr=lr,
                   objective=objective)

@@ -14,7 +14,8 @@ one validation split, so that differences come from the models, not from luck::
     write_comparison_report(result, "comparison.html")
 
 :func:`plot_comparison` draws the training loss against the epoch and against the
-wall time, :func:`comparison_table` gives one row per run for
+wall time (it is :func:`steepest.plot.plot_run_comparison`, where the library's figures
+are drawn), :func:`comparison_table` gives one row per run for
 :meth:`steepest.report.Report.add_table`, and :func:`write_comparison_report` writes
 both into one self-contained HTML page.
 
@@ -31,15 +32,16 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from steepest import __version__
 from steepest._validation import check_number
+from steepest.data import train_validation_split
 from steepest.errors import NonFiniteError, ParameterError, SteepestError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from steepest.plot import plot_run_comparison as plot_comparison
+from steepest.report import Report
 
 __all__ = ["ComparisonResult", "Run", "compare", "comparison_table", "default_target",
            "plot_comparison", "time_to_target", "write_comparison_report"]
@@ -350,8 +352,6 @@ def _check_models(models) -> dict[str, Any]:
 
 def _split(X, y, X_val, y_val, fraction, random_state, *, stratify: bool):
     """``X_train, y_train, X_val, y_val``: the validation set given, held out, or none."""
-    from steepest.data import train_validation_split
-
     if X_val is not None:
         return X, y, X_val, y_val
     if fraction is None:
@@ -394,108 +394,7 @@ def _fit(name: str, estimator, X, y, X_val, y_val) -> Run:
                fit_time=seconds, epochs=len(losses), warnings=notes, error=error)
 
 
-# -- figures, table, report ---------------------------------------------------------------
-
-
-def plot_comparison(result: ComparisonResult) -> Figure:
-    """Training loss against the epoch (left) and against the wall time (right).
-
-    Each run keeps one colour in both panels: its optimizer's colour from
-    :func:`steepest.plot.optimizer_style` when the run's name is an optimizer
-    (``"adam"``) or the runs' optimizers all differ, else one of the same palette
-    in order. The loss axis is logarithmic when every loss is positive and they
-    span more than a decade. A dashed line marks the target, and a ring where each
-    run first reached it. Validation losses, when recorded, are dotted.
-
-    Parameters
-    ----------
-    result : ComparisonResult
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11.0, 4.4), layout="constrained")
-    by_epoch, by_time = fig.subplots(1, 2, sharey=True)
-    styles = _styles(result)
-    values = []
-    for run in result:
-        loss = np.asarray(run.history.get("loss", ()), dtype=float)
-        if not loss.size:
-            continue
-        style = styles[run.name]
-        epochs = np.arange(1, loss.size + 1)
-        times = np.asarray(run.history.get("time", [math.nan] * loss.size), dtype=float)
-        line = {"color": style["color"], "linewidth": 1.7}
-        mark = {"marker": style["marker"], "markevery": [loss.size - 1], "markersize": 6,
-                "markeredgecolor": "white", "markeredgewidth": 0.6}
-        by_epoch.plot(epochs, loss, label=run.name, **line, **mark)
-        by_time.plot(times, loss, label=run.name, **line, **mark)
-        val = np.asarray(run.history.get("val_loss", ()), dtype=float)
-        if val.size and np.isfinite(val).any():
-            by_epoch.plot(epochs[: val.size], val, linestyle=":", color=style["color"],
-                          linewidth=1.3)
-            by_time.plot(times[: val.size], val, linestyle=":", color=style["color"],
-                         linewidth=1.3)
-            values.append(val)
-        values.append(loss)
-        if run.target_epoch is not None:
-            at = run.target_epoch - 1
-            ring = {"marker": "o", "markersize": 9, "markerfacecolor": "none",
-                    "markeredgecolor": style["color"], "markeredgewidth": 1.5,
-                    "linestyle": "none"}
-            by_epoch.plot(epochs[at], loss[at], **ring)
-            if math.isfinite(times[at]):
-                by_time.plot(times[at], loss[at], **ring)
-    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else \
-        np.empty(0)
-    if finite.size and finite.min() > 0 and finite.max() > 10 * finite.min():
-        by_epoch.set_yscale("log")
-    if result.target_loss is not None:
-        for ax in (by_epoch, by_time):
-            ax.axhline(result.target_loss, color="0.35", linestyle="--", linewidth=1,
-                       label="target" if ax is by_epoch else None)
-    by_epoch.set(xlabel="epoch", ylabel="training loss", title="Loss against epoch")
-    by_time.set(xlabel="wall time (s)", title="Loss against time")
-    for ax in (by_epoch, by_time):
-        ax.grid(True, which="major", color="0.9", linewidth=0.8)
-    handles, labels = by_epoch.get_legend_handles_labels()
-    if any(np.asarray(run.history.get("val_loss", ()), dtype=float).size for run in result):
-        from matplotlib.lines import Line2D
-
-        handles.append(Line2D([], [], color="0.35", linestyle=":", linewidth=1.3))
-        labels.append("validation loss")
-    fig.legend(handles, labels, loc="outside right center", fontsize="small", frameon=False)
-    return fig
-
-
-def _styles(result: ComparisonResult) -> dict[str, dict[str, str]]:
-    """One colour and marker per run, never shared.
-
-    When the runs' optimizers all differ, each run gets its optimizer's style. Else
-    a run named after an optimizer (``"adam"``) keeps that optimizer's style, and
-    the others take the palette's unused styles in order.
-    """
-    from steepest.plot import _STYLES, optimizer_style
-
-    def optimizer(run: Run) -> str | None:
-        if run.name.lower() in _STYLES:
-            return run.name.lower()
-        chosen = getattr(run.estimator, "optimizer", None)
-        return chosen.lower() if isinstance(chosen, str) and chosen.lower() in _STYLES \
-            else None
-
-    runs = list(result)
-    keys = [optimizer(run) for run in runs]
-    if None in keys or len(set(keys)) < len(keys):
-        named = [run.name.lower() if run.name.lower() in _STYLES else None for run in runs]
-        keys = [key if key is not None and named.count(key) == 1 else None for key in named]
-        spare = iter([k for k in _STYLES if k not in keys])
-        keys = [key if key is not None else next(spare, run.name)
-                for key, run in zip(keys, runs, strict=True)]
-    return {run.name: optimizer_style(key) for run, key in zip(runs, keys, strict=True)}
+# -- table, report ------------------------------------------------------------------------
 
 
 _COLUMNS = ["run", "epochs", "final loss", "validation score", "fit time (s)",
@@ -560,9 +459,6 @@ def write_comparison_report(result: ComparisonResult, path: str | os.PathLike[st
     Path
         ``path``, as written.
     """
-    from steepest import __version__
-    from steepest.report import Report
-
     report = Report(title or f"Comparison of {len(result)} runs",
                     subtitle=f"steepest {__version__}")
     report.add_heading("Summary")

@@ -21,7 +21,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -30,9 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from steepest import optim
-from steepest._validation import check_number
+from steepest import __version__, minimize, optim
+from steepest._validation import check_number, lookup
 from steepest.functions import TestFunction, get
+from steepest.methods import METHODS, suggested_rate
+from steepest.plot import optimizer_style, plot_comparison, plot_training_curves
+from steepest.report import Report
 
 __all__ = ["DIGITS_EPOCHS", "OPTIMIZERS", "PROBLEMS", "VARIANTS", "DemoResults", "Descent",
            "DigitsResults", "Problem", "Run", "Training", "collect", "collect_digits",
@@ -49,7 +52,9 @@ class Problem:
         A name for :func:`steepest.functions.get`.
     learning_rates : dict of str to float or None
         Optimizer (a method of :func:`steepest.minimize`) to its learning rate;
-        ``None`` keeps the method's default.
+        ``None`` keeps the method's default. Given a sequence of method names
+        instead, each gets its rate for this function from the table,
+        :func:`steepest.methods.suggested_rate` (``None`` for the line searches).
     max_iter : int
         The step budget of every run.
     start : tuple of float, optional
@@ -61,22 +66,26 @@ class Problem:
     max_iter: int
     start: tuple[float, ...] | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.learning_rates, Mapping):
+            names = {name: name for name in METHODS}
+            methods = [lookup(m, names, "minimize method") for m in self.learning_rates]
+            object.__setattr__(self, "learning_rates",
+                               {m: suggested_rate(m, self.function) for m in methods})
+
+
+_SHOWN = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam", "lbfgs",
+          "newton")
+"""The methods the demo runs on every function."""
 
 PROBLEMS: tuple[Problem, ...] = (
-    Problem("rosenbrock", max_iter=3000, learning_rates={
-        "gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 5e-3,
-        "adam": 0.1, "nadam": 0.01, "lbfgs": None, "newton": None}),
-    Problem("saddle", max_iter=300, learning_rates={
-        "gd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.2, "rmsprop": 0.01,
-        "adam": 0.05, "nadam": 0.05, "lbfgs": None, "newton": None}),
-    Problem("himmelblau", max_iter=1000, learning_rates={
-        "gd": 0.01, "momentum": 2e-3, "nesterov": 2e-3, "adagrad": 0.5, "rmsprop": 0.05,
-        "adam": 0.1, "nadam": 0.1, "lbfgs": None, "newton": None}),
-    Problem("quadratic", max_iter=600, learning_rates={
-        "gd": 0.018, "momentum": 5e-3, "nesterov": 5e-3, "adagrad": 0.5, "rmsprop": 5e-3,
-        "adam": 0.05, "nadam": 0.05, "lbfgs": None, "newton": None}),
+    Problem("rosenbrock", _SHOWN, max_iter=3000),
+    Problem("saddle", _SHOWN, max_iter=300),
+    Problem("himmelblau", _SHOWN, max_iter=1000),
+    Problem("quadratic", _SHOWN, max_iter=600),
 )
-"""The demo's functions, each with its optimizers, learning rates and step budget."""
+"""The demo's functions, each with its optimizers and step budget; the learning rates come
+from the table (:data:`steepest.methods.METHODS`, ``surface_rates``)."""
 
 _NEAR = 1e-4
 """A run counts as having reached a minimum within this distance of it."""
@@ -384,10 +393,6 @@ def write_report(demo: DemoResults, path: str | os.PathLike[str]) -> Path:
     Path
         ``path``, as written.
     """
-    from steepest import __version__
-    from steepest.plot import plot_comparison
-    from steepest.report import Report
-
     methods = list(dict.fromkeys(m for runs in demo.runs.values() for m in runs))
     title = "steepest demo: gradient descent on classic surfaces"
     if demo.digits is not None:
@@ -466,8 +471,6 @@ _COLUMNS = ("optimizer", "lr", "steps", "final f", "distance to minimum", "succe
 
 def _run(function: TestFunction, start: np.ndarray, method: str, lr: float | None,
          max_iter: int) -> Run:
-    from steepest import minimize
-
     options: dict[str, Any] = {} if lr is None else {"lr": lr}
     if method == "newton":
         options["hess"] = function.hessian
@@ -597,8 +600,6 @@ def _train(descent: Descent, epochs: int, X_train: np.ndarray, y_train: np.ndarr
 
 def _digits_sections(report: Any, digits: DigitsResults) -> None:
     """The two digits sections: the variants of descent, then the optimizers."""
-    from steepest.plot import optimizer_style, plot_training_curves
-
     variants, optimizers = digits.variants, digits.optimizers
     about = (
         f"scikit-learn's bundled handwritten digits: {digits.n_train + digits.n_test:,} images "

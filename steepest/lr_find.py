@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -69,9 +68,7 @@ from steepest import losses, optim, schedules
 from steepest._validation import check_number
 from steepest.data import Batcher
 from steepest.errors import NonFiniteError, ParameterError
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from steepest.plot import plot_lr_find
 
 __all__ = ["LRFinderResult", "lr_find", "plot_lr_find"]
 
@@ -81,8 +78,6 @@ measured; else the rule is "minimum / 10"."""
 _WINDOW = 40
 """The suggestion's curve averages ``2h + 1`` neighbouring updates, ``h`` = 1/40 of the
 updates made (at least 2: 11 of the default 200)."""
-_LOG_SPAN = 100.0
-"""The figure's loss axis is logarithmic when the trend falls by more than this factor."""
 _AUTO = "auto"
 
 RULE_STEEPEST = "steepest descent of the smoothed loss"
@@ -359,61 +354,3 @@ def _suggest(lrs: np.ndarray, curve: np.ndarray, start_lr: float, end_lr: float,
     if slope[best] < 0 and steepest <= tenth:
         return steepest, RULE_STEEPEST
     return tenth, RULE_MINIMUM
-
-
-# -- the figure ------------------------------------------------------------------------
-
-
-def plot_lr_find(result: LRFinderResult, ax: Axes | None = None) -> Axes:
-    """Draw the loss against the learning rate (log scale) and mark the suggestion.
-
-    The raw losses are drawn faint, their smoothed trend (``result.trend``, the
-    curve the suggestion is read from) over them, and a labelled dot on the
-    trend marks the suggested rate. The y-axis shows the descent, not the
-    blow-up at the end. No pyplot: a new :class:`~matplotlib.figure.Figure` is
-    made when ``ax`` is omitted.
-
-    Parameters
-    ----------
-    result : LRFinderResult
-    ax : matplotlib Axes, optional
-        Where to draw.
-
-    Returns
-    -------
-    matplotlib Axes
-        ``ax.figure`` is its figure.
-    """
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(6.2, 4.4), layout="constrained").add_subplot()
-    lrs, raw, trend = result.lrs, result.losses, result.trend
-    ax.plot(lrs, raw, color="#999999", alpha=0.5, linewidth=0.9, label="loss")
-    ax.plot(lrs, trend, color="#0072B2", linewidth=2.0, label="smoothed loss")
-    if lrs.size:
-        y = float(np.interp(np.log(result.suggestion), np.log(lrs), trend))
-        ax.plot([result.suggestion], [y], "o", color="#D55E00", markersize=8, zorder=3,
-                label=f"suggestion ({result.rule})")
-        ax.annotate(f"lr = {result.suggestion:.3g}", (result.suggestion, y), xytext=(8, 8),
-                    textcoords="offset points", color="#D55E00", fontsize="small")
-        # up to the lowest point and a little beyond: the blow-up would squash the rest
-        lowest = int(np.argmin(trend))
-        low, high = float(trend[lowest]), float(np.max(trend[:lowest + 1]))
-        if low > 0 and high > _LOG_SPAN * low:       # a fall over decades: log scale
-            ax.set_yscale("log")
-            ax.set_ylim(low / 1.5, high * 2.0)
-        else:
-            pad = 0.08 * (high - low) if high > low else 0.05 * abs(high) or 1.0
-            ax.set_ylim(low - pad, high + 2 * pad)
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
-    title = "Learning-rate range test"
-    if result.stopped_early:
-        title += f": the loss blew up at lr = {lrs[-1]:.3g}" if lrs.size else \
-            ": the loss blew up at the first rate"
-    ax.set_title(title, fontsize="medium")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small", frameon=False)
-    return ax

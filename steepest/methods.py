@@ -22,7 +22,8 @@ Each :class:`Method` holds:
   still settles to ~1e-4 and better). For the line searches it scales the first trial
   step (1.0: the full Newton or quasi-Newton step);
 * ``model_lr``: the rate for training a model on standardised inputs (what ``compare``
-  gives each optimizer when no rate is set; torch's default for the adaptive ones);
+  gives each optimizer when no rate is set): torch's default for Adadelta and the Adam
+  family, not for Adagrad (0.05) and RMSprop (1e-3), whose torch default is 1e-2;
 * ``line_search``: the method chooses its own step length, takes no learning rate and
   needs the whole objective (full batch);
 * ``max_iter``: minimize's default iteration budget;

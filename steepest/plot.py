@@ -1,5 +1,14 @@
 """Figures of a descent: trajectories over a contour plot and loss against step.
 
+Every figure of the library is drawn here, and only here: the surfaces and their paths,
+the training curves of the demo, :func:`plot_run_comparison` (what
+:func:`steepest.compare.plot_comparison` draws), :func:`plot_lr_find` (also
+:func:`steepest.lr_find.plot_lr_find`) and :func:`plot_history` (one run's loss, rate
+and gradient norm, for ``steepest train`` and the lesson). The other modules call these;
+this one imports none of them, and reads the results it draws by their attributes.
+:func:`surface_grid`, :func:`value_range` and :func:`draw_surface` are the pieces the
+explorer draws its own contour image with.
+
 Every figure is a plain :class:`matplotlib.figure.Figure`, made without
 ``pyplot``: nothing here touches pyplot's global state or the backend you chose,
 and matplotlib is imported on the first call, not at ``import steepest``::
@@ -36,6 +45,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from steepest.methods import LINE_SEARCH
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -43,11 +54,17 @@ if TYPE_CHECKING:
     from steepest.functions import TestFunction
 
 __all__ = [
+    "draw_surface",
     "optimizer_style",
     "plot_comparison",
+    "plot_history",
+    "plot_lr_find",
     "plot_loss_curves",
+    "plot_run_comparison",
     "plot_training_curves",
     "plot_trajectories",
+    "surface_grid",
+    "value_range",
     "variant_style",
 ]
 
@@ -59,8 +76,9 @@ class _HasPath(Protocol):
 Results = Mapping[str, _HasPath]
 """Optimizer name to a result whose ``path`` holds the visited points, shape (n, 2)."""
 
-# One (colour, marker) per method of steepest.minimize, in a fixed order: Okabe & Ito's
-# eight colours without yellow, then Paul Tol's muted ones. Second-order methods are dashed.
+# One (colour, marker) per method of steepest.minimize (steepest.methods.METHODS), in its
+# order: Okabe & Ito's eight colours without yellow, then Paul Tol's muted ones. The
+# line-searching methods (steepest.methods.LINE_SEARCH) are dashed.
 _STYLES: dict[str, tuple[str, str]] = {
     "gd": ("#000000", "o"),
     "momentum": ("#E69F00", "s"),
@@ -76,7 +94,6 @@ _STYLES: dict[str, tuple[str, str]] = {
     "newton": ("#882255", "*"),
     "lbfgs": ("#117733", "d"),
 }
-_SECOND_ORDER = frozenset({"newton", "lbfgs"})
 _SPARE = tuple(_STYLES.values())
 # Batch, stochastic and mini-batch descent: Paul Tol's high-contrast scheme, which also
 # stays apart in greyscale (dark, middle, light), in colours no optimizer has.
@@ -100,6 +117,8 @@ _LOG_TIME_RATIO = 10
 10 times as long as the shortest."""
 _DECADES = 3.0
 """Contour levels are logarithmic when the surface spans more decades than this."""
+_LR_LOG_SPAN = 100.0
+"""The LR range test's loss axis is logarithmic when the trend falls by more than this."""
 
 
 def optimizer_style(name: str) -> dict[str, Any]:
@@ -118,7 +137,7 @@ def optimizer_style(name: str) -> dict[str, Any]:
     """
     key = name.lower()
     color, marker = _STYLES.get(key) or _SPARE[zlib.crc32(key.encode()) % len(_SPARE)]
-    linestyle = "--" if key in _SECOND_ORDER else "-"
+    linestyle = "--" if key in LINE_SEARCH else "-"
     return {"color": color, "marker": marker, "linestyle": linestyle}
 
 
@@ -176,7 +195,7 @@ def plot_trajectories(function: TestFunction, results: Results, ax: Axes | None 
     ax = _new_axes() if own else ax
     paths = {name: _points(result) for name, result in results.items()}
     (x0, x1), (y0, y1) = _view(function, paths.values())
-    _draw_surface(ax, function, (x0, x1), (y0, y1))
+    draw_surface(ax, function, (x0, x1), (y0, y1))
     for name, path in paths.items():
         _draw_path(ax, name, path, np.flatnonzero(_inside(path, (x0, x1), (y0, y1))))
     _draw_landmarks(ax, function, paths)
@@ -220,7 +239,7 @@ def plot_loss_curves(function: TestFunction, results: Results, ax: Axes | None =
     ax = _new_axes() if own else ax
     minimum = float(getattr(function, "minimum", -math.inf))
     bounded = math.isfinite(minimum)
-    low, high = (_FLOOR, math.inf) if bounded else _value_range(function)
+    low, high = (_FLOOR, math.inf) if bounded else value_range(function)
     last, lengths = 1, []
     for name, result in results.items():
         values = np.asarray(function(_points(result).T), dtype=float).reshape(-1)
@@ -343,6 +362,274 @@ def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
     return fig
 
 
+def plot_run_comparison(result) -> Figure:
+    """Training loss against the epoch (left) and against the wall time (right), per run.
+
+    What :func:`steepest.compare.plot_comparison` draws. Each run keeps one colour in
+    both panels: its optimizer's colour from :func:`optimizer_style` when the run's
+    name is an optimizer (``"adam"``) or the runs' optimizers all differ, else one of
+    the same palette in order. The loss axis is logarithmic when every loss is
+    positive and they span more than a decade. A dashed line marks the target, and a
+    ring where each run first reached it. Validation losses, when recorded, are dotted.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+        What :func:`steepest.compare.compare` returns: an iterable of runs (each with
+        ``name``, ``estimator``, ``history`` holding per-epoch ``loss``, ``time`` and
+        maybe ``val_loss``, and ``target_epoch``, 1-based or None) with a
+        ``target_loss`` (float or None).
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 4.4), layout="constrained")
+    by_epoch, by_time = fig.subplots(1, 2, sharey=True)
+    styles = _run_styles(list(result))
+    values = []
+    for run in result:
+        loss = np.asarray(run.history.get("loss", ()), dtype=float)
+        if not loss.size:
+            continue
+        style = styles[run.name]
+        epochs = np.arange(1, loss.size + 1)
+        times = np.asarray(run.history.get("time", [math.nan] * loss.size), dtype=float)
+        line = {"color": style["color"], "linewidth": 1.7}
+        mark = {"marker": style["marker"], "markevery": [loss.size - 1], "markersize": 6,
+                "markeredgecolor": "white", "markeredgewidth": 0.6}
+        by_epoch.plot(epochs, loss, label=run.name, **line, **mark)
+        by_time.plot(times, loss, label=run.name, **line, **mark)
+        val = np.asarray(run.history.get("val_loss", ()), dtype=float)
+        if val.size and np.isfinite(val).any():
+            by_epoch.plot(epochs[: val.size], val, linestyle=":", color=style["color"],
+                          linewidth=1.3)
+            by_time.plot(times[: val.size], val, linestyle=":", color=style["color"],
+                         linewidth=1.3)
+            values.append(val)
+        values.append(loss)
+        if run.target_epoch is not None:
+            at = run.target_epoch - 1
+            ring = {"marker": "o", "markersize": 9, "markerfacecolor": "none",
+                    "markeredgecolor": style["color"], "markeredgewidth": 1.5,
+                    "linestyle": "none"}
+            by_epoch.plot(epochs[at], loss[at], **ring)
+            if math.isfinite(times[at]):
+                by_time.plot(times[at], loss[at], **ring)
+    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else \
+        np.empty(0)
+    if finite.size and finite.min() > 0 and finite.max() > 10 * finite.min():
+        by_epoch.set_yscale("log")
+    if result.target_loss is not None:
+        for ax in (by_epoch, by_time):
+            ax.axhline(result.target_loss, color="0.35", linestyle="--", linewidth=1,
+                       label="target" if ax is by_epoch else None)
+    by_epoch.set(xlabel="epoch", ylabel="training loss", title="Loss against epoch")
+    by_time.set(xlabel="wall time (s)", title="Loss against time")
+    for ax in (by_epoch, by_time):
+        ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    handles, labels = by_epoch.get_legend_handles_labels()
+    if any(np.asarray(run.history.get("val_loss", ()), dtype=float).size for run in result):
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="0.35", linestyle=":", linewidth=1.3))
+        labels.append("validation loss")
+    fig.legend(handles, labels, loc="outside right center", fontsize="small", frameon=False)
+    return fig
+
+
+def plot_lr_find(result, ax: Axes | None = None) -> Axes:
+    """Draw the loss against the learning rate (log scale) and mark the suggestion.
+
+    What :func:`steepest.lr_find.plot_lr_find` draws. The raw losses are drawn
+    faint, their smoothed trend (``result.trend``, the curve the suggestion is read
+    from) over them, and a labelled dot on the trend marks the suggested rate. The
+    y-axis shows the descent, not the blow-up at the end: it stops a little past the
+    trend's lowest point, and is logarithmic when the trend falls by more than a
+    factor of 100 before it.
+
+    Parameters
+    ----------
+    result : LRFinderResult
+        What :func:`steepest.lr_find.lr_find` returns: ``lrs``, ``losses`` and
+        ``trend`` of shape (n_steps,), ``suggestion``, ``rule`` and ``stopped_early``.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax.figure`` is its figure.
+    """
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(6.2, 4.4), layout="constrained").add_subplot()
+    lrs, raw, trend = result.lrs, result.losses, result.trend
+    ax.plot(lrs, raw, color="#999999", alpha=0.5, linewidth=0.9, label="loss")
+    ax.plot(lrs, trend, color="#0072B2", linewidth=2.0, label="smoothed loss")
+    if lrs.size:
+        y = float(np.interp(np.log(result.suggestion), np.log(lrs), trend))
+        ax.plot([result.suggestion], [y], "o", color="#D55E00", markersize=8, zorder=3,
+                label=f"suggestion ({result.rule})")
+        ax.annotate(f"lr = {result.suggestion:.3g}", (result.suggestion, y), xytext=(8, 8),
+                    textcoords="offset points", color="#D55E00", fontsize="small")
+        # up to the lowest point and a little beyond: the blow-up would squash the rest
+        lowest = int(np.argmin(trend))
+        low, high = float(trend[lowest]), float(np.max(trend[:lowest + 1]))
+        if low > 0 and high > _LR_LOG_SPAN * low:       # a fall over decades: log scale
+            ax.set_yscale("log")
+            ax.set_ylim(low / 1.5, high * 2.0)
+        else:
+            pad = 0.08 * (high - low) if high > low else 0.05 * abs(high) or 1.0
+            ax.set_ylim(low - pad, high + 2 * pad)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    title = "Learning-rate range test"
+    if result.stopped_early:
+        title += f": the loss blew up at lr = {lrs[-1]:.3g}" if lrs.size else \
+            ": the loss blew up at the first rate"
+    ax.set_title(title, fontsize="medium")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small", frameon=False)
+    return ax
+
+
+def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
+    """Three panels of one training run, per epoch: loss, learning rate, gradient norm.
+
+    The loss panel shows the training loss (and ``val_loss`` when recorded), on a
+    log scale when every finite loss is positive and they span more than a factor
+    of 20; the learning-rate panel the rate of each epoch's last update; the
+    gradient panel (log scale) the norm of the last gradient over all parameters,
+    and per layer's weights when the history has ``grad_norm/<layer>`` series.
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        An estimator's ``history_``: ``loss``, ``lr`` and ``grad_norm``, one value
+        per epoch, optionally ``val_loss`` and ``grad_norm/<layer>``.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    loss_ax, lr_ax, grad_ax = figure.subplots(1, 3)
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    loss_ax.plot(epochs, history["loss"], label="training", color="#0072B2")
+    if "val_loss" in history:
+        loss_ax.plot(epochs, history["val_loss"], label="validation", color="#D55E00")
+    loss = np.asarray(history["loss"], dtype=float)
+    if np.all(loss[np.isfinite(loss)] > 0) and np.nanmax(loss) > 20 * np.nanmin(loss):
+        loss_ax.set_yscale("log")
+    loss_ax.set(title="Loss", xlabel="epoch")
+    loss_ax.legend(frameon=False)
+    lr_ax.plot(epochs, history["lr"], color="#009E73")
+    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch", ylim=(0, None))
+    grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7", label="all parameters")
+    layers = [key for key in history if key.startswith("grad_norm/")]
+    for shade, key in zip(np.linspace(0.35, 0.85, len(layers)), layers, strict=True):
+        grad_ax.plot(epochs, history[key], color=str(shade), linewidth=1,
+                     label=f"layer {key.removeprefix('grad_norm/')}")
+    grad_ax.set(title="Gradient norm", xlabel="epoch", yscale="log")
+    if len(layers) > 1:
+        grad_ax.legend(frameon=False, fontsize="small")
+    for ax in (loss_ax, lr_ax, grad_ax):
+        ax.grid(alpha=0.3)
+    return figure
+
+
+# -- the surface, for pages of this library that draw it themselves -----------------------
+
+
+def surface_grid(function: TestFunction, xlim: tuple[float, float] | None = None,
+                 ylim: tuple[float, float] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X, Y, f(X, Y)`` on the regular grid the contour plots are drawn from.
+
+    Parameters
+    ----------
+    function : TestFunction
+        A 2-D surface from :mod:`steepest.functions`.
+    xlim, ylim : (float, float), optional
+        The box, ``function.bounds`` by default (give both or neither).
+
+    Returns
+    -------
+    X, Y, Z : ndarray of shape (240, 240)
+        ``X[i, j]`` runs along ``xlim`` with ``j``, ``Y[i, j]`` along ``ylim`` with
+        ``i``, and ``Z = f(X, Y)`` as float64 (infinite or NaN where ``f`` is).
+    """
+    (x0, x1), (y0, y1) = (xlim, ylim) if xlim is not None else function.bounds
+    X, Y = np.meshgrid(np.linspace(x0, x1, _GRID), np.linspace(y0, y1, _GRID))
+    return X, Y, np.asarray(function(np.stack([X, Y])), dtype=float)
+
+
+def value_range(function: TestFunction) -> tuple[float, float]:
+    """The values ``f`` takes on :func:`surface_grid` over its bounds, with a 5 % margin.
+
+    Parameters
+    ----------
+    function : TestFunction
+        A 2-D surface from :mod:`steepest.functions`.
+
+    Returns
+    -------
+    (float, float)
+        ``(min Z - m, max Z + m)`` with ``m = 0.05 (max Z - min Z)`` (``0.05`` when the
+        surface is flat on the grid): the value axis of a loss plot of a function with
+        no minimum.
+    """
+    _, _, Z = surface_grid(function)
+    low, high = float(Z.min()), float(Z.max())
+    margin = 0.05 * (high - low or 1.0)
+    return low - margin, high + margin
+
+
+def draw_surface(ax: Axes, function: TestFunction, xlim: tuple[float, float],
+                 ylim: tuple[float, float]) -> None:
+    """Draw the filled contours of ``function`` over a box into ``ax``: light where it is low.
+
+    The bands are 22 logarithmic levels of ``f - f*`` when ``function.minimum`` is
+    finite and ``f - f*`` on the box spans more than three decades (Rosenbrock,
+    Beale), else 20 linear levels of ``f``, with thin white lines between bands.
+    The contours sit at zorder 0 and 1, below anything drawn after them. Axis
+    limits, labels and aspect are left to the caller (:func:`plot_trajectories`
+    sets them).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    function : TestFunction
+        A 2-D surface from :mod:`steepest.functions`.
+    xlim, ylim : (float, float)
+        The box to cover, ``(low, high)`` along each axis.
+    """
+    from matplotlib.colors import ListedColormap, LogNorm
+
+    X, Y, Z = surface_grid(function, xlim, ylim)
+    minimum = float(getattr(function, "minimum", -math.inf))
+    cmap = ListedColormap(_greys(np.linspace(0.02, 0.55, 256)))
+    if math.isfinite(minimum):
+        Z = Z - minimum
+        low, high = _positive_range(Z)
+        if high / low > 10**_DECADES:
+            levels = np.geomspace(low, high, 22)
+            Z = np.maximum(Z, low)
+            ax.contourf(X, Y, Z, levels=levels, norm=LogNorm(low, high), cmap=cmap, zorder=0)
+            ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.7,
+                       zorder=1)
+            return
+    ax.contourf(X, Y, Z, levels=20, cmap=cmap, zorder=0)
+    ax.contour(X, Y, Z, levels=20, colors="white", linewidths=0.4, alpha=0.7, zorder=1)
+
+
 # -- helpers ------------------------------------------------------------------------------
 
 _FLOOR = 1e-16
@@ -354,6 +641,30 @@ def _curve(history: Mapping[str, Sequence[float]]
     loss = np.maximum(np.asarray(history["loss"], dtype=float), _FLOOR)
     time = np.asarray(history["time"], dtype=float)
     return np.arange(1, len(loss) + 1, dtype=float), loss, time
+
+
+def _run_styles(runs: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """One colour and marker per run of a comparison, never shared.
+
+    When the runs' optimizers all differ, each run gets its optimizer's style. Else
+    a run named after an optimizer (``"adam"``) keeps that optimizer's style, and
+    the others take the palette's unused styles in order.
+    """
+    def optimizer(run) -> str | None:
+        if run.name.lower() in _STYLES:
+            return run.name.lower()
+        chosen = getattr(run.estimator, "optimizer", None)
+        return chosen.lower() if isinstance(chosen, str) and chosen.lower() in _STYLES \
+            else None
+
+    keys = [optimizer(run) for run in runs]
+    if None in keys or len(set(keys)) < len(keys):
+        named = [run.name.lower() if run.name.lower() in _STYLES else None for run in runs]
+        keys = [key if key is not None and named.count(key) == 1 else None for key in named]
+        spare = iter([k for k in _STYLES if k not in keys])
+        keys = [key if key is not None else next(spare, run.name)
+                for key, run in zip(keys, runs, strict=True)]
+    return {run.name: optimizer_style(key) for run, key in zip(runs, keys, strict=True)}
 
 
 def _new_axes() -> Axes:
@@ -368,14 +679,6 @@ def _legend(ax: Axes, own: bool) -> None:
         ax.figure.legend(loc="outside right upper", fontsize="small", frameon=False)
     else:
         ax.legend(loc="best", fontsize="small", framealpha=0.9)
-
-
-def _grid(function: TestFunction, xlim: tuple[float, float] | None = None,
-          ylim: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``X, Y, f(X, Y)`` on a regular grid over the box, ``function.bounds`` by default."""
-    (x0, x1), (y0, y1) = (xlim, ylim) if xlim is not None else function.bounds
-    X, Y = np.meshgrid(np.linspace(x0, x1, _GRID), np.linspace(y0, y1, _GRID))
-    return X, Y, np.asarray(function(np.stack([X, Y])), dtype=float)
 
 
 def _points(result: _HasPath) -> np.ndarray:
@@ -425,28 +728,6 @@ def _fit(center: float, half: float, low: float, high: float) -> tuple[float, fl
     return max(a, low), min(b, high)
 
 
-def _draw_surface(ax: Axes, function: TestFunction, xlim: tuple[float, float],
-                  ylim: tuple[float, float]) -> None:
-    """Filled contours over the box, light where ``f`` is low, with thin lines between bands."""
-    from matplotlib.colors import ListedColormap, LogNorm
-
-    X, Y, Z = _grid(function, xlim, ylim)
-    minimum = float(getattr(function, "minimum", -math.inf))
-    cmap = ListedColormap(_greys(np.linspace(0.02, 0.55, 256)))
-    if math.isfinite(minimum):
-        Z = Z - minimum
-        low, high = _positive_range(Z)
-        if high / low > 10**_DECADES:
-            levels = np.geomspace(low, high, 22)
-            Z = np.maximum(Z, low)
-            ax.contourf(X, Y, Z, levels=levels, norm=LogNorm(low, high), cmap=cmap, zorder=0)
-            ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.4, alpha=0.7,
-                       zorder=1)
-            return
-    ax.contourf(X, Y, Z, levels=20, cmap=cmap, zorder=0)
-    ax.contour(X, Y, Z, levels=20, colors="white", linewidths=0.4, alpha=0.7, zorder=1)
-
-
 def _greys(positions: np.ndarray) -> np.ndarray:
     from matplotlib import colormaps
 
@@ -492,14 +773,6 @@ def _marker_steps(shown: np.ndarray) -> list[int]:
         return []
     every = max(1, math.ceil(len(shown) / _N_MARKERS))
     return sorted({int(i) for i in shown[::every]} | {int(shown[-1])})
-
-
-def _value_range(function: TestFunction) -> tuple[float, float]:
-    """The values ``f`` takes inside its bounds, with a 5 % margin."""
-    _, _, Z = _grid(function)
-    low, high = float(Z.min()), float(Z.max())
-    margin = 0.05 * (high - low or 1.0)
-    return low - margin, high + margin
 
 
 def _title_size(function: TestFunction) -> float:

@@ -16,7 +16,8 @@ attached to a ticket as it is::
 
 Figures are matplotlib figures, embedded as SVG (or PNG) data URIs, so each
 keeps its own ids and nothing clashes. The page uses system fonts and inline CSS
-only. All text is escaped: a parameter named ``<script>`` shows as text.
+only (the style sheet is ``report.css`` of :mod:`steepest.pages`). All text is
+escaped: a parameter named ``<script>`` shows as text.
 """
 
 from __future__ import annotations
@@ -35,54 +36,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from steepest._validation import check_choice
+from steepest.pages import read_asset
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Report"]
-
-_CSS = """
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f4f5f7; color: #1d2330;
-  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-  sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 2rem 1.5rem 3rem; background: #fff;
-  min-height: 100vh; box-shadow: 0 0 0 1px #e3e6eb; }
-h1 { font-size: 1.9rem; line-height: 1.2; margin: 0 0 .4rem; }
-h2 { font-size: 1.4rem; margin: 2.6rem 0 .6rem; padding-top: 1.2rem;
-  border-top: 1px solid #e3e6eb; }
-h3 { font-size: 1.15rem; margin: 1.8rem 0 .5rem; }
-h4 { font-size: 1rem; margin: 1.4rem 0 .4rem; }
-p { margin: .5rem 0 .9rem; max-width: 75ch; }
-.subtitle { color: #555d6e; font-size: 1.05rem; margin-top: 0; }
-nav.toc { margin: 1.2rem 0 0; padding: .7rem 1rem; background: #f7f8fa;
-  border: 1px solid #e3e6eb; border-radius: 6px; }
-nav.toc ul { margin: 0; padding-left: 1.2rem; columns: 2 16rem; }
-a { color: #0b5cad; }
-figure { margin: 1.2rem 0 1.6rem; }
-figure img { display: block; width: 100%; max-width: 100%; height: auto; }
-figcaption { color: #555d6e; font-size: .92rem; margin-top: .4rem; max-width: 75ch; }
-.table-wrap { overflow-x: auto; margin: 1rem 0 1.6rem; }
-table { border-collapse: collapse; font-size: .93rem; font-variant-numeric: tabular-nums; }
-caption { caption-side: top; text-align: left; color: #555d6e; padding-bottom: .4rem; }
-th, td { padding: .35rem .75rem; text-align: left; vertical-align: top;
-  border-bottom: 1px solid #e9ebef; white-space: nowrap; }
-td.long { white-space: normal; min-width: 24ch; }
-thead th { border-bottom: 2px solid #c9ced8; white-space: nowrap; }
-tbody tr:nth-child(even) { background: #f9fafb; }
-th.num, td.num { text-align: right; white-space: nowrap; }
-td.none { color: #9aa1ad; text-align: center; }
-footer { margin-top: 3rem; color: #7a8190; font-size: .85rem; }
-.note { margin: .8rem 0 1rem; padding: .7rem 1rem; border-left: 5px solid #7a8190;
-  background: #f7f8fa; border-radius: 4px; max-width: 85ch; }
-.note p { margin: .25rem 0; }
-.note .label { font-size: .8rem; font-weight: 600; text-transform: uppercase;
-  letter-spacing: .04em; color: #555d6e; }
-.note.problem { border-color: #c0392b; background: #fdf1ef; }
-.note.warning { border-color: #d68a00; background: #fff8e8; }
-.note.info { border-color: #2e7d4f; background: #eff8f2; }
-""".strip()
 
 _FIGURE_FORMATS = ("svg", "png")
 _NUM = ' class="num"'
@@ -240,7 +199,7 @@ class Report:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f'<meta name="generator" content="steepest {_esc(__version__)}">',
             f"<title>{_esc(self.title)}</title>",
-            f"<style>\n{_CSS}\n</style>",
+            f"<style>\n{read_asset('report.css')}\n</style>",
             "</head>",
             "<body>",
             "<main>",

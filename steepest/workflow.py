@@ -24,6 +24,7 @@ from steepest import schedules
 from steepest._validation import check_number, closest_name
 from steepest.errors import ParameterError
 from steepest.io import read_table, write_csv
+from steepest.plot import plot_history
 
 __all__ = ["Dataset", "TrainRun", "comparison_models", "find_rate", "load_dataset", "make_model",
            "predict", "train"]
@@ -439,36 +440,6 @@ def _save_png(figure, path: Path) -> Path:
     buffer = _io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return atomic_write_bytes(path, buffer.getvalue())
-
-
-def plot_history(history: dict):
-    """Three panels: training (and validation) loss, learning rate, gradient norm per epoch."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 3.4), layout="constrained")
-    loss_ax, lr_ax, grad_ax = figure.subplots(1, 3)
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    loss_ax.plot(epochs, history["loss"], label="training", color="#0072B2")
-    if "val_loss" in history:
-        loss_ax.plot(epochs, history["val_loss"], label="validation", color="#D55E00")
-    loss = np.asarray(history["loss"], dtype=float)
-    if np.all(loss[np.isfinite(loss)] > 0) and np.nanmax(loss) > 20 * np.nanmin(loss):
-        loss_ax.set_yscale("log")
-    loss_ax.set(title="Loss", xlabel="epoch")
-    loss_ax.legend(frameon=False)
-    lr_ax.plot(epochs, history["lr"], color="#009E73")
-    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch", ylim=(0, None))
-    grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7", label="all parameters")
-    layers = [key for key in history if key.startswith("grad_norm/")]
-    for shade, key in zip(np.linspace(0.35, 0.85, len(layers)), layers, strict=True):
-        grad_ax.plot(epochs, history[key], color=str(shade), linewidth=1,
-                     label=f"layer {key.removeprefix('grad_norm/')}")
-    grad_ax.set(title="Gradient norm", xlabel="epoch", yscale="log")
-    if len(layers) > 1:
-        grad_ax.legend(frameon=False, fontsize="small")
-    for ax in (loss_ax, lr_ax, grad_ax):
-        ax.grid(alpha=0.3)
-    return figure
 
 
 def add_findings(report, findings) -> None:

@@ -29,6 +29,8 @@ from steepest.demo import (
     write_report,
 )
 from steepest.errors import ParameterError
+from steepest.methods import METHODS as TABLE
+from steepest.methods import suggested_rate
 from steepest.plot import (
     optimizer_style,
     plot_comparison,
@@ -85,6 +87,26 @@ def test_collect_runs_every_optimizer_on_every_function():
             assert run.result.nit <= 5
             np.testing.assert_array_equal(run.path[0], demo.functions[name].start)
             assert (run.distance is None) == (name == "saddle")
+
+
+def test_the_demos_rates_are_the_tables():
+    for problem in PROBLEMS:
+        assert problem.learning_rates, problem.function
+        for method, lr in problem.learning_rates.items():
+            entry = TABLE[method]
+            assert lr == suggested_rate(method, problem.function)
+            assert lr is None if entry.line_search else lr == entry.surface_rates.get(
+                problem.function, entry.minimize_lr)
+
+
+def test_a_problem_takes_method_names_or_rates_of_its_own():
+    named = Problem("booth", ["adam", "LBFGS", "adadelta"], max_iter=5)
+    assert named.learning_rates == {"adam": TABLE["adam"].surface_rates["booth"],
+                                    "lbfgs": None, "adadelta": TABLE["adadelta"].minimize_lr}
+    own = Problem("booth", {"adam": 0.3}, max_iter=5)
+    assert own.learning_rates == {"adam": 0.3}
+    with pytest.raises(ParameterError, match="Unknown minimize method 'adma'.*'adam'"):
+        Problem("booth", ["adma"], max_iter=5)
 
 
 def test_collect_is_deterministic():

@@ -21,7 +21,16 @@ from browser import browser, chromium
 import steepest
 from steepest import functions
 from steepest.errors import ParameterError
-from steepest.explore import _box, learning_rates, write_explorer
+from steepest.explore import (
+    DEFAULT_FUNCTIONS,
+    DEFAULT_METHODS,
+    _box,
+    learning_rates,
+    write_explorer,
+)
+from steepest.methods import LINE_SEARCH, suggested_rate
+from steepest.methods import METHODS as TABLE
+from steepest.pages import read_asset
 
 FUNCTIONS = ["rosenbrock", "beale", "saddle"]
 METHODS = ["gd", "momentum", "adam", "lbfgs"]
@@ -94,6 +103,37 @@ def test_learning_rates_are_a_1_2_5_grid_around_the_suggested_rate():
     assert suggested == 0.018 and 0.018 in grid and 0.02 in grid  # not on 1-2-5: added
     assert learning_rates("booth", "lbfgs") == ([1.0], 1.0)
     assert learning_rates("ackley", "adagrad")[1] == 0.5  # minimize's default
+
+
+@pytest.mark.parametrize("method", list(TABLE))
+def test_the_offered_rates_are_the_tables(method):
+    for name in DEFAULT_FUNCTIONS:
+        grid, suggested = learning_rates(name, method)
+        if method in LINE_SEARCH:
+            assert (grid, suggested) == ([1.0], 1.0)
+            continue
+        entry = TABLE[method]
+        assert suggested == suggested_rate(method, name) == \
+            entry.surface_rates.get(name, entry.minimize_lr)
+        assert suggested in grid
+
+
+def test_the_page_lists_the_tables_methods_with_its_descriptions(page):
+    assert DEFAULT_METHODS == tuple(TABLE)
+    data = page_data(page)
+    for shown in data["methods"]:
+        entry = TABLE[shown["name"]]
+        assert shown["description"] == entry.description
+        assert shown["line_search"] == entry.line_search == shown["dashed"]
+
+
+def test_the_page_is_made_of_the_asset_files(page):
+    text = page.read_text(encoding="utf-8")
+    for name in ("explore.css", "explore.js"):
+        assert read_asset(name) in text, name
+    head = read_asset("explore.html").split("${css}")[0]
+    assert text.startswith(head.replace("${version}", steepest.__version__))
+    assert "${" not in text.split('<script id="explorer-data"')[0]  # every field filled in
 
 
 def test_every_stored_run_is_minimizes_path(page):
@@ -192,7 +232,9 @@ def test_autoplay_from_the_address_draws_minimizes_paths(page, tmp_path):
     assert set(s["methods"]) == {"adam", "gd", "lbfgs"}
     assert s["methods"]["adam"]["lr"] == s["methods"]["gd"]["lr"] == 0.01
     assert s["methods"]["lbfgs"]["lr"] == 1.0  # line search: the slider does not apply
-    assert s["methods"]["gd"]["status"] == "left"  # lr=0.01 is far too large for gd here
+    # lr=0.01 is far too large for gd here: f passes a million times its start (minimize's
+    # divergence bound) before the path leaves the stored box
+    assert s["methods"]["gd"]["status"] == "diverged"
     check_drawn(functions.rosenbrock, s["methods"], 150, 150)
     assert s["methods"]["adam"]["points"] == 151
     # the page rewrote its address to the settings in force, for a bookmark

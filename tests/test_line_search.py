@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from steepest import functions as F
 from steepest.errors import ParameterError
-from steepest.optim.line_search import backtracking, strong_wolfe
+from steepest.optim.line_search import FAR, backtracking, strong_wolfe
 
 hypothesis_settings = settings(max_examples=100, deadline=None)
 
@@ -210,3 +210,48 @@ def test_minus_infinity_is_returned_for_the_caller_to_report():
     result = backtracking(lambda p: value_and_grad(p)[0], x, np.array([1.0]), 0.0, -1.0,
                           step=100.0)
     assert result.fun == -math.inf
+
+
+# -- a function unbounded below along the direction --------------------------------------
+
+
+@pytest.mark.parametrize("curvature", [0.0, -1.0, -1e-6])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e4])
+def test_a_falling_straight_or_concave_line_is_called_unbounded(curvature, scale):
+    # φ(t) = -t + curvature t²/2 along d = e_1 from x = (scale, 0): straight or concave,
+    # falling for ever. The search must say so once a trial lies FAR * max(|x|, 1) away,
+    # not extrapolate on to the end of its trials.
+    def value_and_grad(p):
+        u = p[0] - scale
+        return -u + 0.5 * curvature * u * u, np.array([-1.0 + curvature * u, 0.0])
+
+    x = np.array([scale, 0.0])
+    result = strong_wolfe(value_and_grad, x, np.array([1.0, 0.0]), *value_and_grad(x))
+    assert result.unbounded and not result.success
+    reach = FAR * max(scale, 1.0)
+    assert reach < result.step <= 10 * reach  # the first trial past the reach: steps grow 10x
+    assert result.fun < value_and_grad(x)[0]
+
+
+@given(st.floats(1.0, 1e12), st.floats(1e-12, 0.1))
+@hypothesis_settings
+def test_a_minimum_far_along_the_line_is_found_not_called_unbounded(distance, ratio):
+    # φ(t) = (t - distance)²: bounded, its minimum up to 1e12 first steps away and beyond
+    # FAR; its slope flattens on the way, so the search must find it, not give up.
+    step = ratio * distance
+
+    def value_and_grad(p):
+        return (p[0] - distance) ** 2, np.array([2 * (p[0] - distance)])
+
+    x = np.zeros(1)
+    result = strong_wolfe(value_and_grad, x, np.array([1.0]), *value_and_grad(x), step=step)
+    assert not result.unbounded
+    assert result.success
+    assert abs(result.x[0] - distance) <= distance  # lower than the start: on the way
+
+
+def test_the_saddle_along_its_falling_axis_is_unbounded():
+    f = F.saddle
+    x = np.array([0.0, 0.04])
+    result = strong_wolfe(f.value_and_grad, x, np.array([0.0, 1.0]), *f.value_and_grad(x))
+    assert result.unbounded and result.nfev < 25

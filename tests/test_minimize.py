@@ -7,21 +7,23 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import steepest
 from steepest import functions as F
-from steepest import minimize
+from steepest import minimize, optim
 from steepest._minimize import METHODS
 from steepest.errors import ParameterError
+from steepest.methods import LINE_SEARCH
+from steepest.methods import METHODS as TABLE
 from steepest.optim.lbfgs import lbfgs, two_loop
 from steepest.optim.newton import added_identity, newton
-from steepest.optim.objective import OptimizeResult
+from steepest.optim.objective import GROWTH, OptimizeResult
 
-FIRST_ORDER = [m for m in METHODS if m not in ("newton", "lbfgs")]
-SECOND_ORDER = ["lbfgs", "newton"]
+FIRST_ORDER = [m for m in METHODS if m not in LINE_SEARCH]
+SECOND_ORDER = sorted(LINE_SEARCH)
 
 
 def distance_to_nearest_minimum(f, x):
@@ -426,3 +428,138 @@ def test_newton_agrees_with_scipy():
     theirs = scipy_optimize.minimize(f, f.start, method="trust-exact", jac=f.gradient,
                                      hess=f.hessian, options={"gtol": 1e-8})
     np.testing.assert_allclose(ours.x, theirs.x, atol=1e-6)
+
+
+# -- the table of methods (steepest.methods) ----------------------------------------------
+
+
+def test_minimize_takes_the_methods_of_the_table_in_its_order():
+    assert METHODS == tuple(TABLE)
+    assert set(SECOND_ORDER) == {"newton", "lbfgs"}
+
+
+@pytest.mark.parametrize("method", FIRST_ORDER)
+def test_a_first_order_method_is_the_tables_rule_rate_and_keywords(method):
+    # minimize(method) with no lr must step exactly as the table's rule does, with the
+    # table's rate and fixed keywords, for a few steps on a curved function.
+    f, entry = F.beale, TABLE[method]
+    result = minimize(f.value_and_grad, f.start, method=method, jac=True, max_iter=25)
+    optimizer = optim.get(entry.rule, lr=entry.minimize_lr, **entry.fixed)
+    x = f.start.astype(float).copy()
+    expected = [x.copy()]
+    for _ in range(25):
+        optimizer.step(x, f.gradient(x))
+        expected.append(x.copy())
+    np.testing.assert_array_equal(result.path, np.array(expected))
+
+
+def test_the_default_budget_is_the_tables():
+    # sum(x) has the gradient (1, 1) everywhere: no run converges, none goes far.
+    result = minimize(lambda x: (float(x.sum()), np.ones_like(x)), np.zeros(2), method="gd",
+                      jac=True)
+    assert result.nit == TABLE["gd"].max_iter
+    assert f"(max_iter={TABLE['gd'].max_iter})" in result.message
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_gets_the_tables_rate_and_budget(method, monkeypatch):
+    import steepest._minimize as module
+
+    seen = {}
+
+    def solver(*args, **kwargs):
+        seen.update(kwargs)
+        return "result"
+
+    monkeypatch.setattr(module, "_first_order" if method in FIRST_ORDER else method, solver)
+    f = F.rosenbrock
+    assert minimize(f, f.start, method=method, jac=f.gradient) == "result"
+    assert seen["lr"] == TABLE[method].minimize_lr
+    assert seen["max_iter"] == TABLE[method].max_iter
+
+
+def test_the_docstring_table_of_minimize_says_what_the_table_says():
+    rows = re.findall(r"^\s{8}(\w+),?\s+.*?\s(\S+)\s+(\d+)$", minimize.__doc__, re.M)
+    documented = {name: (float(lr), int(budget)) for name, lr, budget in rows}
+    # "adam, adamw, ...": one row for the five Adam-family methods
+    for name in ("adamw", "nadam", "radam", "adamax"):
+        documented[name] = documented["adam"]
+    assert set(documented) == set(TABLE)
+    for name, entry in TABLE.items():
+        assert documented[name] == (entry.minimize_lr, entry.max_iter), name
+
+
+# -- runs gone far: diverged although finite ----------------------------------------------
+
+
+def test_radam_diverging_to_huge_finite_values_ends_diverged():
+    # RAdam's first steps are unadapted momentum steps: at lr=1 on the ill-conditioned
+    # quadratic they throw x to ~1e7 and f to ~1e16, all finite, where it used to stay
+    # until max_iter.
+    f = F.quadratic
+    result = minimize(f.value_and_grad, f.start, method="radam", jac=True, lr=1.0)
+    assert not result.success
+    assert result.message.startswith(f"The radam run diverged at iteration {result.nit + 1}: "
+                                     "the function value rose to ")
+    assert result.message.endswith("The learning rate lr=1.0 is too large for this function: "
+                                   "lower it (try lr=0.1).")
+    assert result.nit < 10
+    f0 = float(f(f.start))
+    assert np.all(f(result.path.T) <= f0 + GROWTH * max(abs(f0), 1))
+    np.testing.assert_array_equal(result.path[-1], result.x)
+
+
+@given(st.floats(0.01, 100), st.floats(1.02, 1.3))
+@settings(max_examples=30, deadline=None)
+def test_growth_past_the_bound_is_divergence_and_below_it_is_not(x0, factor):
+    # gd on f = x² with lr = (1 + factor) / 2 multiplies x by -factor per step, so
+    # f_k = f0 factor^(2k): the run must stop exactly at the first k with
+    # f_k - f0 > GROWTH max(f0, 1), and not before.
+    f0 = x0 * x0
+    limit = f0 + GROWTH * max(f0, 1.0)
+    lr = (1 + factor) / 2
+
+    def fun(x):
+        return float(x[0] * x[0]), 2 * x
+
+    values = [f0]
+    while values[-1] <= limit:
+        values.append(float((x0 * factor ** len(values)) ** 2))
+    first = len(values) - 1
+    assume(abs(values[-1] - limit) > 1e-6 * limit)  # clear of rounding at the bound
+    result = minimize(fun, [x0], method="gd", jac=True, lr=lr, max_iter=first + 5)
+    assert result.nit == first - 1, result.message
+    assert result.message.startswith(f"The gd run diverged at iteration {first}: ")
+    below = minimize(fun, [x0], method="gd", jac=True, lr=lr, max_iter=first - 1)
+    assert below.message.startswith("Maximum number of iterations reached")
+
+
+def test_a_point_gone_far_on_a_falling_function_asks_whether_it_is_bounded():
+    # f = -x: gd moves x by lr per step; at lr=1e5 from 0, x passes GROWTH at step 11.
+    result = minimize(lambda x: (-float(x[0]), -np.ones(1)), [0.0], method="gd", jac=True,
+                      lr=1e5)
+    assert not result.success and result.nit == 10
+    assert result.x[0] == pytest.approx(1e6)
+    assert result.message.startswith("The gd run diverged at iteration 11: the point went "
+                                     "to max|x_i| = 1.1e+06")
+    assert "Is the function bounded below?" in result.message
+
+
+def test_lbfgs_stops_on_a_function_unbounded_below_instead_of_taking_huge_steps():
+    f = F.saddle
+    result = minimize(f.value_and_grad, f.start, method="lbfgs", jac=True)
+    assert not result.success
+    assert result.message.startswith(
+        "The function appears unbounded below along the search direction: ")
+    assert "Check that the function has a minimum" in result.message
+    (x0, x1), (y0, y1) = f.bounds  # it stopped near the saddle point, not at 1e17
+    assert np.all((result.path >= [x0, y0]) & (result.path <= [x1, y1]))
+    assert result.nfev < 50
+    np.testing.assert_array_equal(result.path[-1], result.x)
+
+
+def test_lbfgs_stops_on_a_linear_function():
+    result = lbfgs(lambda x: (float(-x.sum()), -np.ones_like(x)), np.zeros(3))
+    assert not result.success
+    assert result.message.startswith("The function appears unbounded below")
+    assert np.abs(result.x).max() < 1e9

@@ -11,6 +11,11 @@ applied by the two-loop recursion (Nocedal & Wright, *Numerical Optimization*,
 2nd ed., Alg. 7.4) without ever being formed; the step length comes from a
 strong-Wolfe line search (Alg. 3.5/3.6), which keeps ``s·y > 0`` and so ``H``
 positive definite. Memory and time per iteration are ``O(history_size · d)``.
+
+On a function unbounded below along the direction (the saddle ``x² - y²``), the line
+search stops growing its step once the value falls as steeply as ever far from ``x``
+(:data:`steepest.optim.line_search.FAR`), and L-BFGS stops there, unsuccessfully,
+saying so, instead of taking the enormous step.
 """
 
 from __future__ import annotations
@@ -106,7 +111,11 @@ def lbfgs(
     Returns
     -------
     OptimizeResult
-        ``nfev`` (and ``njev``) count calls of ``fun_and_grad``.
+        ``nfev`` (and ``njev``) count calls of ``fun_and_grad``. When a line search
+        finds the function unbounded below along the direction
+        (:attr:`~steepest.optim.line_search.LineSearchResult.unbounded`), the run
+        stops, unsuccessfully, at the point before that search, with a message that
+        begins "The function appears unbounded below along the search direction".
     """
     check_number(lr, "lr", "lbfgs", low=0.0, closed="neither")
     check_number(history_size, "history_size", "lbfgs", low=1, integer=True)
@@ -132,6 +141,15 @@ def lbfgs(
         step = lr if history else lr * min(1.0, 1.0 / np.abs(g).sum())
         search = strong_wolfe(objective.value_and_grad, x, direction, f, g,
                               step=step, c1=c1, c2=c2)
+        if search.unbounded:
+            trace.fail(
+                "The function appears unbounded below along the search direction: the line "
+                f"search found f falling from {f:.3g} to {search.fun:.3g} over a step of "
+                f"{np.abs(search.x - x).max():.3g} (infinity norm), as steeply as at its start, "
+                "and stopped there rather than take it; x is the point before that search. "
+                "Check that the function has a minimum (add a penalty or bounds if it should)."
+            )
+            break
         if search.step == 0:
             if history:  # a poor direction from stale curvature: retry along -g
                 history.clear()

@@ -17,7 +17,11 @@ Given a point ``x``, a direction ``d`` with ``∇f(x)·d < 0`` and the function 
 
 Both work in float64 and treat a NaN or +inf value as "too far": they shrink the
 step rather than fail. A value of -inf, the mark of a function unbounded below,
-is returned as found, for the caller to report.
+is returned as found, for the caller to report. :func:`strong_wolfe` also stops
+growing its step, and says the function looks ``unbounded`` along the direction,
+when the value keeps falling with a slope no flatter than at the start out to
+:data:`FAR` times the scale of ``x`` (or for all its trials): on the saddle
+``x² - y²`` it would otherwise extrapolate to steps of 1e17.
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ import numpy as np
 from steepest._validation import check_number
 from steepest.errors import ParameterError
 
-__all__ = ["LineSearchResult", "backtracking", "strong_wolfe"]
+__all__ = ["FAR", "LineSearchResult", "backtracking", "strong_wolfe"]
+
+FAR = 1e8
+""":func:`strong_wolfe` calls the function unbounded below along the direction when a
+trial ``x + t d`` with a falling value and a slope ``φ'(t) <= φ'(0)`` (no sign of the
+curvature that would bring it back up) lies more than ``FAR * max(max |x_i|, 1)`` from
+``x`` in the infinity norm."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,12 @@ class LineSearchResult:
     success : bool
         Whether the conditions were met. When they were not, ``step`` is still the
         best step found that gives sufficient decrease, if any.
+    unbounded : bool
+        :func:`strong_wolfe` only: the value kept falling, the slope never flattening,
+        out to :data:`FAR` times the scale of ``x`` or for every trial, so the function
+        appears unbounded below along the direction. ``success`` is then False, and
+        ``step``, ``x``, ``fun`` and ``jac`` describe the farthest trial: evidence to
+        report, not a step to take.
     """
 
     step: float
@@ -61,6 +77,7 @@ class LineSearchResult:
     jac: np.ndarray | None
     nfev: int
     success: bool
+    unbounded: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +178,10 @@ def strong_wolfe(
         be met within ``max_iter`` evaluations or the bracket shrinks below
         rounding, ``success`` is False and the step is the lowest point found that
         satisfies sufficient decrease (``0.0`` when there is none); when a trial
-        value is -inf, ``success`` is False and that trial is returned.
+        value is -inf, ``success`` is False and that trial is returned. When the
+        value keeps falling with ``φ'(t) <= φ'(0)`` out to a trial more than
+        :data:`FAR` ``* max(max |x_i|, 1)`` from ``x``, or for all ``max_iter``
+        trials of the first phase, ``unbounded`` is True and that trial is returned.
 
     Raises
     ------
@@ -197,8 +217,11 @@ def strong_wolfe(
     def wolfe(trial: _Trial) -> bool:
         return abs(trial.dphi) <= -c2 * dphi0
 
-    def done(trial: _Trial, success: bool) -> LineSearchResult:
-        return LineSearchResult(trial.t, trial.x, trial.phi, trial.grad, nfev, success)
+    def done(trial: _Trial, success: bool, unbounded: bool = False) -> LineSearchResult:
+        return LineSearchResult(trial.t, trial.x, trial.phi, trial.grad, nfev, success,
+                                unbounded)
+
+    reach = FAR * max(float(np.max(np.abs(x), initial=0.0)), 1.0)
 
     def zoom(lo: _Trial, hi: _Trial) -> LineSearchResult:
         # Invariants (N&W §3.5): the bracket between lo.t and hi.t holds a Wolfe step;
@@ -237,6 +260,9 @@ def strong_wolfe(
             return done(trial, True)
         if trial.dphi >= 0:
             return zoom(trial, previous)
+        if trial.dphi <= dphi0 and (i == max_iter - 1
+                                    or float(np.max(np.abs(trial.t * direction))) > reach):
+            return done(trial, False, unbounded=True)  # falling as steeply as ever, far out
         # Still falling: extrapolate, to between 1.1 and 10 times the step.
         guess = _cubic_minimizer(previous, trial)
         t = min(max(guess if guess is not None else 10 * t, 1.1 * t), 10 * t)

@@ -18,7 +18,14 @@ from steepest import _finite_diff
 from steepest._types import ScalarOrSchedule
 from steepest.errors import ParameterError
 
-__all__ = ["Objective", "OptimizeResult", "Trace", "check_start"]
+__all__ = ["GROWTH", "Objective", "OptimizeResult", "Trace", "check_start"]
+
+GROWTH = 1e6
+"""How far a run may go before :class:`Trace` calls it diverged although every number is
+finite: ``f`` rising more than ``GROWTH * max(|f(x0)|, 1)`` above ``f(x0)``, or
+``max |x_i|`` passing ``GROWTH * max(max |x0_i|, 1)``. No descent that is working gets
+there; a learning rate far too large (RAdam's first, unadapted steps, say) or a function
+unbounded below does, and would otherwise run to ``max_iter`` at huge values."""
 
 
 # -- the result ----------------------------------------------------------------------
@@ -254,8 +261,12 @@ class Trace:
     :meth:`record`\\ s the new point, or calls :meth:`fail` when it cannot go on.
     The tests, in order, after each recorded step:
 
-    1. a NaN or infinity in the point, value or gradient: stop, unsuccessful, at the
-       last finite point (the bad point is not recorded);
+    1. a NaN or infinity in the point, value or gradient, or a run gone beyond
+       :data:`GROWTH` (``f > f(x0) + GROWTH * max(|f(x0)|, 1)``, or
+       ``max |x_i| > GROWTH * max(max |x0_i|, 1)``): "diverged", unsuccessful, at the
+       last point before (the bad point is not recorded), with advice (a smaller
+       learning rate; for ``f`` falling to -inf or far away, whether the function is
+       bounded below);
     2. ``max |g_i| <= tol`` (the infinity norm of the gradient): success;
     3. with ``ftol`` set, ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)``: success;
     4. the callback returned True: stop, unsuccessful;
@@ -289,6 +300,9 @@ class Trace:
         self._path = np.empty((min(max_iter, 63) + 1, x0.size), x0.dtype)
         self._path[0] = x0
         self.x, self.f, self.g = x0.copy(), float(f0), g0.copy()
+        self._f0 = float(f0)
+        self._f_limit = self._f0 + GROWTH * max(abs(self._f0), 1.0)
+        self._x_limit = GROWTH * max(float(np.max(np.abs(x0), initial=0.0)), 1.0)
         self.nit = 0
         self.success: bool | None = None
         self.message = ""
@@ -325,16 +339,30 @@ class Trace:
             "raise lr if the value was still falling steadily."
         )
 
+    def _diverged(self, x: np.ndarray, f: float, g: np.ndarray) -> bool:
+        """Test 1: a non-finite number, or ``f`` or ``x`` beyond :data:`GROWTH`."""
+        if not (math.isfinite(f) and np.isfinite(x).all() and np.isfinite(g).all()):
+            return True
+        return f > self._f_limit or float(np.max(np.abs(x), initial=0.0)) > self._x_limit
+
     def _diverged_message(self, x: np.ndarray, f: float, g: np.ndarray) -> str:
         where = f"The {self.method} run diverged at iteration {self.nit + 1}: "
+        far = False
         if not np.isfinite(x).all():
             where += "the point overflowed"
         elif not math.isfinite(f):
             where += f"the function value became {f!r}"
-        else:
+        elif not np.isfinite(g).all():
             where += "the gradient became non-finite"
-        where += f"; x is the last finite point (iteration {self.nit}). "
-        if f == -math.inf:
+        elif f > self._f_limit:
+            where += (f"the function value rose to {f:.3g} from f(x0) = {self._f0:.3g}, more "
+                      f"than {GROWTH:g} times max(|f(x0)|, 1)")
+        else:
+            far = True
+            where += (f"the point went to max|x_i| = {np.max(np.abs(x)):.3g}, more than "
+                      f"{GROWTH:g} times max(max|x0_i|, 1), with f = {f:.3g}")
+        where += f"; x is the last point before (iteration {self.nit}). "
+        if f == -math.inf or (far and f < self._f0):
             return where + ("Is the function bounded below? If it is, lower the learning rate "
                             f"(lr={self.lr!r}).")
         if callable(self.lr):
@@ -348,7 +376,7 @@ class Trace:
 
     def record(self, x: np.ndarray, f: float, g: np.ndarray) -> None:
         """Add the point reached by one step, with its value and gradient, and test."""
-        if not (math.isfinite(f) and np.isfinite(x).all() and np.isfinite(g).all()):
+        if self._diverged(x, f, g):
             self._stop(False, self._diverged_message(x, f, g))
             return
         f_prev = self.f
