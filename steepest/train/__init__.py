@@ -10,7 +10,9 @@
     history = trainer.fit(X, y, epochs=100, validation_data=(X_val, y_val))
     history["loss"], history["val_loss"], trainer.stopped_by
 
-The loop is in :mod:`steepest.train.loop`, the penalty in
+The loop is in :mod:`steepest.train.loop`, each of its updates one step of
+:class:`StepLoop` (:mod:`steepest.train.step`, the one step loop that full-batch
+fitting and ``lr_find`` call too), the penalty in
 :mod:`~steepest.train.regularization`, the callbacks in
 :mod:`~steepest.train.callbacks`, :mod:`~steepest.train.divergence` and
 :mod:`~steepest.train.progress`, the record in :mod:`~steepest.train.history`.
@@ -25,6 +27,7 @@ from steepest.train.loop import Trainer, fit
 from steepest.train.progress import ProgressBar
 from steepest.train.rate import ScaledRate
 from steepest.train.regularization import Penalty, weight_mask
+from steepest.train.step import StepLoop
 
 __all__ = [
     "Callback",
@@ -38,6 +41,7 @@ __all__ = [
     "ProgressBar",
     "ReduceLROnPlateau",
     "ScaledRate",
+    "StepLoop",
     "Trainer",
     "fit",
     "weight_mask",
