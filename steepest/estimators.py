@@ -326,7 +326,7 @@ class _GradientDescentModel(BaseEstimator):
         def record(intermediate_result):
             history.append({"loss": float(intermediate_result.fun), "lr": math.nan,
                             "grad_norm": float(np.linalg.norm(intermediate_result.jac)),
-                            "time": time.perf_counter() - start})
+                            "time": time.perf_counter() - start}, updates=1)
 
         settings = {"max_iter": self.epochs, "tol": self.tol or 0.0, "callback": record}
         if self._optimizer_name() == "lbfgs":
@@ -334,14 +334,16 @@ class _GradientDescentModel(BaseEstimator):
         else:
             result = newton(objective, None, network.theta.copy(), **settings)
         network.theta[...] = result.x
-        history.epochs = history.updates = result.nit
         self._record(history)
         if not result.success:
             warnings.warn(f"{type(self).__name__}: {result.message}", ConvergenceWarning,
                           stacklevel=3)
 
     def _record(self, history) -> None:
-        self.history_ = history.to_dict(layers=True)
+        """``history_``: the per-epoch series, ``updates``, the per-layer records and,
+        under ``"events"``, the list of what happened besides the epochs (JSON-safe)."""
+        self.history_ = history.to_dict(layers=True, counts=True)
+        self.history_["events"] = [dict(event) for event in history.events]
         self.n_iter_ = history.epochs
 
     # -- predicting ------------------------------------------------------------------
@@ -620,7 +622,11 @@ class LinearRegression(_Regressor, _LinearModel):
     intercept_ : float or ndarray of shape (n_outputs,)
     history_ : dict of lists
         Per epoch: ``loss``, ``val_loss`` and ``val_score`` (when validating), ``lr``,
-        ``grad_norm``, ``time``, and ``grad_norm/<i>.W`` for each Dense layer's weights.
+        ``grad_norm``, ``time``, ``updates`` (optimizer steps so far),
+        ``dead_units/<i>`` for each ReLU layer (the MLPs) and ``grad_norm/<i>.W`` for
+        each Dense layer's weights (see :class:`~steepest.train.History`); and
+        ``events``, a list of dicts: divergence rollbacks with the rate lowered, an
+        early stop with its epoch and the best epoch restored.
     n_iter_ : int
     n_features_in_ : int
     """

@@ -20,7 +20,13 @@ fitting and ``lr_find`` call too), the penalty in
 
 from __future__ import annotations
 
-from steepest.train.callbacks import Callback, Checkpoint, EarlyStopping, ReduceLROnPlateau
+from steepest.train.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    ReduceLROnPlateau,
+    TrainerView,
+)
 from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
 from steepest.train.history import History
 from steepest.train.loop import Trainer, fit
@@ -43,6 +49,7 @@ __all__ = [
     "ScaledRate",
     "StepLoop",
     "Trainer",
+    "TrainerView",
     "fit",
     "weight_mask",
 ]

@@ -420,8 +420,8 @@ class Trainer:
             return
         start, offset = self._clock
         logs["time"] = offset + (time.perf_counter() - start)
-        self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]))
-        self.history.updates += n_updates
+        self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]), updates=n_updates,
+                            dead_units=self._dead_units(batcher))
         self._in_epoch = False
 
         epoch = self.epoch
@@ -459,6 +459,36 @@ class Trainer:
             unclip = (norm + 1e-6) / self.clip_norm
         return {key: math.sqrt(float(np.dot(grad[a:b], grad[a:b]))) * unclip
                 for key, a, b in self._layer_ranges}
+
+    def _dead_units(self, batcher: Batcher) -> dict[str, float]:
+        """For each ReLU layer (keyed by its index in ``network.layers``), the share of its
+        units that output 0 on every sample of the probe: up to ``_PROBE_ROWS`` evenly
+        spaced training samples, gathered once per data set, in inference mode, the
+        network's state put back afterwards. Empty for a network without ReLU layers.
+
+        A unit is one entry of the layer's output for one sample (a channel at a
+        position for image layers); it is dead when its output max(z, 0) is 0 for every
+        probe sample. One forward pass per epoch, nothing per update.
+        """
+        if not self._relu_layers:
+            return {}
+        if self._probe is None or self._probe[0] is not batcher:
+            rows = np.linspace(0, batcher.n_samples - 1,
+                               min(batcher.n_samples, _PROBE_ROWS)).astype(np.intp)
+            self._probe = (batcher, batcher.X[rows])
+        A = self._probe[1]
+        relu = set(self._relu_layers)
+        dead: dict[str, float] = {}
+        state = self.network.state_dict()
+        try:
+            for index, layer in enumerate(self.network.layers):
+                A = layer.forward(A, False)
+                if index in relu:
+                    alive = (A.reshape(A.shape[0], -1) > 0).any(axis=0)
+                    dead[str(index)] = 1.0 - float(np.count_nonzero(alive)) / alive.size
+        finally:
+            self.network.load_state_dict(state)
+        return dead
 
     def _initial_loss(self, batcher: Batcher) -> float:
         """The objective at the starting parameters, for the divergence guard's yardstick.
