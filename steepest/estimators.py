@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from steepest import nn, optim, schedules
 from steepest._validation import check_choice, check_number
 from steepest.data import check_X, check_X_y, train_validation_split
-from steepest.errors import FileFormatError, ParameterError
+from steepest.errors import FileFormatError, NonFiniteError, ParameterError
 from steepest.io import load_arrays, save_arrays
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "load"]
@@ -177,12 +177,7 @@ class _GradientDescentModel(BaseEstimator):
         -------
         self
         """
-        self._check_params()
-        X, y = self._check_data(X, y)
-        y, n_outputs = self._targets(y, first=True)
-        self.n_features_in_ = X.shape[1]
-        X = self._standardize(X, first=True)
-        self._network = self._build_network(n_outputs)
+        X, y = self._prepare(X, y)
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
         if self._optimizer_name() in _FULL_BATCH_METHODS:
@@ -206,12 +201,40 @@ class _GradientDescentModel(BaseEstimator):
         first call, as in scikit-learn.
         """
         first = not hasattr(self, "_trainer")
+        X, y = self._prepare(X, y, first=first, classes=classes, stepwise="partial_fit")
+        if first:
+            self._trainer = self._make_trainer()
+        self._trainer.partial_fit(X, y)
+        self._record(self._trainer.history)
+        self._check_finite_parameters()
+        return self
+
+    def _prepare(self, X, y, *, first: bool = True, classes=None,
+                 stepwise: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The one preparation stage of ``fit``, ``partial_fit`` and ``lr_find``.
+
+        On the ``first`` call of a run: check the parameters (and, for a caller
+        named in ``stepwise``, that the optimizer steps with a learning rate),
+        fix the dtype, the targets (``classes_``), ``n_features_in_`` and the
+        scaling statistics from this data, and build a fresh network (seeded by
+        stream 0 of ``random_state``) with the loss it is trained on
+        (``self._loss``). On a later call (``partial_fit``), check the data
+        against what the first call fixed.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Checked and scaled, in the model's dtype.
+        y : ndarray
+            The targets as the loss expects them (class indices for classifiers).
+        """
         if first:
             self._check_params()
-            if self._optimizer_name() in _FULL_BATCH_METHODS:
+            if stepwise is not None and self._optimizer_name() in _FULL_BATCH_METHODS:
                 raise ParameterError(
-                    f"partial_fit steps a first-order optimizer one epoch at a time; "
-                    f"optimizer={self.optimizer!r} needs the whole data set: use fit."
+                    f"{stepwise} steps a first-order optimizer with a learning rate; "
+                    f"optimizer={self.optimizer!r} has none and needs the whole data set. Use "
+                    f"fit with it, or a first-order optimizer such as 'sgd' or 'adam'."
                 )
         X, y = self._check_data(X, y, reset=first)
         y, n_outputs = self._targets(y, first=first, classes=classes)
@@ -220,11 +243,7 @@ class _GradientDescentModel(BaseEstimator):
         X = self._standardize(X, first=first)
         if first:
             self._network = self._build_network(n_outputs)
-            self._trainer = self._make_trainer(callbacks=())
-        self._trainer.partial_fit(X, y)
-        self._record(self._trainer.history)
-        self._check_finite_parameters()
-        return self
+        return X, y
 
     def _check_validation(self, validation_data):
         """``(X_val, y_val)`` checked and prepared as the training data are."""
@@ -266,10 +285,12 @@ class _GradientDescentModel(BaseEstimator):
                 "Consider increasing epochs or the learning rate.", ConvergenceWarning,
                 stacklevel=3)
 
-    def _make_trainer(self, callbacks):
+    def _make_trainer(self, callbacks=(), lr=None):
+        """The trainer of this model's network: its optimizer (fresh; with rate ``lr``
+        when given), penalty, clipping and batch size, batch orders seeded by stream 2."""
         from steepest.train import Trainer
 
-        return Trainer(self._network, self._loss, self._make_optimizer(),
+        return Trainer(self._network, self._loss, self._make_optimizer(lr),
                        batch_size=self.batch_size, alpha=self.alpha, penalty=self.penalty,
                        l1_ratio=self.l1_ratio, clip_norm=self.clip_norm, callbacks=callbacks,
                        drop_single=getattr(self, "batch_norm", False), verbose=self.verbose,
@@ -279,7 +300,7 @@ class _GradientDescentModel(BaseEstimator):
         """L-BFGS or Newton on the whole objective (linear models, smooth penalties)."""
         from steepest.optim.lbfgs import lbfgs
         from steepest.optim.newton import newton
-        from steepest.train import History, Penalty
+        from steepest.train import History, Penalty, StepLoop
 
         if self.batch_size is not None:
             raise ParameterError(
@@ -292,21 +313,20 @@ class _GradientDescentModel(BaseEstimator):
                 "penalty is not differentiable at 0; use penalty='l2', or a first-order "
                 "optimizer such as 'sgd' or 'adam'."
             )
-        network, loss = self._network, self._trainer_loss()
-        penalty = Penalty(network, self.alpha, self.penalty, self.l1_ratio)
+        network = self._network
+        steps = StepLoop(network, self._loss,
+                         penalty=Penalty(network, self.alpha, self.penalty, self.l1_ratio))
         history, start = History(), time.perf_counter()
 
         def objective(theta):
             network.theta[...] = theta
-            value, dY = loss.value_and_grad(y, network.forward(X, training=True))
-            network.backward(dY)
-            penalty.add_gradient()
-            return value + penalty.value(), network.grad.copy()
+            value, grad = steps.value_and_grad(X, y)
+            return value, grad.copy()
 
         def record(intermediate_result):
             history.append({"loss": float(intermediate_result.fun), "lr": math.nan,
                             "grad_norm": float(np.linalg.norm(intermediate_result.jac)),
-                            "time": time.perf_counter() - start})
+                            "time": time.perf_counter() - start}, updates=1)
 
         settings = {"max_iter": self.epochs, "tol": self.tol or 0.0, "callback": record}
         if self._optimizer_name() == "lbfgs":
@@ -314,14 +334,16 @@ class _GradientDescentModel(BaseEstimator):
         else:
             result = newton(objective, None, network.theta.copy(), **settings)
         network.theta[...] = result.x
-        history.epochs = history.updates = result.nit
         self._record(history)
         if not result.success:
             warnings.warn(f"{type(self).__name__}: {result.message}", ConvergenceWarning,
                           stacklevel=3)
 
     def _record(self, history) -> None:
-        self.history_ = history.to_dict(layers=True)
+        """``history_``: the per-epoch series, ``updates``, the per-layer records and,
+        under ``"events"``, the list of what happened besides the epochs (JSON-safe)."""
+        self.history_ = history.to_dict(layers=True, counts=True)
+        self.history_["events"] = [dict(event) for event in history.events]
         self.n_iter_ = history.epochs
 
     # -- predicting ------------------------------------------------------------------
@@ -375,7 +397,7 @@ class _GradientDescentModel(BaseEstimator):
 
     def _check_finite_parameters(self) -> None:
         if not np.isfinite(self._network.theta).all():
-            raise FloatingPointError(
+            raise NonFiniteError(
                 f"{type(self).__name__} produced non-finite parameters. The input data may "
                 "contain very large values and need scaling (StandardScaler), or the "
                 "learning rate is too high."
@@ -388,19 +410,16 @@ class _GradientDescentModel(BaseEstimator):
     def _optimizer_name(self) -> str | None:
         return self.optimizer.lower() if isinstance(self.optimizer, str) else None
 
-    def _make_optimizer(self) -> optim.Optimizer:
+    def _make_optimizer(self, lr=None) -> optim.Optimizer:
+        """A fresh optimizer as ``optimizer`` names it, at rate ``lr`` when given (else
+        ``self.lr`` for a name, its own for an instance)."""
         if isinstance(self.optimizer, optim.Optimizer):
-            return _fresh(self.optimizer)
-        return optim.get(self.optimizer, lr=self.lr)
+            return _fresh(self.optimizer, lr)
+        return optim.get(self.optimizer, lr=self.lr if lr is None else lr)
 
     def _build_network(self, n_outputs: int) -> nn.Network:
         return nn.Network(self._layers(n_outputs), self.n_features_in_, dtype=self._dtype,
                           random_state=self._seed(0))
-
-    def _trainer_loss(self):
-        from steepest import losses
-
-        return losses.get(self._loss)
 
     def _seed(self, stream: int) -> np.random.Generator:
         """An independent generator per use (0: weights, 1: split, 2: batches), all
@@ -443,9 +462,13 @@ class _GradientDescentModel(BaseEstimator):
         return tags
 
 
-def _fresh(optimizer: optim.Optimizer) -> optim.Optimizer:
-    """A new optimizer with the same hyperparameters (a fit never reuses another's state)."""
-    return type(optimizer)(**{k: getattr(optimizer, k) for k in optimizer._hyperparameters})
+def _fresh(optimizer: optim.Optimizer, lr=None) -> optim.Optimizer:
+    """A new optimizer with the same hyperparameters (a fit never reuses another's state),
+    its rate replaced by ``lr`` when given."""
+    settings = {k: getattr(optimizer, k) for k in optimizer._hyperparameters}
+    if lr is not None:
+        settings["lr"] = lr
+    return type(optimizer)(**settings)
 
 
 # -- the linear models -----------------------------------------------------------------------
@@ -599,7 +622,11 @@ class LinearRegression(_Regressor, _LinearModel):
     intercept_ : float or ndarray of shape (n_outputs,)
     history_ : dict of lists
         Per epoch: ``loss``, ``val_loss`` and ``val_score`` (when validating), ``lr``,
-        ``grad_norm``, ``time``, and ``grad_norm/<i>.W`` for each Dense layer's weights.
+        ``grad_norm``, ``time``, ``updates`` (optimizer steps so far),
+        ``dead_units/<i>`` for each ReLU layer (the MLPs) and ``grad_norm/<i>.W`` for
+        each Dense layer's weights (see :class:`~steepest.train.History`); and
+        ``events``, a list of dicts: divergence rollbacks with the rate lowered, an
+        early stop with its epoch and the best epoch restored.
     n_iter_ : int
     n_features_in_ : int
     """

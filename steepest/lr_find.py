@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from steepest import losses, optim, schedules
+from steepest import schedules
 from steepest._validation import check_number
 from steepest.data import Batcher
 from steepest.errors import NonFiniteError, ParameterError
@@ -184,12 +184,16 @@ def lr_find(model, X, y, *, start_lr: float = 1e-7, end_lr: float = 10.0,
     elif batch_size is not None:
         check_number(batch_size, "batch_size", owner, low=1, integer=True)
 
-    network, loss, X, y = _prepare(est, X, y)
     gamma = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     ramp = schedules.exponential(float(start_lr), gamma)
-    optimizer = _ramped_optimizer(est, ramp)
-    lrs, raw, smoothed, stopped = _ramp(est, network, loss, optimizer, X, y, batch_size,
-                                        num_steps, smooth, diverge_factor)
+    # fit's own preparation and trainer; the test drives the trainer's step loop by hand
+    X, y = est._prepare(X, y, stepwise=owner)
+    trainer = est._make_trainer(lr=ramp)
+    X, y = trainer.steps.inputs(X, y)
+    batcher = Batcher(X, y, batch_size, shuffle=True, drop_single=trainer.drop_single,
+                      random_state=trainer.rng)
+    lrs, raw, smoothed, stopped = _ramp(trainer.steps, batcher, num_steps, smooth,
+                                        diverge_factor)
     trend = _trend(raw)
     suggestion, rule = _suggest(lrs, np.log(trend), float(start_lr), float(end_lr), stopped)
     return LRFinderResult(lrs=lrs, losses=raw, smoothed=smoothed, trend=trend,
@@ -214,84 +218,39 @@ def _fresh_model(model, random_state):
     est = clone(model)
     if random_state is not None:
         est.set_params(random_state=random_state)
-    est._check_params()
-    if est._optimizer_name() in ("lbfgs", "newton"):
-        raise ParameterError(
-            f"lr_find ramps the learning rate of a first-order optimizer; optimizer="
-            f"{model.optimizer!r} has none. Test the rate of 'sgd' or 'adam', or fit with "
-            f"{model.optimizer!r} directly."
-        )
     return est
-
-
-def _prepare(est, X, y):
-    """Check the data as ``fit`` does; build the network; X and y as the loop wants them."""
-    X, y = est._check_data(X, y)
-    y, n_outputs = est._targets(y, first=True)
-    est.n_features_in_ = X.shape[1]
-    X = est._standardize(X, first=True)
-    network = est._build_network(n_outputs)
-    loss = est._trainer_loss()
-    X = np.ascontiguousarray(X, dtype=network.dtype)
-    if isinstance(loss, losses.CategoricalCrossEntropy):
-        y = np.ascontiguousarray(y, dtype=np.intp)
-    else:
-        y = np.ascontiguousarray(y, dtype=network.dtype)
-    return network, loss, X, y
-
-
-def _ramped_optimizer(est, ramp) -> optim.Optimizer:
-    """The model's optimizer, fresh, with the ramp for its rate."""
-    chosen = est.optimizer
-    if isinstance(chosen, optim.Optimizer):
-        settings = {k: getattr(chosen, k) for k in chosen._hyperparameters}
-        settings["lr"] = ramp
-        return type(chosen)(**settings)
-    return optim.get(chosen, lr=ramp)
 
 
 # -- the test --------------------------------------------------------------------------
 
 
-def _ramp(est, network, loss, optimizer, X, y, batch_size, num_steps, smooth,
-          diverge_factor) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Take the updates: ``(rates, losses after each, their moving average, stopped early)``."""
-    from steepest.train import Penalty
-    from steepest.transforms import clip_by_global_norm
+def _ramp(steps, batcher: Batcher, num_steps: int, smooth: float, diverge_factor: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Take the updates: ``(rates, losses after each, their moving average, stopped early)``.
 
-    batcher = Batcher(X, y, batch_size, shuffle=True,
-                      drop_single=bool(getattr(est, "batch_norm", False)),
-                      random_state=est._seed(2))
-    penalty = Penalty(network, est.alpha, est.penalty, est.l1_ratio)
-
+    Each loss is the objective (mean loss of the next batch plus the penalty) at the
+    parameters the update left, from :meth:`~steepest.train.step.StepLoop.value_and_grad`,
+    whose gradient the next :meth:`~steepest.train.step.StepLoop.update` then steps on.
+    """
     def batches():
         while True:
             yield from batcher.epoch()
 
     stream = batches()
-
-    def objective():
-        X_batch, y_batch = next(stream)
-        value, dY = loss.value_and_grad(y_batch, network.forward(X_batch, training=True))
-        return value + penalty.value(), dY
-
+    optimizer = steps.optimizer
     lrs, raw, smoothed = [], [], []
     average, best = 0.0, math.inf
     with np.errstate(over="ignore", invalid="ignore"):      # a blow-up is what it looks for
-        value, dY = objective()
+        value, _ = steps.value_and_grad(*next(stream))
         for i in range(num_steps):
             if not math.isfinite(value):
                 return _arrays(lrs, raw, smoothed) + (True,)
-            network.backward(dY)
-            penalty.add_gradient()
-            if est.clip_norm is not None:
-                clip_by_global_norm(network.grad, est.clip_norm)
             rate = optimizer.current_lr
             try:
-                optimizer.step(network.theta, network.grad)
+                steps.update()
             except NonFiniteError:
                 return _arrays(lrs, raw, smoothed) + (True,)
-            value, dY = objective()
+            value, _ = steps.value_and_grad(*next(stream))
             if not math.isfinite(value):
                 return _arrays(lrs, raw, smoothed) + (True,)
             average = smooth * average + (1.0 - smooth) * value

@@ -328,3 +328,47 @@ def test_a_divergence_warning_names_the_line_that_called_fit():
     with pytest.warns(DivergenceWarning) as caught:
         LinearRegression(optimizer="sgd", lr=0.5, epochs=30, tol=None).fit(X, 3 * X.ravel())
     assert caught and all(warning.filename == __file__ for warning in caught)
+
+
+def test_history_records_updates_and_events_as_json(tmp_path):
+    import json
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = MLPClassifier((6,), batch_size=50, epochs=40, early_stopping=True, patience=2,
+                          tol=0.5, random_state=0).fit(X, y)
+    history = model.history_
+    # 108 training rows (validation_fraction=0.1 held out): batches of 50, 50 and 8
+    assert history["updates"] == [3 * e for e in range(1, model.n_iter_ + 1)]
+    assert [event["event"] for event in history["events"]][:1] == ["early_stop"]
+    stop = history["events"][0]
+    assert stop["epoch"] == model.n_iter_ and stop["monitor"] == "val_loss"
+    assert 1 <= stop["best_epoch"] <= model.n_iter_
+    assert all(0.0 <= share <= 1.0 for share in history["dead_units/1"])
+    json.dumps(history, allow_nan=True)              # a model file holds it as JSON
+    loaded = steepest.load(model.save(tmp_path / "m.safetensors"))
+    assert loaded.history_ == history
+
+
+def test_full_batch_fitting_counts_one_update_an_iteration():
+    X = np.random.default_rng(1).normal(size=(50, 2))
+    model = LogisticRegression(optimizer="lbfgs", epochs=30).fit(X, X[:, 0] > 0.1)
+    assert model.history_["updates"] == list(range(1, model.n_iter_ + 1))
+    assert model.history_["events"] == [] and len(model.history_["loss"]) == model.n_iter_
+
+
+def test_non_finite_parameters_are_a_non_finite_error_the_cli_shows_in_one_line(capsys):
+    import typer
+
+    from steepest.cli import _errors
+    from steepest.errors import NonFiniteError
+
+    model = LinearRegression(epochs=2, tol=None).fit([[0.0], [1.0]], [0.0, 1.0])
+    model._network.theta[0] = np.inf
+    with pytest.raises(NonFiniteError, match="produced non-finite parameters") as error:
+        model._check_finite_parameters()
+    with pytest.raises(typer.Exit), _errors():
+        raise error.value
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"Error: {error.value}"] and "\n" not in str(error.value)

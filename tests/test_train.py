@@ -776,3 +776,125 @@ def test_later_epochs_and_calls_on_the_same_data_reuse_the_shuffled_copy():
     finally:
         tracemalloc.stop()
     assert peak < X.nbytes / 8          # the permutation and the epoch snapshots, no copy of X
+
+
+# -- update counts, events and dead units ------------------------------------------------
+
+
+def relu_net(bias: float = 0.0, seed: int = 0) -> nn.Network:
+    net = nn.Network([nn.Dense(6), nn.ReLU(), nn.Dense(5), nn.ReLU(), nn.Dense(3)],
+                     n_features=4, random_state=seed)
+    net.layers[0].b[...] = bias                      # a large negative bias kills layer 1
+    return net
+
+
+def test_history_counts_the_updates_epoch_by_epoch():
+    X, y = blobs()
+    trainer = Trainer(mlp(), "categorical_crossentropy", optim.Adam(lr=0.01), batch_size=16,
+                      random_state=0)
+    trainer.fit(X, y, epochs=3)
+    trainer.partial_fit(X, y)
+    per_epoch = math.ceil(len(X) / 16)
+    assert trainer.history.update_counts == [per_epoch * e for e in range(1, 5)]
+    series = trainer.history.to_dict(counts=True)
+    assert series["updates"] == trainer.history.update_counts
+    assert "updates" not in trainer.history                  # beside the series, not among
+
+
+def test_dead_relu_units_are_measured_on_a_probe_every_epoch():
+    X, y = blobs(n=1500)
+    dead = Trainer(relu_net(bias=-1e3), "categorical_crossentropy", optim.SGD(lr=0.01),
+                   batch_size=64, random_state=0)
+    history = dead.fit(X, y, epochs=2)
+    assert history.dead_units["1"] == [1.0, 1.0]           # every unit of layer 1 is dead
+    assert history.dead_units["3"] == [1.0, 1.0]           # so layer 3 sees only its zero bias
+    assert list(history.dead_units) == ["1", "3"]          # keyed by the ReLU layers' index
+
+    alive = Trainer(relu_net(), "categorical_crossentropy", optim.SGD(lr=0.01), batch_size=64,
+                    random_state=0)
+    history = alive.fit(X, y, epochs=2)
+    assert all(0.0 <= share < 1.0 for values in history.dead_units.values()
+               for share in values)
+    as_series = history.to_dict(layers=True)
+    assert as_series["dead_units/1"] == history.dead_units["1"]
+    assert list(as_series)[-3:] == ["grad_norm/0.W", "grad_norm/2.W", "grad_norm/4.W"]
+
+
+def test_the_dead_unit_probe_is_the_fraction_over_a_fixed_sample():
+    X, y = blobs(n=60)
+    net = relu_net(seed=3)
+    trainer = Trainer(net, "categorical_crossentropy", optim.SGD(lr=1e-9), batch_size=60,
+                      shuffle=False, random_state=0)
+    trainer.fit(X, y, epochs=1)
+    hidden = np.maximum(X @ net.layers[0].W + net.layers[0].b, 0.0)   # all 60 rows: the probe
+    assert trainer.history.dead_units["1"] == [float(np.mean(~(hidden > 0).any(axis=0)))]
+
+
+def test_the_probe_leaves_the_network_as_it_was():
+    X, y = blobs(n=200)
+    layers = [nn.Dense(6), nn.BatchNorm(), nn.ReLU(), nn.Dropout(0.3), nn.Dense(3)]
+    probed = nn.Network(layers, n_features=4, random_state=0)
+    trainer = Trainer(probed, "categorical_crossentropy", optim.Adam(lr=0.01), batch_size=32,
+                      random_state=0)
+    trainer.fit(X, y, epochs=2)
+    state = probed.state_dict()
+    assert trainer._dead_units(trainer._batcher).keys() == {"2"}
+    for key, value in probed.state_dict().items():
+        assert np.array_equal(value, state[key]) if isinstance(value, np.ndarray) \
+            else value == state[key], key
+
+
+def test_no_relu_no_dead_unit_record():
+    X, y = blobs()
+    trainer = Trainer(mlp(), "categorical_crossentropy", optim.Adam(lr=0.01), batch_size=16,
+                      random_state=0)
+    trainer.fit(X, y, epochs=2)
+    assert trainer.history.dead_units == {}
+    assert not any(key.startswith("dead_units") for key in trainer.history.to_dict(layers=True))
+
+
+def test_plateau_reductions_and_early_stops_are_events():
+    X, y = blobs()
+    trainer = Trainer(mlp(dropout=False, batch_norm=False), "categorical_crossentropy",
+                      optim.SGD(lr=1e-6), batch_size=None,
+                      callbacks=[ReduceLROnPlateau(monitor="loss", patience=1, min_delta=1.0),
+                                 EarlyStopping(monitor="loss", patience=3, min_delta=1.0)],
+                      random_state=0)
+    trainer.fit(X, y, epochs=20)
+    events = trainer.history.events
+    reduced = [event for event in events if event["event"] == "lr_reduced"]
+    assert [event["epoch"] for event in reduced] == [2, 3, 4]
+    assert reduced[0] == {"epoch": 2, "event": "lr_reduced", "monitor": "loss", "lr": 1e-6,
+                          "new_lr": pytest.approx(1e-7, rel=1e-12)}
+    assert events[-1] == {"epoch": 4, "event": "early_stop", "monitor": "loss",
+                          "best": trainer.history["loss"][3], "best_epoch": 4}
+    assert trainer.stopped_by == "EarlyStopping" and trainer.epoch == 4
+    assert len(events) == 4          # no "best_restored": the best epoch is the last one
+
+
+def test_restoring_the_best_weights_is_an_event():
+    # lr above 2 / L for this least-squares line: the loss grows by ~1.5² an epoch
+    trainer = Trainer(linear(), "mse", optim.SGD(lr=0.15), divergence=False,
+                      callbacks=[EarlyStopping(monitor="loss", patience=50)])
+    trainer.fit(X_LINE, Y_LINE, epochs=12)
+    best = int(np.argmin(trainer.history["loss"])) + 1
+    assert best < trainer.epoch and trainer.history["loss"][-1] > 100 * min(
+        trainer.history["loss"])
+    assert trainer.history.events[-1] == {"epoch": 12, "event": "best_restored",
+                                          "best_epoch": best}
+
+
+def test_events_and_counts_survive_a_checkpoint(tmp_path):
+    X, y = blobs()
+    path = tmp_path / "run.ckpt"
+    first = Trainer(mlp(), "categorical_crossentropy", optim.SGD(lr=1e-6), batch_size=30,
+                    callbacks=[ReduceLROnPlateau(monitor="loss", patience=1, min_delta=1.0)],
+                    random_state=0)
+    first.fit(X, y, epochs=3)
+    first.save_checkpoint(path)
+    again = Trainer(mlp(), "categorical_crossentropy", optim.SGD(lr=1e-6), batch_size=30,
+                    callbacks=[ReduceLROnPlateau(monitor="loss", patience=1, min_delta=1.0)],
+                    random_state=0)
+    again.load_checkpoint(path)
+    assert again.history.events == first.history.events != []
+    assert again.history.update_counts == first.history.update_counts == [3, 6, 9]

@@ -10,7 +10,9 @@
     history = trainer.fit(X, y, epochs=100, validation_data=(X_val, y_val))
     history["loss"], history["val_loss"], trainer.stopped_by
 
-The loop is in :mod:`steepest.train.loop`, the penalty in
+The loop is in :mod:`steepest.train.loop`, each of its updates one step of
+:class:`StepLoop` (:mod:`steepest.train.step`, the one step loop that full-batch
+fitting and ``lr_find`` call too), the penalty in
 :mod:`~steepest.train.regularization`, the callbacks in
 :mod:`~steepest.train.callbacks`, :mod:`~steepest.train.divergence` and
 :mod:`~steepest.train.progress`, the record in :mod:`~steepest.train.history`.
@@ -18,13 +20,20 @@ The loop is in :mod:`steepest.train.loop`, the penalty in
 
 from __future__ import annotations
 
-from steepest.train.callbacks import Callback, Checkpoint, EarlyStopping, ReduceLROnPlateau
+from steepest.train.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    ReduceLROnPlateau,
+    TrainerView,
+)
 from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
 from steepest.train.history import History
 from steepest.train.loop import Trainer, fit
 from steepest.train.progress import ProgressBar
 from steepest.train.rate import ScaledRate
 from steepest.train.regularization import Penalty, weight_mask
+from steepest.train.step import StepLoop
 
 __all__ = [
     "Callback",
@@ -38,7 +47,9 @@ __all__ = [
     "ProgressBar",
     "ReduceLROnPlateau",
     "ScaledRate",
+    "StepLoop",
     "Trainer",
+    "TrainerView",
     "fit",
     "weight_mask",
 ]

@@ -1,8 +1,10 @@
 """Callbacks: code the fit loop runs around each epoch.
 
 The protocol is small. Before the hooks run the trainer sets ``callback.trainer``
-(the :class:`~steepest.train.Trainer`, through which a callback reaches the
-network, the optimizer, ``lr_scale`` and the history):
+to itself; a callback sees it only as a :class:`TrainerView`, the few things it
+may read and call (the network, the history and its events, ``lr_scale``, the
+epoch counters and flags, ``save_checkpoint``), so this module knows no trainer
+class (as Keras's callback base knows none):
 
 ``reset()``
     Forget everything seen: called when a trainer starts from epoch 0 (not when
@@ -31,24 +33,62 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 from steepest._validation import check_choice, check_number
 from steepest.errors import ParameterError
+from steepest.nn import Network
+from steepest.train.history import History
 
-if TYPE_CHECKING:
-    from steepest.train.loop import Trainer
-
-__all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReduceLROnPlateau"]
+__all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReduceLROnPlateau", "TrainerView"]
 
 _MONITORS = ("auto", "loss", "val_loss", "val_score")
+
+
+class TrainerView(Protocol):
+    """What a callback may read and call on the trainer that runs it.
+
+    Attributes
+    ----------
+    network : Network
+        The network being trained (its ``state_dict`` / ``load_state_dict``).
+    history : History
+        The record so far; callbacks append what they did to ``history.events``.
+    lr_scale : float
+        The factor on the optimizer's rate; a callback may lower it (> 0).
+    epoch : int
+        Epochs completed (read only).
+    target_epochs : int
+        The epoch count the current call trains up to.
+    stopped : bool
+        A callback has asked to stop this run.
+    stopped_by : str or None
+        The class name of the callback that stopped it, or ``"KeyboardInterrupt"``.
+    finished : bool
+        The last call was a ``fit`` that ran to its end.
+    """
+
+    network: Network
+    history: History
+    lr_scale: float
+    target_epochs: int
+    stopped: bool
+    stopped_by: str | None
+    finished: bool
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write everything a resumed run needs to ``path``, atomically."""
 
 
 class Callback:
     """Base class: every hook does nothing. See the module docstring for the protocol."""
 
     order: ClassVar[int] = 0
-    trainer: Trainer | None = None
+    trainer: TrainerView | None = None
 
     def reset(self) -> None:
         """Forget what was seen (training starts from epoch 0)."""
@@ -110,6 +150,10 @@ class EarlyStopping(_Monitor):
     (as scikit-learn's MLP keeps them): with ``restore_best_weights`` the
     network (theta and BatchNorm's running statistics) is set back to them when
     a ``fit`` ends, whether this callback stopped it or the epochs ran out.
+    Both are recorded in the trainer's ``history.events``: ``{"epoch": e,
+    "event": "early_stop", "monitor": ..., "best": ..., "best_epoch": b}`` the
+    first time the patience runs out, ``{"epoch": e, "event": "best_restored",
+    "best_epoch": b}`` when the best weights are put back.
 
     Parameters
     ----------
@@ -161,6 +205,10 @@ class EarlyStopping(_Monitor):
             if self.restore_best_weights:
                 self._best_state = self.trainer.network.state_dict()
         if self.wait >= self.patience:
+            if not self.stopped_epoch and self.trainer is not None:
+                self.trainer.history.events.append(
+                    {"epoch": epoch, "event": "early_stop", "monitor": self._key(logs),
+                     "best": self.best, "best_epoch": self.best_epoch})
             self.stopped_epoch = epoch
             return True
         return False
@@ -170,6 +218,8 @@ class EarlyStopping(_Monitor):
         if (self.restore_best_weights and self._best_state is not None and trainer.finished
                 and self.best_epoch != trainer.epoch):
             trainer.network.load_state_dict(self._best_state)
+            trainer.history.events.append({"epoch": trainer.epoch, "event": "best_restored",
+                                           "best_epoch": self.best_epoch})
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
@@ -188,7 +238,9 @@ class ReduceLROnPlateau(_Monitor):
     After ``patience`` epochs without an improvement larger than ``min_delta``
     the trainer's ``lr_scale`` is multiplied by ``factor`` (so a constant rate
     and a schedule are lowered alike), never below ``min_lr``; then
-    ``cooldown`` epochs pass before the count starts again. Keras's rule.
+    ``cooldown`` epochs pass before the count starts again. Keras's rule. Each
+    reduction is recorded in the trainer's ``history.events`` as ``{"epoch": e,
+    "event": "lr_reduced", "monitor": ..., "lr": before, "new_lr": after}``.
 
     Parameters
     ----------
@@ -238,17 +290,19 @@ class ReduceLROnPlateau(_Monitor):
             if self.wait >= self.patience:
                 self.wait = 0
                 self.cooldown_left = self.cooldown
-                self._lower(logs["lr"])
+                self._lower(epoch, logs)
 
-    def _lower(self, lr: float) -> None:
+    def _lower(self, epoch: int, logs: dict[str, float]) -> None:
+        lr = logs["lr"]
         if not (lr > self.min_lr) or not math.isfinite(lr):
             return
         trainer = self.trainer
-        if lr * self.factor >= self.min_lr:
-            trainer.lr_scale = trainer.lr_scale * self.factor
-        else:
-            trainer.lr_scale = trainer.lr_scale * (self.min_lr / lr)
+        factor = self.factor if lr * self.factor >= self.min_lr else self.min_lr / lr
+        trainer.lr_scale = trainer.lr_scale * factor
         self.reductions += 1
+        trainer.history.events.append({"epoch": epoch, "event": "lr_reduced",
+                                       "monitor": self._key(logs), "lr": lr,
+                                       "new_lr": lr * factor})
 
     def state_dict(self) -> dict:
         return {"best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left,

@@ -50,6 +50,12 @@ class History(Mapping):
     penalty, before clipping). ``to_dict(layers=True)`` adds them as series
     named ``"grad_norm/0.W"``, ``"grad_norm/2.W"``, ...; :mod:`steepest.diagnose`
     reads them in either form to tell vanishing from exploding gradients.
+    Beside them too: ``dead_units`` (for each ReLU layer, by its index in
+    ``network.layers``, the share of its units that output 0 on every sample of
+    a fixed probe of up to 1024 training samples at the end of each epoch;
+    ``"dead_units/<i>"`` in ``to_dict(layers=True)``) and ``update_counts`` (the
+    optimizer steps taken by the end of each epoch, all epochs together;
+    ``"updates"`` in ``to_dict(counts=True)``).
 
     Attributes
     ----------
@@ -58,12 +64,22 @@ class History(Mapping):
     updates : int
         The number of optimizer steps, all epochs together.
     events : list of dict
-        What happened besides the epochs: ``{"epoch": 7, "event": "divergence",
-        ...}`` each time the divergence guard rolled the model back.
+        What happened besides the epochs, in order, each with the ``epoch`` it
+        happened at and its kind in ``event``: ``"divergence"`` (the guard rolled
+        the model back: ``reason``, ``lr``, ``new_lr``), ``"lr_reduced"``
+        (:class:`~steepest.train.ReduceLROnPlateau`: ``monitor``, ``lr``,
+        ``new_lr``), ``"early_stop"`` (:class:`~steepest.train.EarlyStopping`:
+        ``monitor``, ``best``, ``best_epoch``) and ``"best_restored"`` (its best
+        weights put back at the end: ``best_epoch``).
     layer_grad_norm : dict of str to list of float
         Per Dense layer (keyed ``"0.W"``, ``"2.W"``, ...), the gradient norm of
         its weights at the epoch's last update, one number per epoch (empty for
         runs that do not record it: L-BFGS, Newton).
+    dead_units : dict of str to list of float
+        Per ReLU layer (keyed by its index, ``"1"``, ``"3"``, ...), the share of
+        its units dead on the probe, in [0, 1], one number per epoch.
+    update_counts : list of float
+        The value of ``updates`` at the end of each epoch.
     """
 
     def __init__(self) -> None:
@@ -72,23 +88,32 @@ class History(Mapping):
         self.updates = 0
         self.events: list[dict] = []
         self.layer_grad_norm: dict[str, list[float]] = {}
+        self.dead_units: dict[str, list[float]] = {}
+        self.update_counts: list[float] = []
 
     def append(self, logs: Mapping[str, float],
-               layer_grad_norm: Mapping[str, float] | None = None) -> None:
+               layer_grad_norm: Mapping[str, float] | None = None, *, updates: int = 0,
+               dead_units: Mapping[str, float] | None = None) -> None:
         """Record one epoch: ``logs`` maps series names to numbers, ``layer_grad_norm``
-        a Dense layer's weight key (``"0.W"``) to its gradient norm."""
-        for record, values in ((self._series, logs), (self.layer_grad_norm,
-                                                       layer_grad_norm or {})):
+        a Dense layer's weight key (``"0.W"``) to its gradient norm, ``dead_units`` a
+        ReLU layer's index (``"1"``) to its share of dead units; ``updates`` is the
+        epoch's optimizer steps (added to :attr:`updates`)."""
+        for record, values in ((self._series, logs),
+                               (self.layer_grad_norm, layer_grad_norm or {}),
+                               (self.dead_units, dead_units or {})):
             for key in values:
                 if key not in record:
                     record[key] = [math.nan] * self.epochs
             for key, series in record.items():
                 series.append(float(values.get(key, math.nan)))
+        self.updates += updates
+        self.update_counts.append(self.updates)
         self.epochs += 1
 
     def truncate(self, epochs: int) -> None:
         """Forget the epochs after the first ``epochs``."""
-        for values in (*self._series.values(), *self.layer_grad_norm.values()):
+        for values in (*self._series.values(), *self.layer_grad_norm.values(),
+                       *self.dead_units.values(), self.update_counts):
             del values[epochs:]
         self.epochs = min(self.epochs, epochs)
 
@@ -109,14 +134,19 @@ class History(Mapping):
     def __len__(self) -> int:
         return len(self._series)
 
-    def to_dict(self, *, layers: bool = False) -> dict[str, list[float]]:
+    def to_dict(self, *, layers: bool = False, counts: bool = False) -> dict[str, list[float]]:
         """The series as a plain dict of list copies (for ``history_``, CSV, plots).
 
-        ``layers=True`` adds the per-layer gradient norms after them, as series
-        named ``"grad_norm/<key>"`` (``"grad_norm/0.W"``).
+        ``counts=True`` adds ``"updates"`` (:attr:`update_counts`); ``layers=True``
+        then adds the per-layer records, as series named ``"dead_units/<i>"``
+        (``"dead_units/1"``) and, last, ``"grad_norm/<key>"`` (``"grad_norm/0.W"``).
         """
         series = {key: list(self._series[key]) for key in self}
+        if counts:
+            series["updates"] = list(self.update_counts)
         if layers:
+            series.update({f"dead_units/{key}": list(values)
+                           for key, values in self.dead_units.items()})
             series.update({f"grad_norm/{key}": list(values)
                            for key, values in self.layer_grad_norm.items()})
         return series
@@ -128,7 +158,9 @@ class History(Mapping):
         return {"series": self.to_dict(), "epochs": self.epochs, "updates": self.updates,
                 "events": [dict(event) for event in self.events],
                 "layer_grad_norm": {key: list(values) for key, values in
-                                    self.layer_grad_norm.items()}}
+                                    self.layer_grad_norm.items()},
+                "dead_units": {key: list(values) for key, values in self.dead_units.items()},
+                "update_counts": list(self.update_counts)}
 
     def load_state_dict(self, state: Mapping) -> None:
         self._series = {key: [float(v) for v in values] for key, values in
@@ -136,9 +168,13 @@ class History(Mapping):
         self.epochs = int(state["epochs"])
         self.updates = int(state["updates"])
         self.events = [dict(event) for event in state["events"]]
-        # checkpoints written before the per-layer norms were recorded have none
+        # checkpoints written before the per-layer norms, the dead units and the update
+        # counts were recorded have none (unknown counts are NaN)
         self.layer_grad_norm = {key: [float(v) for v in values] for key, values in
                                 state.get("layer_grad_norm", {}).items()}
+        self.dead_units = {key: [float(v) for v in values] for key, values in
+                           state.get("dead_units", {}).items()}
+        self.update_counts = list(state.get("update_counts", [math.nan] * self.epochs))
 
     def __repr__(self) -> str:
         latest = ", ".join(f"{key}={self._series[key][-1]:.6g}" for key in self

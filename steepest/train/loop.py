@@ -1,6 +1,7 @@
 r"""The fit loop: epochs of batches through a network, a loss and an optimizer.
 
-Each update does, in order::
+Each update is one :meth:`~steepest.train.step.StepLoop.step` (the one step
+loop, :mod:`steepest.train.step`)::
 
     Y  = network.forward(X_batch, training=True)
     J, dY = loss.value_and_grad(y_batch, Y)      # the mean data loss of the batch
@@ -21,8 +22,10 @@ rounding).
 
 At the end of every epoch the trainer records the history (with the gradient
 norm of each Dense layer's weights, read from the last update's gradient: a few
-dot products per epoch, nothing per update), runs the callbacks and keeps a
-snapshot of the state (parameters, BatchNorm statistics, optimizer
+dot products per epoch, nothing per update; and, for each ReLU layer, the share
+of its units that output 0 on every sample of a fixed probe of up to 1024
+training samples: one forward pass in inference mode), runs the callbacks and
+keeps a snapshot of the state (parameters, BatchNorm statistics, optimizer
 state, the generator of the batch orders), so that
 
 * an epoch that diverges is undone (see :mod:`steepest.train.divergence`);
@@ -47,27 +50,22 @@ from steepest import losses, optim
 from steepest._validation import check_number
 from steepest.data import Batcher, as_generator
 from steepest.errors import NonFiniteError, ParameterError, StateError, user_stacklevel
-from steepest.nn import Dense, Network
+from steepest.nn import Dense, Network, ReLU
 from steepest.train._per_sample import run_epoch
 from steepest.train.callbacks import Callback, Checkpoint
-from steepest.train.divergence import (
-    BAD_GRADIENT,
-    DivergenceError,
-    DivergenceGuard,
-    DivergenceWarning,
-    bad_loss_reason,
-)
+from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
 from steepest.train.history import History
 from steepest.train.progress import ProgressBar
 from steepest.train.rate import ScaledRate
 from steepest.train.regularization import Penalty
 from steepest.train.state import load_state, save_state
-from steepest.transforms import clip_by_global_norm, global_norm
+from steepest.train.step import StepLoop
+from steepest.transforms import global_norm
 
 __all__ = ["Trainer", "fit"]
 
-_KEEP_BUFFERS = 4
-"""How many batch sizes the trainer keeps a loss-gradient buffer for."""
+_PROBE_ROWS = 1024
+"""The most training samples the dead-unit probe runs through the network each epoch."""
 
 
 def _dense_weight_ranges(network: Network) -> list[tuple[str, int, int]]:
@@ -132,6 +130,9 @@ class Trainer:
 
     Attributes
     ----------
+    steps : StepLoop
+        The step loop every update of an epoch goes through (network, loss,
+        optimizer, active penalty, clipping).
     history : History
         The per-epoch series, ``history.epochs`` and ``history.updates``.
     epoch : int
@@ -171,10 +172,10 @@ class Trainer:
         if clip_norm is not None:
             check_number(clip_norm, "clip_norm", owner, low=0.0, closed="neither")
         self.network = network
-        self.loss = losses.get(loss)
-        self.optimizer = self._check_optimizer(optimizer)
-        self.batch_size, self.clip_norm = batch_size, clip_norm
+        self.batch_size = batch_size
         self.penalty = Penalty(network, alpha, penalty, l1_ratio)
+        self.steps = StepLoop(network, loss, self._check_optimizer(optimizer),
+                              penalty=self.penalty, clip_norm=clip_norm)
         self.callbacks = self._check_callbacks(callbacks, verbose)
         self.guard = self._check_guard(divergence)
         self.shuffle, self.drop_single, self.verbose = bool(shuffle), bool(drop_single), verbose
@@ -191,9 +192,11 @@ class Trainer:
         self._snapshot: dict | None = None     # the end of the last completed epoch
         self._previous: dict | None = None     # the end of the one before
         self._in_epoch = False
-        self._dY: dict[tuple[int, ...], np.ndarray] = {}
         self._batcher: Batcher | None = None
+        self._probe: tuple[Batcher, np.ndarray] | None = None
         self._layer_ranges = _dense_weight_ranges(network)
+        self._relu_layers = [i for i, layer in enumerate(network.layers)
+                             if isinstance(layer, ReLU)]
 
     # -- checks ------------------------------------------------------------------------
 
@@ -237,6 +240,25 @@ class Trainer:
         )
 
     # -- counters ----------------------------------------------------------------------
+
+    @property
+    def loss(self) -> losses.Loss:
+        """The loss (set a name or an instance: the step loop takes it)."""
+        return self.steps.loss
+
+    @loss.setter
+    def loss(self, value) -> None:
+        self.steps.loss = losses.get(value)
+
+    @property
+    def optimizer(self) -> optim.Optimizer:
+        """The optimizer of the step loop."""
+        return self.steps.optimizer
+
+    @property
+    def clip_norm(self) -> float | None:
+        """The global L2 norm each gradient is clipped to (None: no clipping)."""
+        return self.steps.clip_norm
 
     @property
     def epoch(self) -> int:
@@ -376,13 +398,7 @@ class Trainer:
                 f"{x_name} has {X.shape[1]} features; the network expects "
                 f"{self.network.n_features}."
             )
-        X = np.ascontiguousarray(X, dtype=self.network.dtype)
-        if isinstance(self.loss, losses.CategoricalCrossEntropy):
-            if y.dtype.kind in "iu" or (y.dtype.kind == "f" and np.all(y == np.round(y))):
-                y = np.ascontiguousarray(y, dtype=np.intp)
-        elif y.dtype.kind in "biuf":
-            y = np.ascontiguousarray(y, dtype=self.network.dtype)
-        return X, y
+        return self.steps.inputs(X, y)
 
     def _epoch(self, batcher: Batcher, validation, score) -> None:
         """One epoch: batches, validation, the divergence check, history, callbacks."""
@@ -404,8 +420,8 @@ class Trainer:
             return
         start, offset = self._clock
         logs["time"] = offset + (time.perf_counter() - start)
-        self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]))
-        self.history.updates += n_updates
+        self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]), updates=n_updates,
+                            dead_units=self._dead_units(batcher))
         self._in_epoch = False
 
         epoch = self.epoch
@@ -416,13 +432,12 @@ class Trainer:
 
     def _batches(self, batcher: Batcher) -> tuple[dict[str, float], int, str | None]:
         """Run the updates of one epoch: ``(logs, updates, why it diverged or None)``."""
-        penalty = self.penalty if self.penalty.active else None
-        start_penalty = penalty.value() if penalty is not None else 0.0
+        start_penalty = self.penalty.value() if self.penalty.active else 0.0
         compiled = run_epoch(self, batcher)  # per-sample SGD on a linear model, when it applies
         if compiled is not None:
             (total, count, updates, failure), norm = compiled, math.nan
         else:
-            total, count, updates, failure, norm = self._batch_loop(batcher, penalty)
+            total, count, updates, failure, norm = self.steps.run(batcher.epoch())
         if failure is not None:
             value, reason = failure
             return self._bad_logs(value), updates, reason
@@ -434,39 +449,6 @@ class Trainer:
                 "grad_norm": norm}
         return logs, updates, None
 
-    def _batch_loop(self, batcher: Batcher, penalty: Penalty | None):
-        """The updates of one epoch, batch by batch: ``(sum of the batch losses weighted by
-        their sizes, samples, updates, None or (bad loss, why), the last clipped norm)``."""
-        network, optimizer = self.network, self.optimizer
-        theta, grad = network.theta, network.grad
-        forward, backward = network.forward, network.backward
-        value_and_grad, step = self.loss.value_and_grad, optimizer.step
-        clip, buffers = self.clip_norm, self._dY
-        total, count, updates, norm = 0.0, 0, 0, math.nan
-        for X_batch, y_batch in batcher.epoch():
-            Y = forward(X_batch, True)
-            dY = buffers.get(Y.shape)
-            if dY is None:
-                if len(buffers) >= _KEEP_BUFFERS:
-                    buffers.clear()
-                dY = buffers[Y.shape] = np.empty_like(Y)
-            value, dY = value_and_grad(y_batch, Y, dY)
-            if not math.isfinite(value):
-                return total, count, updates, (value, bad_loss_reason(value)), norm
-            backward(dY)
-            if penalty is not None:
-                penalty.add_gradient()
-            if clip is not None:
-                norm = clip_by_global_norm(grad, clip)
-            try:
-                step(theta, grad)
-            except NonFiniteError:
-                return total, count, updates, (math.nan, BAD_GRADIENT), norm
-            total += value * Y.shape[0]
-            count += Y.shape[0]
-            updates += 1
-        return total, count, updates, None, norm
-
     def _layer_grad_norms(self, norm: float) -> dict[str, float]:
         """The L2 norm of each Dense layer's weight gradient at the epoch's last update,
         before clipping (as ``grad_norm``): clipping scaled the whole gradient by
@@ -477,6 +459,36 @@ class Trainer:
             unclip = (norm + 1e-6) / self.clip_norm
         return {key: math.sqrt(float(np.dot(grad[a:b], grad[a:b]))) * unclip
                 for key, a, b in self._layer_ranges}
+
+    def _dead_units(self, batcher: Batcher) -> dict[str, float]:
+        """For each ReLU layer (keyed by its index in ``network.layers``), the share of its
+        units that output 0 on every sample of the probe: up to ``_PROBE_ROWS`` evenly
+        spaced training samples, gathered once per data set, in inference mode, the
+        network's state put back afterwards. Empty for a network without ReLU layers.
+
+        A unit is one entry of the layer's output for one sample (a channel at a
+        position for image layers); it is dead when its output max(z, 0) is 0 for every
+        probe sample. One forward pass per epoch, nothing per update.
+        """
+        if not self._relu_layers:
+            return {}
+        if self._probe is None or self._probe[0] is not batcher:
+            rows = np.linspace(0, batcher.n_samples - 1,
+                               min(batcher.n_samples, _PROBE_ROWS)).astype(np.intp)
+            self._probe = (batcher, batcher.X[rows])
+        A = self._probe[1]
+        relu = set(self._relu_layers)
+        dead: dict[str, float] = {}
+        state = self.network.state_dict()
+        try:
+            for index, layer in enumerate(self.network.layers):
+                A = layer.forward(A, False)
+                if index in relu:
+                    alive = (A.reshape(A.shape[0], -1) > 0).any(axis=0)
+                    dead[str(index)] = 1.0 - float(np.count_nonzero(alive)) / alive.size
+        finally:
+            self.network.load_state_dict(state)
+        return dead
 
     def _initial_loss(self, batcher: Batcher) -> float:
         """The objective at the starting parameters, for the divergence guard's yardstick.
