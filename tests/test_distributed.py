@@ -210,3 +210,75 @@ def test_newton_on_the_cluster_equals_the_in_memory_newton(client):
     np.testing.assert_allclose(remote.x, local.x, rtol=0, atol=1e-8)
     # one round trip per evaluation and one per Hessian: never 2d of them per iteration
     assert objective.round_trips == remote.nfev + remote.nit
+
+
+# -- the estimators on Dask input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classes, method", [(2, "lbfgs"), (3, "lbfgs"), (2, "newton")])
+def test_logistic_regression_on_dask_equals_the_in_memory_fit(client, classes, method):
+    from steepest import LogisticRegression
+
+    X, y = _classification(n=2400, d=5, classes=classes)
+    settings = dict(optimizer=method, alpha=1e-3, scale=True, tol=1e-10, epochs=300)
+    local = LogisticRegression(**settings).fit(X, y)
+    remote = LogisticRegression(**settings).fit(da.from_array(X, chunks=500),
+                                                da.from_array(y, chunks=500))
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=0, atol=1e-8)
+    if classes == 2:  # the multinomial intercepts are only fixed up to a common shift
+        np.testing.assert_allclose(remote.intercept_, local.intercept_, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+    assert remote.n_iter_ == local.n_iter_ and "Dask cluster" in remote.fitted_on_
+
+
+def test_linear_regression_on_a_dask_dataframe_keeps_the_names(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    from steepest import LinearRegression
+
+    X, y = make_regression(n_samples=1500, n_features=4, noise=2.0, random_state=3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    local = LinearRegression(optimizer="lbfgs", tol=1e-12).fit(X, y)
+    remote = LinearRegression(optimizer="lbfgs", tol=1e-12).fit(
+        dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(y), npartitions=3))
+    assert remote.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-9)
+
+
+def test_full_batch_adam_on_dask_equals_the_in_memory_epochs(client):
+    from steepest import MLPRegressor
+
+    X, y = make_regression(n_samples=800, n_features=3, noise=1.0, random_state=4)
+    settings = dict(hidden_layer_sizes=(8,), optimizer="adam", lr=0.01, batch_size=None,
+                    epochs=25, tol=None, scale=True, random_state=0)
+    local = MLPRegressor(**settings).fit(X, y / 100)
+    remote = MLPRegressor(**settings).fit(da.from_array(X, chunks=200),
+                                          da.from_array(y / 100, chunks=200))
+    np.testing.assert_allclose(remote._network.theta, local._network.theta, rtol=0,
+                               atol=1e-10)
+    np.testing.assert_allclose(remote.history_["loss"], local.history_["loss"], rtol=1e-10)
+
+
+def test_mini_batch_on_dask_is_local_sgd_deterministic_and_learns(client):
+    from steepest import LogisticRegression
+
+    X, y = _classification(n=3000, d=5)
+    Xd, yd = da.from_array(X, chunks=750), da.from_array(y, chunks=750)
+    settings = dict(optimizer="sgd", lr=0.1, batch_size=32, epochs=3, tol=None, scale=True,
+                    random_state=0)
+    first = LogisticRegression(**settings).fit(Xd, yd, sync_every=8)
+    second = LogisticRegression(**settings).fit(Xd, yd, sync_every=8)
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    local = LogisticRegression(**settings).fit(X, y)
+    assert first.score(X, y) > local.score(X, y) - 0.02
+    # 4 partitions of 750 rows: 24 batches an epoch each, averaged every 8 steps
+    assert first.history_["updates"] == [24, 48, 72]
+
+
+def test_unsupported_options_on_dask_are_refused_in_one_sentence(client):
+    from steepest import LogisticRegression
+    from steepest.errors import ParameterError
+
+    X, y = _classification(n=300)
+    with pytest.raises(ParameterError, match="does not support early_stopping yet"):
+        LogisticRegression(early_stopping=True).fit(da.from_array(X), da.from_array(y))

@@ -7,7 +7,10 @@ reduced on the driver in partition order, so a rerun is bit-identical). Dask is 
 optional extra (``pip install steepest[dask]``); this package imports it on use.
 """
 
+from steepest.distributed.cluster import ClusterLostError
 from steepest.distributed.data import DaskData, is_dask
-from steepest.distributed.objective import ClusterLostError, DaskObjective
+from steepest.distributed.local_sgd import DEFAULT_SYNC_EVERY, LocalSGD
+from steepest.distributed.objective import DaskObjective
 
-__all__ = ["ClusterLostError", "DaskData", "DaskObjective", "is_dask"]
+__all__ = ["DEFAULT_SYNC_EVERY", "ClusterLostError", "DaskData", "DaskObjective", "LocalSGD",
+           "is_dask"]

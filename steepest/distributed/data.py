@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from steepest.distributed.cluster import compute
 from steepest.errors import ParameterError
 
 __all__ = ["DaskData", "Summary", "current_client", "is_dask"]
@@ -162,8 +163,6 @@ class DaskData:
     def run(self, tasks: list, *, lost_timeout: float = 30.0) -> list:
         """Compute Dask delayed ``tasks`` (one round trip on a cluster) and return their
         results in order (see :func:`steepest.distributed.objective.compute`)."""
-        from steepest.distributed.objective import compute
-
         return compute(tasks, self.client, lost_timeout=lost_timeout)
 
     def summary(self) -> Summary:

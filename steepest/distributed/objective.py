@@ -20,106 +20,75 @@ from __future__ import annotations
 
 import pickle
 import threading
-import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from steepest.errors import SteepestError
+from steepest.data import prepare_block
+from steepest.train import Penalty, StepLoop, weight_mask
 
-__all__ = ["ClusterLostError", "DaskObjective", "compute"]
-
-
-class ClusterLostError(SteepestError, RuntimeError):
-    """The Dask cluster lost all its workers (or a task kept killing them)."""
+__all__ = ["DaskObjective", "Recipe", "ship", "step_loop"]
 
 
-def compute(tasks: list, client, *, lost_timeout: float = 30.0) -> list:
-    """The results of Dask delayed ``tasks``, in order.
+@dataclass(frozen=True)
+class Recipe:
+    """What a worker needs to train or evaluate: sent once (pickled), unpickled once per
+    worker thread into a :class:`~steepest.train.StepLoop`.
 
-    On a ``distributed.Client`` the tasks go in one graph and come back together (one
-    round trip); while waiting, a cluster with no worker for ``lost_timeout`` seconds
-    raises :class:`ClusterLostError` instead of waiting for ever. Without a client,
-    Dask's local threaded scheduler runs them here.
-    """
-    import dask
+    ``optimizer`` is None for evaluations; the penalty (``alpha``, ``penalty``,
+    ``l1_ratio``) and ``clip_norm`` are applied by local training steps only (the
+    full-batch objective adds its penalty once, on the driver)."""
 
-    if client is None:
-        return list(dask.compute(*tasks, scheduler="threads"))
-    from distributed import wait
-    from distributed.client import FutureCancelledError
-    from distributed.scheduler import KilledWorker
+    network: object
+    loss: object
+    optimizer: object = None
+    alpha: float = 0.0
+    penalty: str | None = None
+    l1_ratio: float = 0.15
+    clip_norm: float | None = None
 
-    futures = client.compute(tasks)
-    alone_since = None
-    try:
-        while True:
-            try:
-                wait(futures, timeout=0.5)
-                break
-            except TimeoutError:
-                if client.scheduler_info().get("workers"):
-                    alone_since = None
-                    continue
-                alone_since = alone_since or time.monotonic()
-                if time.monotonic() - alone_since > lost_timeout:
-                    raise ClusterLostError(
-                        f"The Dask cluster at {client.scheduler.address} has had no worker for "
-                        f"{lost_timeout:g} s, so the fit cannot go on. Start workers (or a "
-                        "new cluster) and fit again."
-                    ) from None
-        return client.gather(futures)
-    except (KilledWorker, FutureCancelledError) as error:
-        raise ClusterLostError(
-            f"The Dask cluster could not finish a task ({type(error).__name__}: {error}); its "
-            "workers died while computing it. Check their memory limits and logs, then fit "
-            "again."
-        ) from None
-    finally:
-        client.cancel([f for f in futures if not f.done()])
+
+def ship(recipe: Recipe, client):
+    """``recipe`` pickled once and persisted on the cluster (with lineage, so a worker
+    that joins later or replaces a lost one gets it too); tasks name it by key."""
+    import cloudpickle
+    from dask import delayed
+
+    shipped = delayed(cloudpickle.dumps(recipe), pure=True)
+    return client.persist(shipped) if client is not None else shipped
 
 
 _LOCAL = threading.local()
 
 
-def _network(blob: bytes):
-    """The network pickled in ``blob``, unpickled once per worker thread (tasks of one
-    thread run one at a time, so each may overwrite its theta and grad)."""
-    cache = getattr(_LOCAL, "networks", None)
+def step_loop(blob: bytes) -> StepLoop:
+    """The step loop of the recipe pickled in ``blob``, unpickled once per worker thread
+    (tasks of one thread run one at a time, so each may overwrite its theta and grad)."""
+    cache = getattr(_LOCAL, "loops", None)
     if cache is None:
-        cache = _LOCAL.networks = {}
+        cache = _LOCAL.loops = {}
     entry = cache.get(id(blob))
     if entry is None or entry[0] is not blob:
         cache.clear()
-        entry = cache[id(blob)] = (blob, pickle.loads(blob))
+        recipe = pickle.loads(blob)
+        network = recipe.network
+        penalty = Penalty(network, recipe.alpha, recipe.penalty, recipe.l1_ratio)
+        entry = cache[id(blob)] = (blob, StepLoop(network, recipe.loss, recipe.optimizer,
+                                                  penalty=penalty, clip_norm=recipe.clip_norm))
     return entry[1]
-
-
-def prepare_part(X, y, mean, scale, classes, dtype):
-    """A partition as the network and loss take it: features as ``dtype``, standardised
-    when ``mean``/``scale`` are given; labels mapped to class indices (floats for two
-    classes) when ``classes`` are."""
-    X = np.asarray(X)
-    X = (X - mean) / scale if mean is not None else X
-    X = np.ascontiguousarray(X, dtype=dtype)
-    y = np.asarray(y)
-    if classes is not None:
-        y = np.searchsorted(classes, y)
-        if classes.size == 2:
-            y = y.astype(dtype)
-    return X, y
 
 
 def _loss_and_grad_sums(blob, X, y, theta, mean, scale, classes):
     """A partition's :math:`(S_k, \\nabla S_k)`: the loss summed over its rows and the
     gradient of that sum, at ``theta``."""
-    network, loss = _network(blob)
-    X, y = prepare_part(X, y, mean, scale, classes, network.dtype)
+    steps = step_loop(blob)
+    network = steps.network
+    X, y = prepare_block(X, y, mean, scale, classes, network.dtype)
     if X.shape[0] == 0:
         return 0.0, np.zeros(network.n_params)
     network.theta[...] = theta
-    value, dY = loss.value_and_grad(y, network.forward(X, training=True))
-    network.backward(dY)
-    return value * X.shape[0], network.grad.astype(np.float64) * X.shape[0]
+    value, grad = steps.value_and_grad(X, y)
+    return value * X.shape[0], grad.astype(np.float64) * X.shape[0]
 
 
 def _hessian_sum(blob, X, y, theta, mean, scale, classes):
@@ -160,15 +129,11 @@ class DaskObjective:
 
     def __init__(self, data, network, loss, *, penalty=None, mean=None, scale=None,
                  classes=None, lost_timeout: float = 30.0) -> None:
-        from dask import delayed
-
         self.data, self.network, self.loss, self.penalty = data, network, loss, penalty
         self.mean, self.scale, self.classes = mean, scale, classes
         self.lost_timeout = lost_timeout
         self.n_rows = data.summary().n_rows
-        blob = pickle.dumps((network, loss), protocol=pickle.HIGHEST_PROTOCOL)
-        shipped = delayed(blob, pure=True)  # sent once, then named by key
-        self._blob = data.client.persist(shipped) if data.client is not None else shipped
+        self._blob = ship(Recipe(network, loss), data.client)
         self.round_trips = 0
 
     def _map(self, function, theta: np.ndarray) -> list:
@@ -202,8 +167,6 @@ class DaskObjective:
         :math:`\alpha(1-\rho)` on the weights' diagonal. One round trip."""
         hessian = np.sum(self._map(_hessian_sum, theta), axis=0) / self.n_rows
         if self.penalty is not None and self.penalty.active:
-            from steepest.train import weight_mask
-
             weights = weight_mask(self.network)
             hessian[weights, weights] += self.penalty.alpha * (1.0 - self.penalty.l1_ratio)
         return hessian
