@@ -39,6 +39,7 @@ __all__ = [
     "check_X",
     "check_X_y",
     "check_y",
+    "prepare_block",
     "split_indices",
     "train_validation_split",
 ]
@@ -497,3 +498,45 @@ class Batcher:
         size = None if self.full else self.batch_size
         return (f"Batcher(n_samples={self.n_samples}, batch_size={size!r}, "
                 f"shuffle={self.shuffle}, drop_single={self.drop_single})")
+
+
+# -- blocks of data that live elsewhere -------------------------------------------------------
+
+
+def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
+    """A block of rows read from a stream or a Dask partition, as a network and its loss
+    take them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, n_features)
+    y : array-like of shape (n,)
+    mean, scale : ndarray of shape (n_features,), optional
+        Standardise: ``(X - mean) / scale``.
+    classes : ndarray, optional
+        Sorted labels; ``y`` becomes their indices (floats of ``dtype`` for two classes,
+        for the binary cross-entropy).
+    dtype : numpy dtype, default=float64
+
+    Returns
+    -------
+    X : C-contiguous ndarray of ``dtype``
+    y : ndarray
+    """
+    X = np.asarray(X)
+    if mean is not None:
+        X = (X - mean) / scale
+    X = np.ascontiguousarray(X, dtype=dtype)
+    y = np.asarray(y)
+    if classes is not None:
+        index = np.searchsorted(classes, y)
+        unknown = (index >= classes.size) | (classes[np.minimum(index, classes.size - 1)] != y)
+        if unknown.any():
+            raise ParameterError(
+                f"y holds the label {y[np.argmax(unknown)]!r}, which is not among the classes "
+                f"{classes.tolist()} the first pass found."
+            )
+        y = index.astype(dtype) if classes.size == 2 else index
+    elif y.dtype.kind in "biuf":
+        y = np.ascontiguousarray(y, dtype=dtype)
+    return X, y

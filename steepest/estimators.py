@@ -36,8 +36,9 @@ from sklearn.utils.validation import check_is_fitted
 from steepest import nn, optim, schedules
 from steepest._validation import check_choice, check_number
 from steepest.data import check_X, check_X_y, train_validation_split
-from steepest.errors import FileFormatError, NonFiniteError, ParameterError
+from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
 from steepest.io import load_arrays, save_arrays
+from steepest.outofcore import fit_out_of_core, is_out_of_core
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "load"]
 
@@ -155,13 +156,20 @@ class _GradientDescentModel(BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------
 
-    def fit(self, X, y, *, validation_data=None, checkpoint=None, resume=False):
+    def fit(self, X, y=None, *, validation_data=None, checkpoint=None, resume=False,
+            sync_every=None):
         """Fit the model by gradient descent (or L-BFGS/Newton) from its start.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), Dask collection or ParquetStream
+            A Dask array or DataFrame is fitted where its partitions are (the current
+            ``distributed.Client``, else Dask's local scheduler); a
+            :class:`~steepest.stream.ParquetStream` a row group at a time (see
+            :mod:`steepest.outofcore`). The fitted model is the same NumPy model.
         y : array-like of shape (n_samples,) (or (n_samples, n_outputs) for the regressors)
+            A Dask array or Series with a Dask ``X``; None with a ParquetStream (it holds
+            its target column).
         validation_data : tuple (X_val, y_val), optional
             Data to evaluate after every epoch (``val_loss`` and ``val_score`` in
             ``history_``); with ``early_stopping`` it replaces the held-out
@@ -172,11 +180,21 @@ class _GradientDescentModel(BaseEstimator):
             Continue from ``checkpoint`` when the file exists (a run that was
             killed); with the same data and parameters the model ends bit for bit
             as an uninterrupted run would. First-order optimizers only.
+        sync_every : int, optional
+            Dask input with ``batch_size=k`` only: local mini-batch steps of each
+            partition between two averages of the parameters (local SGD); default
+            :data:`steepest.distributed.local_sgd.DEFAULT_SYNC_EVERY` (32).
 
         Returns
         -------
         self
         """
+        if is_out_of_core(X) or is_out_of_core(y):
+            self._check_params()
+            fit_out_of_core(self, X, y, validation_data=validation_data, checkpoint=checkpoint,
+                            resume=resume, sync_every=sync_every)
+            self._check_finite_parameters()
+            return self
         X, y = self._prepare(X, y)
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
@@ -298,9 +316,27 @@ class _GradientDescentModel(BaseEstimator):
 
     def _fit_full_batch(self, X, y) -> None:
         """L-BFGS or Newton on the whole objective (linear models, smooth penalties)."""
+        from steepest.train import Penalty, StepLoop
+
+        network = self._network
+        steps = StepLoop(network, self._loss,
+                         penalty=Penalty(network, self.alpha, self.penalty, self.l1_ratio))
+
+        def objective(theta):
+            network.theta[...] = theta
+            value, grad = steps.value_and_grad(X, y)
+            return value, grad.copy()
+
+        self._minimize(objective)
+
+    def _minimize(self, objective, hessian=None) -> None:
+        """Run the line-search method ``optimizer`` names on ``objective`` (``theta ->
+        (value, gradient)`` of the whole objective) from the network's theta, and record
+        each iteration as an epoch. ``hessian(theta)`` for Newton; None: central
+        differences of the gradient."""
         from steepest.optim.lbfgs import lbfgs
         from steepest.optim.newton import newton
-        from steepest.train import History, Penalty, StepLoop
+        from steepest.train import History
 
         if self.batch_size is not None:
             raise ParameterError(
@@ -314,14 +350,7 @@ class _GradientDescentModel(BaseEstimator):
                 "optimizer such as 'sgd' or 'adam'."
             )
         network = self._network
-        steps = StepLoop(network, self._loss,
-                         penalty=Penalty(network, self.alpha, self.penalty, self.l1_ratio))
         history, start = History(), time.perf_counter()
-
-        def objective(theta):
-            network.theta[...] = theta
-            value, grad = steps.value_and_grad(X, y)
-            return value, grad.copy()
 
         def record(intermediate_result):
             history.append({"loss": float(intermediate_result.fun), "lr": math.nan,
@@ -332,12 +361,35 @@ class _GradientDescentModel(BaseEstimator):
         if self._optimizer_name() == "lbfgs":
             result = lbfgs(objective, network.theta.copy(), **settings)
         else:
-            result = newton(objective, None, network.theta.copy(), **settings)
+            result = newton(objective, hessian, network.theta.copy(), **settings)
         network.theta[...] = result.x
         self._record(history)
         if not result.success:
             warnings.warn(f"{type(self).__name__}: {result.message}", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=user_stacklevel())
+
+    def _prepare_summary(self, summary) -> None:
+        """The preparation stage from a first pass over data held elsewhere (a
+        :class:`steepest.outofcore.SourceSummary`): dtype, targets, ``n_features_in_``,
+        feature names, the scaling statistics and a fresh network, as :meth:`_prepare`
+        fixes them from in-memory data (parameters already checked)."""
+        self._dtype = np.dtype(summary.dtype)
+        if isinstance(self, ClassifierMixin):
+            if summary.labels is None:
+                raise ParameterError(
+                    "y holds more than 10,000 distinct values; a classifier needs class "
+                    "labels. Use a regressor, or bin the target into classes."
+                )
+            _, n_outputs = self._targets(summary.labels, first=True)
+        else:
+            _, n_outputs = self._targets(np.zeros(1, self._dtype), first=True)
+        self.n_features_in_ = summary.n_features
+        if summary.feature_names is not None:
+            self.feature_names_in_ = summary.feature_names
+        if self.scale:
+            self.input_mean_ = summary.mean
+            self.input_scale_ = np.where(summary.std > 0, summary.std, 1.0)
+        self._network = self._build_network(n_outputs)
 
     def _record(self, history) -> None:
         """``history_``: the per-epoch series, ``updates``, the per-layer records and,

@@ -1,0 +1,251 @@
+r"""Fit an estimator on data that are not one array in memory.
+
+Two sources, one procedure:
+
+* a Dask array or DataFrame (with its targets as a Dask array or Series): the rows stay
+  in their partitions on the cluster (:mod:`steepest.distributed`);
+* a :class:`~steepest.stream.ParquetStream`: the rows are read a row group at a time and
+  never held all at once (its target column is the ``y``).
+
+The estimator is prepared from one pass of statistics (count, labels, and each feature's
+mean and standard deviation when ``scale=True``); then
+
+* ``optimizer="lbfgs"`` or ``"newton"`` minimises the full objective
+  :math:`J(\theta) = \frac1n\sum_i \ell(y_i, f_\theta(x_i)) + P(\theta)`, one pass (one
+  round trip on a cluster) per evaluation, the Hessian for Newton in one more;
+* a first-order optimizer with ``batch_size=None`` steps on the same full gradient, one
+  pass per update;
+* a first-order optimizer with ``batch_size=k`` runs epochs of mini-batches through the
+  one step loop: the stream's shuffled epochs (every row once), or local SGD on the
+  cluster's partitions with an average every ``sync_every`` local steps
+  (:mod:`steepest.distributed.local_sgd`).
+
+The fitted estimator is the ordinary NumPy model: it predicts, saves and loads without
+Dask or the files. Not supported on these sources (each refused in one sentence):
+``validation_data``, ``early_stopping``, checkpoints; the divergence guard does not roll
+back (a non-finite loss stops the fit with advice).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from steepest import losses
+from steepest._finite_diff import hessian_from_gradient
+from steepest.data import prepare_block
+from steepest.distributed import is_dask
+from steepest.errors import NonFiniteError, ParameterError
+from steepest.methods import LINE_SEARCH
+from steepest.stream import ParquetStream
+from steepest.train import History, Penalty, StepLoop, weight_mask
+
+__all__ = ["SourceSummary", "fit_out_of_core", "is_out_of_core"]
+
+
+def is_out_of_core(X) -> bool:
+    """Whether ``fit`` must take ``X`` through this module (Dask, or a stream)."""
+    return is_dask(X) or isinstance(X, ParquetStream)
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """What the estimator is prepared from: the first pass over a source."""
+
+    n_rows: int
+    n_features: int
+    dtype: np.dtype
+    labels: np.ndarray | None
+    mean: np.ndarray
+    std: np.ndarray
+    feature_names: np.ndarray | None
+
+
+class _StreamObjective:
+    """:math:`J` and its gradient over a stream, one pass per evaluation (the blocks'
+    loss and gradient sums added in file order, the penalty once)."""
+
+    def __init__(self, stream, network, loss, penalty, mean, scale, classes) -> None:
+        self.stream, self.network, self.penalty = stream, network, penalty
+        self.mean, self.scale, self.classes = mean, scale, classes
+        self.steps = StepLoop(network, loss)
+        self.n_rows = stream.statistics().n_rows
+        self.passes = 0
+
+    def _blocks(self):
+        self.passes += 1
+        for X, y in self.stream.blocks():
+            yield prepare_block(X, y, self.mean, self.scale, self.classes, self.network.dtype)
+
+    def _sums(self, theta, X, y) -> tuple[float, np.ndarray]:
+        self.network.theta[...] = theta
+        value, grad = self.steps.value_and_grad(X, y)
+        return value * X.shape[0], grad.astype(np.float64) * X.shape[0]
+
+    def __call__(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        value, grad = 0.0, np.zeros(self.network.n_params)
+        for X, y in self._blocks():
+            v, g = self._sums(theta, X, y)
+            value, grad = value + v, grad + g
+        value, grad = value / self.n_rows, grad / self.n_rows
+        if self.penalty.active:
+            self.network.theta[...] = theta
+            self.network.grad[...] = grad
+            self.penalty.add_gradient()
+            value += self.penalty.value()
+            grad = self.network.grad.astype(np.float64)
+        return float(value), grad
+
+    def hessian(self, theta):
+        """Each block's Hessian by central differences of its gradient sum, added in one
+        pass, plus the L2 penalty's diagonal (as the Dask objective does)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        hessian = np.zeros((theta.size, theta.size))
+        for X, y in self._blocks():
+            hessian += hessian_from_gradient(lambda p, X=X, y=y: self._sums(p, X, y)[1], theta)
+        hessian /= self.n_rows
+        if self.penalty.active:
+            weights = weight_mask(self.network)
+            hessian[weights, weights] += self.penalty.alpha * (1.0 - self.penalty.l1_ratio)
+        return hessian
+
+
+class _StreamSource:
+    def __init__(self, stream: ParquetStream, y) -> None:
+        if y is not None:
+            raise ParameterError(
+                "A ParquetStream holds its target column: call fit(stream) without y (got a "
+                f"y of type {type(y).__name__})."
+            )
+        self.stream = stream
+        stats = stream.statistics()
+        self.summary = SourceSummary(stats.n_rows, stream.n_features, stream.dtype,
+                                     stats.labels, stats.mean, stats.std,
+                                     np.asarray(stream.feature_names, dtype=object))
+        self.where = f"streamed from {len(stream.files)} file(s)"
+
+    def objective(self, network, loss, penalty, mean, scale, classes):
+        return _StreamObjective(self.stream, network, loss, penalty, mean, scale, classes)
+
+    def mini_batch_epochs(self, model, network, loss, optimizer, mean, scale, classes, seed,
+                          sync_every):
+        steps = StepLoop(network, loss, optimizer, clip_norm=model.clip_norm,
+                         penalty=Penalty(network, model.alpha, model.penalty, model.l1_ratio))
+        rng = np.random.default_rng(seed)
+
+        def epoch(_):
+            batches = (prepare_block(X, y, mean, scale, classes, network.dtype)
+                       for X, y in self.stream.batches(model.batch_size, rng))
+            result = steps.run(batches)
+            loss_mean = result.total / result.count if result.count else math.nan
+            return loss_mean, result.updates, result.failure
+        return epoch
+
+
+class _DaskSource:
+    def __init__(self, X, y) -> None:
+        from steepest.distributed import DaskData
+
+        self.data = DaskData(X, y)
+        s = self.data.summary()
+        self.summary = SourceSummary(s.n_rows, self.data.n_features, self.data.dtype,
+                                     s.labels, s.mean, s.std, self.data.feature_names)
+        client = self.data.client
+        self.where = ("on Dask's local scheduler" if client is None else
+                      f"on the Dask cluster at {client.scheduler.address} "
+                      f"({len(client.scheduler_info().get('workers', {}))} workers)")
+
+    def objective(self, network, loss, penalty, mean, scale, classes):
+        from steepest.distributed import DaskObjective
+
+        return DaskObjective(self.data, network, loss, penalty=penalty, mean=mean,
+                             scale=scale, classes=classes)
+
+    def mini_batch_epochs(self, model, network, loss, optimizer, mean, scale, classes, seed,
+                          sync_every):
+        from steepest.distributed import DEFAULT_SYNC_EVERY, LocalSGD
+
+        engine = LocalSGD(self.data, network, loss, optimizer, batch_size=model.batch_size,
+                          sync_every=DEFAULT_SYNC_EVERY if sync_every is None else sync_every,
+                          alpha=model.alpha, penalty=model.penalty, l1_ratio=model.l1_ratio,
+                          clip_norm=model.clip_norm, mean=mean, scale=scale, classes=classes,
+                          seed=seed)
+        return engine.epoch
+
+
+def _refuse_unsupported(model, validation_data, checkpoint, resume) -> None:
+    given = [name for name, value in (("validation_data", validation_data),
+                                      ("checkpoint", checkpoint), ("resume", resume),
+                                      ("early_stopping", model.early_stopping)) if value]
+    if given:
+        raise ParameterError(
+            f"{type(model).__name__}.fit on a Dask collection or a ParquetStream does not "
+            f"support {', '.join(given)} yet; fit without {'it' if len(given) == 1 else 'them'}"
+            ", or on in-memory arrays."
+        )
+
+
+def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resume=False,
+                    sync_every: int | None = None) -> None:
+    """Fit ``model`` (a steepest estimator, its parameters checked) on a Dask ``X, y`` or a
+    ``ParquetStream`` ``X``; sets what ``fit`` sets, plus ``fitted_on_`` (where it ran)."""
+    _refuse_unsupported(model, validation_data, checkpoint, resume)
+    source = _StreamSource(X, y) if isinstance(X, ParquetStream) else _DaskSource(X, y)
+    model._prepare_summary(source.summary)
+    model.fitted_on_ = source.where
+    network, loss = model._network, losses.get(model._loss)
+    mean, scale = (model.input_mean_, model.input_scale_) if model.scale else (None, None)
+    classes = getattr(model, "classes_", None)
+    penalty = Penalty(network, model.alpha, model.penalty, model.l1_ratio)
+    if model._optimizer_name() in LINE_SEARCH:
+        objective = source.objective(network, loss, penalty, mean, scale, classes)
+        model._minimize(objective, objective.hessian)
+        return
+    optimizer = model._make_optimizer()
+    if model.batch_size is None:
+        objective = source.objective(network, loss, penalty, mean, scale, classes)
+        steps = StepLoop(network, loss, optimizer, clip_norm=model.clip_norm)
+
+        def epoch(_):
+            value, grad = objective(network.theta)
+            if not (math.isfinite(value) and np.isfinite(grad).all()):
+                return value, 0, (value, "the loss or its gradient became non-finite")
+            network.grad[...] = grad
+            steps.update()
+            return value, 1, None
+    else:
+        seed = int(model._seed(2).integers(2**31))
+        epoch = source.mini_batch_epochs(model, network, loss, optimizer, mean, scale,
+                                         classes, seed, sync_every)
+    _epochs(model, optimizer, epoch)
+
+
+def _epochs(model, optimizer, epoch) -> None:
+    """Run ``model.epochs`` epochs (fewer when ``tol`` stops them) and record the history."""
+    history, start = History(), time.perf_counter()
+    best, stale = math.inf, 0
+    for e in range(model.epochs):
+        lr = optimizer.current_lr
+        value, updates, failure = epoch(e)
+        if failure is not None:
+            raise NonFiniteError(
+                f"Training diverged at epoch {e + 1}: {failure[1]} with learning rate "
+                f"{lr:.4g}. Lower the rate (try {lr / 10:.3g}), scale the inputs "
+                "(scale=True) or clip the gradients (clip_norm=1.0)."
+            )
+        history.append({"loss": value, "lr": lr, "grad_norm": math.nan,
+                        "time": time.perf_counter() - start}, updates=updates)
+        if model.tol is not None:
+            if value < best - model.tol:
+                best, stale = value, 0
+            else:
+                stale += 1
+                if stale >= model.patience:
+                    history.events.append({"epoch": e + 1, "event": "early_stop",
+                                           "reason": f"loss did not fall by tol={model.tol}"})
+                    break
+    model._record(history)
