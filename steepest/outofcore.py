@@ -137,10 +137,14 @@ class _StreamSource:
                          penalty=Penalty(network, model.alpha, model.penalty, model.l1_ratio))
         rng = np.random.default_rng(seed)
 
+        def prepare(X, y):  # the stream's own block: scaled in place
+            if mean is not None:
+                X -= mean
+                X /= scale
+            return prepare_block(X, y, None, None, classes, network.dtype)
+
         def epoch(_):
-            batches = (prepare_block(X, y, mean, scale, classes, network.dtype)
-                       for X, y in self.stream.batches(model.batch_size, rng))
-            result = steps.run(batches)
+            result = steps.run(self.stream.batches(model.batch_size, rng, prepare=prepare))
             loss_mean = result.total / result.count if result.count else math.nan
             return loss_mean, result.updates, result.failure
         return epoch

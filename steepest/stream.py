@@ -219,6 +219,7 @@ class ParquetStream:
         self._units = None if self.csv else self._row_groups()
         self.n_rows = None if self.csv else sum(unit[2] for unit in self._units)
         self._statistics: StreamStatistics | None = None
+        self._buffers: dict[str, np.ndarray] = {}  # the shuffle buffer and the block out
 
     # -- files -------------------------------------------------------------------------
 
@@ -313,21 +314,38 @@ class ParquetStream:
         return X, column.to_numpy(zero_copy_only=False)
 
     def _read_units(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays."""
+        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays.
+
+        The next row group is read and converted on a second thread while the caller
+        works on this one (pyarrow and NumPy's copies release the GIL), so reading
+        overlaps training; one more row group is held while it does.
+        """
         if self.csv:
             yield from self._read_csv()
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         from pyarrow import parquet
 
-        files: dict[int, object] = {}
         columns = [*self.feature_names, self.target]
-        for index in (range(len(self._units)) if order is None else order):
+        opened: dict[int, object] = {}
+
+        def read(index: int) -> tuple[np.ndarray, np.ndarray]:
             f, g, _, start = self._units[index]
-            if f not in files:
-                files.clear()  # one file open at a time
-                files[f] = parquet.ParquetFile(self.files[f], pre_buffer=False)
-            yield self._arrays(files[f].read_row_group(g, columns=columns), self.files[f],
-                               start)
+            if f not in opened:
+                opened.clear()  # one file open at a time
+                opened[f] = parquet.ParquetFile(self.files[f], pre_buffer=False)
+            return self._arrays(opened[f].read_row_group(g, columns=columns), self.files[f],
+                                start)
+
+        indices = list(range(len(self._units)) if order is None else order)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="steepest-stream") as pool:
+            pending = pool.submit(read, indices[0])
+            for index in indices[1:]:
+                arrays = pending.result()
+                pending = pool.submit(read, index)
+                yield arrays
+            yield pending.result()
 
     def _read_csv(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         import pyarrow as pa
@@ -363,54 +381,66 @@ class ParquetStream:
               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every row once, shuffled, in blocks of at most ``batch_rows``.
 
-        The row groups come in a new random order and the rows of about
-        ``shuffle_buffer`` rows' worth of row groups are yielded in a random order.
+        The row groups come in a new random order; they are copied into a buffer, and
+        each time it holds ``shuffle_buffer`` rows or more, its rows are yielded in a
+        random order (the buffer is reused: its size is set once).
         The order is drawn from ``rng`` (default: the stream's own generator, advanced
         by each epoch), so a trainer can pass the generator its checkpoints keep.
+        Shuffled blocks are overwritten by the next one: copy a block to keep it.
         """
         rng = self.rng if rng is None else rng
         order = None if self.csv else rng.permutation(len(self._units))
-        buffer: list[tuple[np.ndarray, np.ndarray]] = []
-        held = 0
-        for X, y in self._read_units(order):
-            buffer.append((X, y))
-            held += X.shape[0]
-            if held >= self.shuffle_buffer:
-                yield from self._shuffled(buffer, rng)
-                buffer, held = [], 0
-        if buffer:
-            yield from self._shuffled(buffer, rng)
-
-    def _shuffled(self, buffer, rng) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The rows of the buffered row groups in a random order, gathered a block at a
-        time (never a shuffled copy of the whole buffer)."""
-        sizes = np.array([X.shape[0] for X, _ in buffer])
+        units = self._read_units(order)
         if self.shuffle_buffer <= 1:
-            for X, y in buffer:
+            for X, y in units:
                 yield from _slices(X, y, self.batch_rows)
             return
-        offsets = np.concatenate(([0], np.cumsum(sizes)))
-        order = rng.permutation(int(offsets[-1]))
+        X_buffer, y_buffer = self._buffers.get("X"), self._buffers.get("y")
+        held = 0
+        for X, y in units:
+            if X_buffer is None or held + X.shape[0] > X_buffer.shape[0] \
+                    or y_buffer.dtype != y.dtype:
+                # the buffer holds less than shuffle_buffer rows before a group joins it
+                rows = self.shuffle_buffer - 1 + X.shape[0]
+                X_buffer = _grown(X_buffer, rows, held, (self.n_features,), self.dtype)
+                y_buffer = _grown(y_buffer if y_buffer is not None and y_buffer.dtype == y.dtype
+                                  else None, rows, held, (), y.dtype)
+                self._buffers.update(X=X_buffer, y=y_buffer)
+            X_buffer[held:held + X.shape[0]] = X
+            y_buffer[held:held + X.shape[0]] = y
+            held += X.shape[0]
+            if held >= self.shuffle_buffer:
+                yield from self._shuffled(X_buffer[:held], y_buffer[:held], rng)
+                held = 0
+        if held:
+            yield from self._shuffled(X_buffer[:held], y_buffer[:held], rng)
+
+    def _shuffled(self, X, y, rng) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The buffered rows in a random order, gathered a block at a time into two
+        arrays made once (the next block overwrites them)."""
+        order = rng.permutation(X.shape[0])
+        X_out, y_out = self._buffers.get("X_out"), self._buffers.get("y_out")
+        if X_out is None or y_out.dtype != y.dtype:
+            X_out = np.empty((self.batch_rows, self.n_features), self.dtype)
+            y_out = np.empty(self.batch_rows, y.dtype)
+            self._buffers.update(X_out=X_out, y_out=y_out)
         for a in range(0, order.size, self.batch_rows):
             rows = order[a:a + self.batch_rows]
-            unit = np.searchsorted(offsets, rows, side="right") - 1
-            X = np.empty((rows.size, self.n_features), self.dtype)
-            y = np.empty(rows.size, buffer[0][1].dtype)
-            for u in np.unique(unit):
-                here = unit == u
-                local = rows[here] - offsets[u]
-                X[here] = buffer[u][0][local]
-                y[here] = buffer[u][1][local]
-            yield X, y
+            yield (np.take(X, rows, axis=0, out=X_out[:rows.size]),
+                   np.take(y, rows, axis=0, out=y_out[:rows.size]))
 
-    def batches(self, batch_size: int, rng: np.random.Generator | None = None
-                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None, *,
+                prepare=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """One :meth:`epoch` cut into batches of ``batch_size`` rows (the last holds the
         rest): every row exactly once. Rows left over at the end of a block open the
-        next batch."""
+        next batch. ``prepare(X, y) -> (X, y)``, when given, is applied to each block
+        before it is cut (once per block rather than per batch; it may work in place).
+        A batch is overwritten by the next block: copy it to keep it."""
         check_number(batch_size, "batch_size", "ParquetStream.batches", low=1, integer=True)
         X_left = y_left = None
         for X, y in self.epoch(rng):
+            if prepare is not None:
+                X, y = prepare(X, y)
             if X_left is not None:
                 X, y = np.concatenate((X_left, X)), np.concatenate((y_left, y))
                 X_left = y_left = None
@@ -418,7 +448,7 @@ class ParquetStream:
             for a in range(0, whole, batch_size):
                 yield X[a:a + batch_size], y[a:a + batch_size]
             if whole < X.shape[0]:
-                X_left, y_left = X[whole:], y[whole:]
+                X_left, y_left = X[whole:].copy(), y[whole:].copy()
         if X_left is not None:
             yield X_left, y_left
 
@@ -451,6 +481,16 @@ class ParquetStream:
         files = self.files[0] if len(self.files) == 1 else f"{len(self.files)} files"
         return (f"ParquetStream('{files}', target={self.target!r}, n_features={self.n_features}, "
                 f"n_rows={self.n_rows})")
+
+
+def _grown(buffer, rows: int, keep: int, shape: tuple, dtype):
+    """``buffer`` if it holds ``rows`` rows, else a larger one with its first ``keep``."""
+    if buffer is not None and buffer.shape[0] >= rows:
+        return buffer
+    grown = np.empty((rows, *shape), dtype)
+    if buffer is not None:
+        grown[:keep] = buffer[:keep]
+    return grown
 
 
 def _slices(X: np.ndarray, y: np.ndarray, rows: int):

@@ -49,7 +49,7 @@ def test_an_epoch_sees_every_row_exactly_once(tmp_path_factory, n, group, buffer
     _, _, table = _table(n, d=2)
     path = _parquet(tmp_path_factory.mktemp("p") / "a.parquet", table, group)
     stream = ParquetStream(path, "y", batch_rows=50, shuffle_buffer=buffer, random_state=seed)
-    batches = list(stream.batches(batch))
+    batches = [(X.copy(), y.copy()) for X, y in stream.batches(batch)]  # overwritten next
     seen = np.concatenate([b[1] for b in batches])
     np.testing.assert_array_equal(np.sort(seen), np.arange(n))
     assert all(b[0].shape[0] == batch for b in batches[:-1])
@@ -63,7 +63,7 @@ def test_epochs_are_shuffled_reproducibly_and_differ(tmp_path):
 
     def orders(seed):
         stream = ParquetStream(path, "y", shuffle_buffer=300, random_state=seed)
-        return [np.concatenate([y for _, y in stream.epoch()]) for _ in range(2)]
+        return [np.concatenate([y.copy() for _, y in stream.epoch()]) for _ in range(2)]
 
     first, second = orders(7)
     again = orders(7)
@@ -78,8 +78,8 @@ def test_epochs_are_shuffled_reproducibly_and_differ(tmp_path):
 def test_an_epoch_can_draw_from_the_callers_generator(tmp_path):
     _, _, table = _table(500)
     stream = ParquetStream(_parquet(tmp_path / "a.parquet", table, 64), "y", random_state=0)
-    a = np.concatenate([y for _, y in stream.epoch(np.random.default_rng(3))])
-    b = np.concatenate([y for _, y in stream.epoch(np.random.default_rng(3))])
+    a = np.concatenate([y.copy() for _, y in stream.epoch(np.random.default_rng(3))])
+    b = np.concatenate([y.copy() for _, y in stream.epoch(np.random.default_rng(3))])
     np.testing.assert_array_equal(a, b)
 
 
@@ -122,7 +122,7 @@ def test_csv_streams_in_blocks(tmp_path):
     stream = ParquetStream(path, "y", shuffle_buffer=1000, random_state=0)
     assert stream.n_rows is None
     np.testing.assert_allclose(np.concatenate([b[0] for b in stream.blocks()]), X, rtol=1e-15)
-    seen = np.concatenate([y for _, y in stream.epoch()])
+    seen = np.concatenate([y.copy() for _, y in stream.epoch()])
     np.testing.assert_array_equal(np.sort(seen), y)
     assert stream.statistics().n_rows == 5000 and stream.n_rows == 5000
 
