@@ -70,7 +70,9 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +81,7 @@ import numpy as np
 
 from steepest.errors import ParameterError
 
-__all__ = ["Finding", "Thresholds", "diagnose", "format_findings"]
+__all__ = ["Finding", "Thresholds", "add_findings", "diagnose", "format_findings"]
 
 SEVERITIES = ("problem", "warning", "info")
 
@@ -106,6 +108,12 @@ class Finding:
     epochs : tuple of (int, int) or None
         The first and last epoch (counted from 1) the evidence is about, for a
         figure to mark; None when it is not about a stretch of epochs.
+    suggestion : dict of str to value, default={}
+        The estimator parameters the advice's first remedy sets, by name
+        (``{"lr": 0.01, "clip_norm": 1.0}``): a program applies it with
+        ``model.set_params(**finding.suggestion)``, the command line shows it as
+        flags (``--lr 0.01 --clip-norm 1``). Each setting also appears in
+        ``advice`` written as ``name=value``, the form the renderers rewrite.
     """
 
     code: str
@@ -114,6 +122,7 @@ class Finding:
     evidence: str
     advice: str
     epochs: tuple[int, int] | None = None
+    suggestion: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
         return format_findings([self])
@@ -272,13 +281,19 @@ def _layer_order(key: str) -> tuple[int, str]:
     return (int(index), name) if index.isdigit() else (10**9, key)
 
 
+def _is_estimator(value) -> bool:
+    """Whether ``value`` is a (fitted or unfitted) estimator rather than a history: it has
+    scikit-learn's ``fit`` and ``get_params`` (duck typing keeps the estimators out of
+    this module's imports)."""
+    return callable(getattr(value, "fit", None)) and callable(getattr(value, "get_params", None))
+
+
 def _read(history, n_params, events) -> _Run:
     """A History, a dict of series (``history_``) or a fitted estimator, as a :class:`_Run`."""
-    from steepest.estimators import _GradientDescentModel
     from steepest.train import History
 
     scaled = False
-    if isinstance(history, _GradientDescentModel):
+    if _is_estimator(history):
         model = history
         network = getattr(model, "_network", None)
         trainer = getattr(model, "_trainer", None)
@@ -798,7 +813,49 @@ def diagnose(history, *, X=None, n_params: int | None = None,
     return sorted(findings, key=lambda f: order[f.severity])
 
 
-def format_findings(findings: Sequence[Finding], width: int = 88) -> str:
+_SETTING = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)=('[^']*'|\([^()]*\)|[\w.]+\([^()]*\)"
+                      r"|[\w.+-]*\w)")
+"""A parameter setting written in evidence or advice: ``lr=0.01``, ``optimizer='adam'``,
+``hidden_layer_sizes=(64, 32)``, ``optimizer=steepest.optim.SGD(lr=..., momentum=0.9)``."""
+
+
+def _spelled(name: str, text: str, spell) -> str | None:
+    """The setting ``name=text`` as ``spell`` writes it; None when ``spell`` cannot."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Call):  # an optimizer given as a call: its name, then keywords
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            getattr(node.func, "id", None)
+        parts = [spell(name, str(callee).lower())]
+        for keyword in node.keywords:
+            if isinstance(keyword.value, ast.Constant) and keyword.value.value is ...:
+                continue  # lr=...: "your rate"
+            try:
+                parts.append(spell(keyword.arg, ast.literal_eval(keyword.value)))
+            except ValueError:
+                return None
+        return None if None in parts else " ".join(parts)
+    try:
+        return spell(name, ast.literal_eval(node))
+    except ValueError:
+        return None
+
+
+def _respell(text: str, spell) -> str:
+    """``text`` with each ``name=value`` setting rewritten by ``spell`` where it can."""
+    if spell is None:
+        return text
+
+    def rewrite(match: re.Match) -> str:
+        spelled = _spelled(match[1], match[2], spell)
+        return match[0] if spelled is None else spelled
+
+    return _SETTING.sub(rewrite, text)
+
+
+def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None) -> str:
     """The findings as plain text for a terminal, one block each::
 
         [problem] The learning rate is too high (lr_too_high)
@@ -810,12 +867,29 @@ def format_findings(findings: Sequence[Finding], width: int = 88) -> str:
     findings : sequence of Finding
     width : int, default=88
         Lines are wrapped to this many characters.
+    spell : callable, optional
+        ``spell(name, value) -> str or None`` rewrites each parameter setting
+        written ``name=value`` in the evidence and the advice: the command line
+        passes :func:`steepest.cli_values.flag_form`, which writes ``lr=0.01`` as
+        ``--lr 0.01``; a None keeps that setting as written. By default the text
+        is shown as it is, in the library's words.
     """
     blocks = []
     for finding in findings:
         lines = [f"[{finding.severity}] {finding.title} ({finding.code})"]
         for label, text in (("seen: ", finding.evidence), ("do:   ", finding.advice)):
-            lines += textwrap.wrap(text, width=width, initial_indent="    " + label,
-                                   subsequent_indent=" " * 10, break_on_hyphens=False)
+            lines += textwrap.wrap(_respell(text, spell), width=width,
+                                   initial_indent="    " + label, subsequent_indent=" " * 10,
+                                   break_on_hyphens=False)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def add_findings(report, findings: Sequence[Finding], *, spell=None) -> None:
+    """Each finding as a note of a :class:`~steepest.report.Report`, coloured by severity:
+    the title, then what was seen and what to do (HTML, as :func:`format_findings` is
+    text; ``spell`` as there)."""
+    for finding in findings:
+        report.add_note(finding.title, {"seen": _respell(finding.evidence, spell),
+                                        "do": _respell(finding.advice, spell)},
+                        kind=finding.severity)

@@ -252,6 +252,53 @@ def plot_loss_curves(function: TestFunction, results: Results, ax: Axes | None =
     return ax
 
 
+def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
+    """Three panels of one training run, per epoch: loss, learning rate, gradient norm.
+
+    The loss panel shows the training loss (and ``val_loss`` when recorded), on a
+    log scale when every finite loss is positive and they span more than a factor
+    of 20; the learning-rate panel the rate of each epoch's last update; the
+    gradient panel (log scale) the norm of the last gradient over all parameters,
+    and per layer's weights when the history has ``grad_norm/<layer>`` series.
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        An estimator's ``history_``: ``loss``, ``lr`` and ``grad_norm``, one value
+        per epoch, optionally ``val_loss`` and ``grad_norm/<layer>``.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    loss_ax, lr_ax, grad_ax = figure.subplots(1, 3)
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    loss_ax.plot(epochs, history["loss"], label="training", color="#0072B2")
+    if "val_loss" in history:
+        loss_ax.plot(epochs, history["val_loss"], label="validation", color="#D55E00")
+    loss = np.asarray(history["loss"], dtype=float)
+    if np.all(loss[np.isfinite(loss)] > 0) and np.nanmax(loss) > 20 * np.nanmin(loss):
+        loss_ax.set_yscale("log")
+    loss_ax.set(title="Loss", xlabel="epoch")
+    loss_ax.legend(frameon=False)
+    lr_ax.plot(epochs, history["lr"], color="#009E73")
+    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch", ylim=(0, None))
+    grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7", label="all parameters")
+    layers = [key for key in history if key.startswith("grad_norm/")]
+    for shade, key in zip(np.linspace(0.35, 0.85, len(layers)), layers, strict=True):
+        grad_ax.plot(epochs, history[key], color=str(shade), linewidth=1,
+                     label=f"layer {key.removeprefix('grad_norm/')}")
+    grad_ax.set(title="Gradient norm", xlabel="epoch", yscale="log")
+    if len(layers) > 1:
+        grad_ax.legend(frameon=False, fontsize="small")
+    for ax in (loss_ax, lr_ax, grad_ax):
+        ax.grid(alpha=0.3)
+    return figure
+
+
 def plot_comparison(function: TestFunction, results: Results) -> Figure:
     """One figure: the trajectories beside the loss curves, with one legend.
 

@@ -13,8 +13,10 @@ from browser import browser, chromium
 from sklearn.datasets import load_iris
 
 import steepest
+from steepest.cli_values import make_schedule
 from steepest.errors import FileFormatError, ParameterError
-from steepest.workflow import load_dataset, make_schedule, predict, train
+from steepest.runs import predict, train
+from steepest.tables import load_dataset
 
 
 @pytest.fixture
