@@ -34,6 +34,7 @@ from steepest.compare import comparison_table, write_comparison_report
 from steepest.diagnose import format_findings
 from steepest.errors import ParameterError, SteepestError
 from steepest.explore import write_explorer
+from steepest.methods import LINE_SEARCH
 from steepest.model_factory import comparison_models
 from steepest.tables import load_dataset
 
@@ -350,9 +351,10 @@ def _print_run(run) -> None:
     history = run.model.history_
     metric = "accuracy" if run.data.task == "classification" else "R²"
     scores = ", ".join(f"{name} {value:.4g}" for name, value in run.scores.items())
+    steps = "iterations" if run.settings["optimizer"] in LINE_SEARCH else "epochs"
     console.print(f"[bold]{run.data.task}[/bold] on {len(run.data.X)} rows "
                   f"({escape(run.data.detected or 'task given')}): {len(history['loss'])} "
-                  f"epochs in {run.seconds:.1f} s, final loss {history['loss'][-1]:.4g}, "
+                  f"{steps} in {run.seconds:.1f} s, final loss {history['loss'][-1]:.4g}, "
                   f"{metric} {scores}.")
     console.print(escape(format_findings(run.findings, spell=flag_form)))
     for name, path in run.files.items():

@@ -855,6 +855,16 @@ def _respell(text: str, spell) -> str:
     return _SETTING.sub(rewrite, text)
 
 
+def _suggested(suggestion: Mapping[str, object], spell) -> str:
+    """A finding's suggestion in one line: ``lr=0.01, clip_norm=1.0``, or as ``spell``
+    writes each setting (``--lr 0.01 --clip-norm 1``)."""
+    if spell is None:
+        return ", ".join(f"{name}={value!r}" for name, value in suggestion.items())
+    spelled = [spell(name, value) for name, value in suggestion.items()]
+    return " ".join(text if text is not None else f"{name}={value!r}"
+                    for text, (name, value) in zip(spelled, suggestion.items(), strict=True))
+
+
 def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None) -> str:
     """The findings as plain text for a terminal, one block each::
 
@@ -873,14 +883,20 @@ def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None)
         passes :func:`steepest.cli_values.flag_form`, which writes ``lr=0.01`` as
         ``--lr 0.01``; a None keeps that setting as written. By default the text
         is shown as it is, in the library's words.
+
+    A finding with a ``suggestion`` gets a third line, ``try:``, with its
+    settings: ``lr=0.01, clip_norm=1.0``, or as ``spell`` writes them.
     """
     blocks = []
     for finding in findings:
         lines = [f"[{finding.severity}] {finding.title} ({finding.code})"]
-        for label, text in (("seen: ", finding.evidence), ("do:   ", finding.advice)):
-            lines += textwrap.wrap(_respell(text, spell), width=width,
-                                   initial_indent="    " + label, subsequent_indent=" " * 10,
-                                   break_on_hyphens=False)
+        parts = [("seen: ", _respell(finding.evidence, spell)),
+                 ("do:   ", _respell(finding.advice, spell))]
+        if finding.suggestion:
+            parts.append(("try:  ", _suggested(finding.suggestion, spell)))
+        for label, text in parts:
+            lines += textwrap.wrap(text, width=width, initial_indent="    " + label,
+                                   subsequent_indent=" " * 10, break_on_hyphens=False)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -890,6 +906,7 @@ def add_findings(report, findings: Sequence[Finding], *, spell=None) -> None:
     the title, then what was seen and what to do (HTML, as :func:`format_findings` is
     text; ``spell`` as there)."""
     for finding in findings:
-        report.add_note(finding.title, {"seen": _respell(finding.evidence, spell),
-                                        "do": _respell(finding.advice, spell)},
-                        kind=finding.severity)
+        lines = {"seen": _respell(finding.evidence, spell), "do": _respell(finding.advice, spell)}
+        if finding.suggestion:
+            lines["try"] = _suggested(finding.suggestion, spell)
+        report.add_note(finding.title, lines, kind=finding.severity)

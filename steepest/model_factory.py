@@ -161,8 +161,9 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
     keywords = {name: value for name, value in keywords.items() if value is not None}
     _check_keywords(optimizer, keywords)
     common = {"batch_size": batch_size, "epochs": epochs, "early_stopping": early_stopping,
-              "random_state": seed, "scale": scale, "verbose": verbose,
-              "tol": None if not early_stopping else 1e-4}
+              "random_state": seed, "scale": scale, "verbose": verbose}
+    if optimizer not in LINE_SEARCH:  # all the epochs asked for; a line search stops at tol
+        common["tol"] = 1e-4 if early_stopping else None
     if alpha is not None:
         common["alpha"] = alpha
     if clip_norm is not None:

@@ -104,9 +104,11 @@ def _check_out(out: Path | None, *, resume: bool, force: bool, line_search: bool
         return
     held = [name for name in RUN_FILES if (out / name).exists()]
     if held:
+        ways = "--resume to continue it, --force to replace it" if "checkpoint.ckpt" in held \
+            else "--force to replace it"
         raise ParameterError(
-            f"--out {out} already holds a run ({', '.join(held)}); give --force to replace it, "
-            "--resume to continue it, or choose another --out directory."
+            f"--out {out} already holds a run ({', '.join(held)}); give {ways}, or choose "
+            "another --out directory."
         )
 
 
