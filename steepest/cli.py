@@ -98,19 +98,20 @@ def train(
     task: Annotated[str | None, typer.Option(
         help="classification or regression (detected from the target when omitted).")] = None,
     model: Annotated[str, typer.Option(help=_MODEL)] = "mlp",
-    hidden: Annotated[str, typer.Option(help=_HIDDEN)] = "64",
+    hidden: Annotated[str | None, typer.Option(
+        help=_HIDDEN + " Default: 64.", show_default=False)] = None,
     optimizer: Annotated[str, typer.Option(
         help="sgd, adam, rmsprop, ... (steepest.optim), or lbfgs / newton for linear models "
              "(these take whole-data steps: full batch).")] = "adam",
     lr: Annotated[str | None, typer.Option(
-        help="Learning rate, or 'auto' for an LR range test.  [default: 0.001; for lbfgs / "
-             "newton 1, the full step]", show_default=False)] = None,
+        help="Learning rate, or 'auto' for an LR range test. Default: 0.001; for lbfgs / "
+             "newton 1, the full step.", show_default=False)] = None,
     schedule: Annotated[str, typer.Option(
         help="constant, cosine, exponential[:gamma], step[:epochs[:gamma]], one-cycle, "
              "warmup-cosine.")] = "constant",
     batch_size: Annotated[str | None, typer.Option(
-        help="'full' (batch), 1 (stochastic) or k (mini-batches).  [default: 32; full for "
-             "lbfgs / newton]", show_default=False)] = None,
+        help="'full' (batch), 1 (stochastic) or k (mini-batches). Default: 32; full for "
+             "lbfgs / newton.", show_default=False)] = None,
     epochs: Annotated[int, typer.Option(help="Passes over the data.")] = 50,
     momentum: Annotated[float | None, typer.Option(
         help="Momentum of --optimizer sgd or rmsprop (e.g. 0.9).")] = None,
@@ -144,8 +145,10 @@ def train(
 ) -> None:
     """Train a model on a table, then say how the descent went and what to fix."""
     with _errors(show_warnings=not (quiet or json_output)):
+        if hidden is not None and model != "mlp":
+            raise ParameterError(f"--hidden applies to --model mlp, not to --model {model}.")
         run = runs.train(
-            data, target, task=task, model=model, hidden=parse_hidden(hidden),
+            data, target, task=task, model=model, hidden=parse_hidden(hidden or "64"),
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
             epochs=epochs, early_stopping=early_stopping, validation=validation, seed=seed,
             scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
@@ -240,7 +243,7 @@ def lr_find(
     optimizer: Annotated[str, typer.Option(help="The optimizer whose rate to find.")
                          ] = "adam",
     batch_size: Annotated[str | None, typer.Option(
-        help="'full', 1 or k.  [default: 32]", show_default=False)] = None,
+        help="'full', 1 or k. Default: 32.", show_default=False)] = None,
     momentum: Annotated[float | None, typer.Option(
         help="Momentum of --optimizer sgd or rmsprop (e.g. 0.9).")] = None,
     weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,

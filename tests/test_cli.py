@@ -134,6 +134,8 @@ NOT_SAVED = ("Note: the model was not saved; add --out DIR to keep it, with its 
     (["--alpha", "-1"], "Error: --alpha must be a number >= 0; got -1."),
     (["--model", "linear", "--dropout", "0.2"],
      "Error: --dropout applies to --model mlp, not to --model linear."),
+    (["--model", "logistic", "--hidden", "8"],
+     "Error: --hidden applies to --model mlp, not to --model logistic."),
     (["--momentum", "0.9"],
      "Error: --momentum is a keyword of --optimizer rmsprop or sgd, not of --optimizer adam."),
     (["--model", "logistic", "--optimizer", "lbfgs", "--batch-size", "16"],
