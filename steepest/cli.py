@@ -31,7 +31,7 @@ from steepest import demo as demos
 from steepest.cli_values import check_flag, flag_form, parse_hidden, parse_list
 from steepest.compare import compare as run_comparison
 from steepest.compare import comparison_table, write_comparison_report
-from steepest.diagnose import format_findings
+from steepest.diagnose import format_findings, format_suggest
 from steepest.errors import ParameterError, SteepestError
 from steepest.explore import write_explorer
 from steepest.methods import LINE_SEARCH
@@ -118,6 +118,9 @@ def train(
     weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,
     alpha: Annotated[float | None, typer.Option(help=_ALPHA)] = None,
     dropout: Annotated[float | None, typer.Option(help=_DROPOUT)] = None,
+    activation: Annotated[str | None, typer.Option(
+        help="Hidden activation of the mlp: relu, leaky_relu, elu, tanh or sigmoid. Default: "
+             "relu.", show_default=False)] = None,
     batch_norm: Annotated[bool, typer.Option(
         "--batch-norm", help="Batch normalisation after each hidden layer of the mlp.")
                           ] = False,
@@ -152,8 +155,8 @@ def train(
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
             epochs=epochs, early_stopping=early_stopping, validation=validation, seed=seed,
             scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
-            weight_decay=weight_decay, batch_norm=batch_norm, out=out, resume=resume,
-            force=force, verbose=not (quiet or json_output))
+            weight_decay=weight_decay, batch_norm=batch_norm, activation=activation, out=out,
+            resume=resume, force=force, verbose=not (quiet or json_output))
     if json_output:
         typer.echo(_json_summary(run))
     elif not quiet:
@@ -327,13 +330,6 @@ def _print_table(rows, columns, title: str) -> None:
     Console(soft_wrap=True).print(table)
 
 
-def _flags(suggestion) -> str | None:
-    """A finding's suggestion as flags (``--lr 0.01 --clip-norm 1``), or None when the
-    command line has no flag for one of its settings."""
-    spelled = [flag_form(name, value) for name, value in suggestion.items()]
-    return None if not spelled or None in spelled else " ".join(spelled)
-
-
 def _json_summary(run) -> str:
     history = run.model.history_
     return json.dumps({
@@ -344,7 +340,9 @@ def _json_summary(run) -> str:
         "files": {k: str(v) for k, v in run.files.items()},
         "findings": [{"code": f.code, "severity": f.severity, "title": f.title,
                       "evidence": f.evidence, "advice": f.advice,
-                      "suggestion": dict(f.suggestion), "flags": _flags(f.suggestion)}
+                      "suggest": {k: v if v is None or isinstance(v, (bool, int, float, str))
+                                  else repr(v) for k, v in f.suggest.items()},
+                      "flags": format_suggest(f.suggest, spell=flag_form) if f.suggest else None}
                      for f in run.findings],
     }, indent=2, default=float)
 

@@ -24,19 +24,22 @@ from steepest import schedules
 from steepest._validation import closest_name
 from steepest.errors import ParameterError
 
-__all__ = ["FLAGS", "MODELS", "SCHEDULES", "TASKS", "check_choice", "check_flag", "flag_form",
-           "make_schedule", "parse_batch_size", "parse_hidden", "parse_list", "parse_lr"]
+__all__ = ["ACTIVATIONS", "FLAGS", "MODELS", "SCHEDULES", "TASKS", "check_choice", "check_flag",
+           "flag_form", "make_schedule", "parse_batch_size", "parse_hidden", "parse_list",
+           "parse_lr"]
 
 MODELS = ("linear", "logistic", "mlp")
 TASKS = ("classification", "regression")
 SCHEDULES = ("constant", "cosine", "exponential", "step", "one-cycle", "warmup-cosine")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid")
+"""The hidden activations of the MLPs (``activation`` of :class:`~steepest.MLPClassifier`)."""
 
 FLAGS = {
     "lr": "--lr", "optimizer": "--optimizer", "batch_size": "--batch-size",
     "epochs": "--epochs", "alpha": "--alpha", "clip_norm": "--clip-norm",
     "dropout": "--dropout", "momentum": "--momentum", "weight_decay": "--weight-decay",
     "early_stopping": "--early-stopping", "scale": "--scale", "batch_norm": "--batch-norm",
-    "hidden_layer_sizes": "--hidden",
+    "hidden_layer_sizes": "--hidden", "activation": "--activation",
 }
 """The flag of ``steepest train`` that sets each estimator parameter (or optimizer keyword)."""
 

@@ -81,7 +81,8 @@ import numpy as np
 
 from steepest.errors import ParameterError
 
-__all__ = ["Finding", "Thresholds", "add_findings", "diagnose", "format_findings"]
+__all__ = ["Finding", "Thresholds", "add_findings", "diagnose", "format_findings",
+           "format_suggest"]
 
 SEVERITIES = ("problem", "warning", "info")
 
@@ -93,9 +94,11 @@ class Finding:
     Attributes
     ----------
     code : str
-        A stable name for programs: ``"lr_too_high"``, ``"lr_too_low"``,
-        ``"diverged"``, ``"oscillating"``, ``"plateau"``, ``"vanishing_gradients"``,
-        ``"exploding_gradients"``, ``"overfitting"``, ``"unscaled_inputs"``,
+        A stable name for programs: ``"diverged"``, ``"loss_too_high"``,
+        ``"lr_too_high"``, ``"exploding_gradients"``, ``"bad_initialization"``,
+        ``"vanishing_gradients"``, ``"dead_units"``, ``"class_imbalance"``,
+        ``"learned_nothing"``, ``"oscillating"``, ``"lr_too_low"``, ``"plateau"``,
+        ``"overfitting"``, ``"unscaled_inputs"``, ``"unscaled_target"``,
         ``"healthy"``, ``"too_short"``.
     severity : {"problem", "warning", "info"}
         A problem spoils the result; a warning costs time or quality; info is a note.
@@ -104,16 +107,17 @@ class Finding:
     evidence : str
         The numbers seen, in words.
     advice : str
-        What to do, with concrete values where they can be given.
+        What to do, in words (no code: the settings to change are in ``suggest``).
     epochs : tuple of (int, int) or None
         The first and last epoch (counted from 1) the evidence is about, for a
         figure to mark; None when it is not about a stretch of epochs.
-    suggestion : dict of str to value, default={}
-        The estimator parameters the advice's first remedy sets, by name
-        (``{"lr": 0.01, "clip_norm": 1.0}``): a program applies it with
-        ``model.set_params(**finding.suggestion)``, the command line shows it as
-        flags (``--lr 0.01 --clip-norm 1``). Each setting also appears in
-        ``advice`` written as ``name=value``, the form the renderers rewrite.
+    suggest : dict of str to object
+        The first thing to try, as estimator parameters and their new values
+        (``{"lr": 0.01}``, ``{"scale": True, "lr": 0.3}``,
+        ``{"optimizer": SGD(lr=0.05, momentum=0.9)}`` when the optimizer was
+        given as an object, whose own rate wins): ``model.set_params(**suggest)``
+        applies it, a command line renders it as flags. Empty when nothing can be
+        said in parameters (the advice says what to do).
     """
 
     code: str
@@ -122,7 +126,7 @@ class Finding:
     evidence: str
     advice: str
     epochs: tuple[int, int] | None = None
-    suggestion: Mapping[str, object] = field(default_factory=dict, hash=False)
+    suggest: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return format_findings([self])
@@ -281,19 +285,13 @@ def _layer_order(key: str) -> tuple[int, str]:
     return (int(index), name) if index.isdigit() else (10**9, key)
 
 
-def _is_estimator(value) -> bool:
-    """Whether ``value`` is a (fitted or unfitted) estimator rather than a history: it has
-    scikit-learn's ``fit`` and ``get_params`` (duck typing keeps the estimators out of
-    this module's imports)."""
-    return callable(getattr(value, "fit", None)) and callable(getattr(value, "get_params", None))
-
-
 def _read(history, n_params, events) -> _Run:
     """A History, a dict of series (``history_``) or a fitted estimator, as a :class:`_Run`."""
+    from steepest.estimators import _GradientDescentModel
     from steepest.train import History
 
     scaled = False
-    if _is_estimator(history):
+    if isinstance(history, _GradientDescentModel):
         model = history
         network = getattr(model, "_network", None)
         trainer = getattr(model, "_trainer", None)
@@ -820,12 +818,12 @@ _SETTING = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)=('[^']*'|\([^()]*\)|[\w.]+\
 
 
 def _spelled(name: str, text: str, spell) -> str | None:
-    """The setting ``name=text`` as ``spell`` writes it; None when ``spell`` cannot."""
+    """The setting ``name=text`` (Python source) as ``spell`` writes it; None when it cannot."""
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
         return None
-    if isinstance(node, ast.Call):  # an optimizer given as a call: its name, then keywords
+    if isinstance(node, ast.Call):  # an optimizer as a call, SGD(lr=0.05, momentum=0.9)
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else \
             getattr(node.func, "id", None)
         parts = [spell(name, str(callee).lower())]
@@ -855,14 +853,24 @@ def _respell(text: str, spell) -> str:
     return _SETTING.sub(rewrite, text)
 
 
-def _suggested(suggestion: Mapping[str, object], spell) -> str:
-    """A finding's suggestion in one line: ``lr=0.01, clip_norm=1.0``, or as ``spell``
-    writes each setting (``--lr 0.01 --clip-norm 1``)."""
+def _python(suggest: Mapping[str, object]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in suggest.items())
+
+
+def format_suggest(suggest: Mapping[str, object], *, spell=None) -> str:
+    """A finding's ``suggest`` in one line: ``lr=0.01, clip_norm=1.0`` (estimator
+    parameters), or each setting as ``spell`` writes it (``--lr 0.01 --clip-norm 1``);
+    an optimizer object is spelled from its repr (``SGD(lr=0.05, momentum=0.9)`` →
+    ``--optimizer sgd --lr 0.05 --momentum 0.9``), and a setting ``spell`` cannot
+    write stays in Python's form."""
     if spell is None:
-        return ", ".join(f"{name}={value!r}" for name, value in suggestion.items())
-    spelled = [spell(name, value) for name, value in suggestion.items()]
-    return " ".join(text if text is not None else f"{name}={value!r}"
-                    for text, (name, value) in zip(spelled, suggestion.items(), strict=True))
+        return _python(suggest)
+    parts = []
+    for name, value in suggest.items():
+        literal = value is None or isinstance(value, (bool, int, float, str, tuple))
+        spelled = spell(name, value) if literal else _spelled(name, repr(value), spell)
+        parts.append(spelled if spelled is not None else f"{name}={value!r}")
+    return " ".join(parts)
 
 
 def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None) -> str:
@@ -870,7 +878,10 @@ def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None)
 
         [problem] The learning rate is too high (lr_too_high)
             seen: the training loss rose in 7 of the last 10 epochs, from 0.41 to 2.3
-            do:   lower the learning rate about 10×, e.g. lr=0.01 (steepest lr-find ...)
+            do:   lower the learning rate to 0.01 (an LR range test on the training ...)
+            try:  lr=0.01
+
+    The ``try:`` line is the finding's ``suggest``, as estimator parameters.
 
     Parameters
     ----------
@@ -878,22 +889,20 @@ def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None)
     width : int, default=88
         Lines are wrapped to this many characters.
     spell : callable, optional
-        ``spell(name, value) -> str or None`` rewrites each parameter setting
-        written ``name=value`` in the evidence and the advice: the command line
-        passes :func:`steepest.cli_values.flag_form`, which writes ``lr=0.01`` as
-        ``--lr 0.01``; a None keeps that setting as written. By default the text
-        is shown as it is, in the library's words.
-
-    A finding with a ``suggestion`` gets a third line, ``try:``, with its
-    settings: ``lr=0.01, clip_norm=1.0``, or as ``spell`` writes them.
+        ``spell(name, value) -> str or None`` writes one parameter setting: the
+        command line passes :func:`steepest.cli_values.flag_form`, which writes
+        ``lr=0.01`` as ``--lr 0.01``. It then writes the ``try:`` line (see
+        :func:`format_suggest`) and each ``name=value`` setting in the evidence and
+        the advice; a None keeps that setting as it is. By default the findings are
+        shown in the library's words.
     """
     blocks = []
     for finding in findings:
         lines = [f"[{finding.severity}] {finding.title} ({finding.code})"]
         parts = [("seen: ", _respell(finding.evidence, spell)),
                  ("do:   ", _respell(finding.advice, spell))]
-        if finding.suggestion:
-            parts.append(("try:  ", _suggested(finding.suggestion, spell)))
+        if finding.suggest:
+            parts.append(("try:  ", format_suggest(finding.suggest, spell=spell)))
         for label, text in parts:
             lines += textwrap.wrap(text, width=width, initial_indent="    " + label,
                                    subsequent_indent=" " * 10, break_on_hyphens=False)
@@ -902,11 +911,11 @@ def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None)
 
 
 def add_findings(report, findings: Sequence[Finding], *, spell=None) -> None:
-    """Each finding as a note of a :class:`~steepest.report.Report`, coloured by severity:
-    the title, then what was seen and what to do (HTML, as :func:`format_findings` is
-    text; ``spell`` as there)."""
+    """Each finding as a note of a :class:`~steepest.report.Report`, coloured by its
+    severity: the title, then what was seen, what to do and what to try (the HTML twin
+    of :func:`format_findings`, with the same ``spell``)."""
     for finding in findings:
         lines = {"seen": _respell(finding.evidence, spell), "do": _respell(finding.advice, spell)}
-        if finding.suggestion:
-            lines["try"] = _suggested(finding.suggestion, spell)
+        if finding.suggest:
+            lines["try"] = format_suggest(finding.suggest, spell=spell)
         report.add_note(finding.title, lines, kind=finding.severity)

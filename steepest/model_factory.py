@@ -19,6 +19,7 @@ from itertools import product
 
 from steepest import optim
 from steepest.cli_values import (
+    ACTIVATIONS,
     MODELS,
     check_choice,
     check_flag,
@@ -116,11 +117,11 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
                lr=None, batch_size=None, epochs: int = 50, early_stopping: bool = False,
                seed: int = 0, scale: bool = True, verbose: bool = False, alpha=None,
                dropout=None, clip_norm=None, momentum=None, weight_decay=None,
-               batch_norm: bool = False):
+               batch_norm: bool = False, activation: str | None = None):
     """The estimator the command line options describe (``lr`` may be a schedule).
 
-    ``alpha`` (L2 penalty), ``dropout``, ``clip_norm``, ``momentum`` and
-    ``weight_decay`` are left at the estimator's defaults when None; ``momentum``
+    ``alpha`` (L2 penalty), ``dropout``, ``activation``, ``clip_norm``, ``momentum``
+    and ``weight_decay`` are left at the estimator's defaults when None; ``momentum``
     and ``weight_decay`` are the optimizer's keywords (see
     :func:`optimizer_settings`). ``batch_size`` is a number of rows or None
     (full batch), as :func:`batch_size_for` gives it.
@@ -152,11 +153,15 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
     if weight_decay is not None:
         check_flag(weight_decay, "--weight-decay", low=0.0)
     if model != "mlp":
-        for flag, given in (("--dropout", dropout is not None), ("--batch-norm", batch_norm)):
+        for flag, given in (("--dropout", dropout is not None), ("--batch-norm", batch_norm),
+                            ("--activation", activation is not None)):
             if given:
                 raise ParameterError(f"{flag} applies to --model mlp, not to --model {model}.")
-    elif dropout is not None:
-        check_flag(dropout, "--dropout", low=0.0, high=1.0)
+    else:
+        if dropout is not None:
+            check_flag(dropout, "--dropout", low=0.0, high=1.0)
+        if activation is not None:
+            activation = check_choice(str(activation).lower(), "--activation", ACTIVATIONS)
     keywords = {"momentum": momentum, "weight_decay": weight_decay}
     keywords = {name: value for name, value in keywords.items() if value is not None}
     _check_keywords(optimizer, keywords)
@@ -178,6 +183,8 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
         extra = {"batch_norm": batch_norm}
         if dropout is not None:
             extra["dropout"] = dropout
+        if activation is not None:
+            extra["activation"] = activation
         return cls(tuple(hidden), **common, **extra)
     cls = estimators.LogisticRegression if task == "classification" else \
         estimators.LinearRegression

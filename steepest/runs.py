@@ -115,8 +115,8 @@ def _check_out(out: Path | None, *, resume: bool, force: bool, line_search: bool
 def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optimizer="adam",
           lr=None, schedule="constant", batch_size=None, epochs=50, early_stopping=False,
           validation=0.2, seed=0, scale=True, alpha=None, dropout=None, clip_norm=None,
-          momentum=None, weight_decay=None, batch_norm=False, out=None, resume=False,
-          force=False, verbose=False) -> TrainRun:
+          momentum=None, weight_decay=None, batch_norm=False, activation=None, out=None,
+          resume=False, force=False, verbose=False) -> TrainRun:
     """Train a model on a table and, with ``out``, write everything the run made.
 
     The options are the flags of ``steepest train``, with their texts where a
@@ -161,14 +161,15 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
                            batch_size=batch, epochs=epochs, early_stopping=early_stopping,
                            seed=seed, scale=scale, verbose=verbose, alpha=alpha,
                            dropout=dropout, clip_norm=clip_norm, batch_norm=batch_norm,
-                           **keywords)
+                           activation=activation, **keywords)
     settings = {"data": str(data.source), "target": target, "task": data.task, "model": model,
                 "optimizer": optimizer, "lr": lr if lr is not None else f"{rate:g}",
                 "schedule": schedule, "batch_size": "full" if batch is None else str(batch),
                 "epochs": epochs, "early_stopping": early_stopping, "validation": validation,
                 "seed": seed, "scale": scale}
     settings.update({name: value for name, value in (
-        ("alpha", alpha), ("dropout", dropout), ("clip_norm", clip_norm),
+        ("alpha", alpha), ("dropout", dropout), ("activation", activation),
+        ("clip_norm", clip_norm),
         ("momentum", momentum), ("weight_decay", weight_decay)) if value is not None})
     if model == "mlp":
         settings["hidden"] = ",".join(map(str, hidden))

@@ -134,6 +134,11 @@ NOT_SAVED = ("Note: the model was not saved; add --out DIR to keep it, with its 
     (["--alpha", "-1"], "Error: --alpha must be a number >= 0; got -1."),
     (["--model", "linear", "--dropout", "0.2"],
      "Error: --dropout applies to --model mlp, not to --model linear."),
+    (["--activation", "relu6"],
+     "Error: --activation must be one of relu, leaky_relu, elu, tanh, sigmoid; got 'relu6'. "
+     "Did you mean 'relu'?"),
+    (["--model", "logistic", "--activation", "tanh"],
+     "Error: --activation applies to --model mlp, not to --model logistic."),
     (["--model", "logistic", "--hidden", "8"],
      "Error: --hidden applies to --model mlp, not to --model logistic."),
     (["--momentum", "0.9"],
@@ -203,8 +208,8 @@ def test_out_refuses_a_directory_that_holds_a_run_unless_forced(table, tmp_path)
         "or choose another --out directory.")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
-    forced = runner.invoke(app, [*first, "--force", "--model", "logistic", "--optimizer",
-                                 "lbfgs"])
+    forced = runner.invoke(app, ["train", str(table), "--target", "size", "--out", str(out),
+                                 "--force", "--model", "logistic", "--optimizer", "lbfgs"])
     assert forced.exit_code == 0, forced.output
     # the replaced run's checkpoint is gone: nothing of an older run is left beside the new
     assert sorted(p.name for p in out.iterdir()) == [
@@ -234,19 +239,21 @@ def test_the_new_flags_reach_the_saved_model(table, tmp_path):
         "train", str(table), "--target", "size", "--epochs", "6", "--hidden", "8",
         "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4",
         "--alpha", "0.01", "--dropout", "0.2", "--batch-norm", "--clip-norm", "2",
+        "--activation", "tanh",
         "--early-stopping", "--no-scale", "--batch-size", "full", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     model = steepest.load(out / "model.safetensors")
     params = model.get_params()
     assert (params["alpha"], params["dropout"], params["clip_norm"]) == (0.01, 0.2, 2.0)
     assert params["early_stopping"] is True and params["batch_norm"] is True
+    assert params["activation"] == "tanh"
     assert params["scale"] is False and params["batch_size"] is None
     optimizer = params["optimizer"]
     assert type(optimizer).__name__ == "SGD"
     assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (0.05, 0.9, 1e-4)
     summary = json.loads(result.stdout)
     assert summary["settings"]["momentum"] == 0.9 and summary["settings"]["dropout"] == 0.2
-    assert all({"suggestion", "flags"} <= set(f) for f in summary["findings"])
+    assert all({"suggest", "flags"} <= set(f) for f in summary["findings"])
 
 
 def test_advice_is_given_in_flags(table):

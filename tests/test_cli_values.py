@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from steepest.cli_values import (
+    ACTIVATIONS,
     check_flag,
     flag_form,
     make_schedule,
@@ -13,8 +14,9 @@ from steepest.cli_values import (
     parse_list,
     parse_lr,
 )
-from steepest.diagnose import Finding, add_findings, format_findings
+from steepest.diagnose import Finding, add_findings, format_findings, format_suggest
 from steepest.errors import ParameterError
+from steepest.optim import SGD
 from steepest.report import Report
 
 
@@ -36,6 +38,7 @@ from steepest.report import Report
     ("batch_size", None, "--batch-size full"),
     ("batch_size", 32, "--batch-size 32"),
     ("hidden_layer_sizes", (64, 32), "--hidden 64,32"),
+    ("activation", "tanh", "--activation tanh"),
     ("penalty", "l1", None),
     ("tol", 1e-4, None),
 ])
@@ -70,7 +73,7 @@ def test_advice_is_spelled_as_flags_for_the_command_line_and_kept_for_python():
 
 
 def test_a_suggestion_is_a_try_line_in_both_forms_and_in_the_report():
-    suggested = finding(suggestion={"lr": 0.05, "clip_norm": 1.0})
+    suggested = finding(suggest={"lr": 0.05, "clip_norm": 1.0})
     assert format_findings([suggested], width=400).endswith(
         "\n    try:  lr=0.05, clip_norm=1.0")
     assert format_findings([suggested], width=400, spell=flag_form).endswith(
@@ -81,8 +84,29 @@ def test_a_suggestion_is_a_try_line_in_both_forms_and_in_the_report():
     assert '<span class="label">try</span> --lr 0.05 --clip-norm 1' in page
     assert '<span class="label">do</span> start with --lr 0.05 or lower' in page
     assert 'class="note problem"' in page
-    assert suggested == finding(suggestion={"lr": 0.05, "clip_norm": 1.0})
-    assert hash(suggested) == hash(finding())  # a Finding stays hashable
+    report = Report("r")
+    add_findings(report, [suggested])
+    assert '<span class="label">try</span> lr=0.05, clip_norm=1.0' in report.to_html()
+
+
+@pytest.mark.parametrize(("suggest", "flags"), [
+    ({"optimizer": SGD(lr=0.05, momentum=0.9)}, "--optimizer sgd --lr 0.05 --momentum 0.9"),
+    ({"scale": True, "lr": 0.3}, "--scale --lr 0.3"),
+    ({"activation": "leaky_relu"}, "--activation leaky_relu"),
+    ({"early_stopping": True, "epochs": 250}, "--early-stopping --epochs 250"),
+    ({"hidden_layer_sizes": (32,), "dropout": 0.2}, "--hidden 32 --dropout 0.2"),
+    ({"class_weight": "balanced"}, "class_weight='balanced'"),
+])
+def test_every_suggestion_the_diagnosis_makes_has_a_flag_form(suggest, flags):
+    assert format_suggest(suggest, spell=flag_form) == flags
+
+
+def test_the_activations_are_the_estimators():
+    from steepest.estimators import _ACTIVATIONS
+
+    # every activation the MLPs have, under one name each ('logistic' is 'sigmoid')
+    assert set(ACTIVATIONS) <= set(_ACTIVATIONS)
+    assert {_ACTIVATIONS[name] for name in ACTIVATIONS} == set(_ACTIVATIONS.values())
 
 
 @pytest.mark.parametrize(("check", "message"), [
