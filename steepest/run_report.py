@@ -1,8 +1,8 @@
 """The sections of a ``steepest train`` run's report: result, diagnosis, curves, settings
 and data, added to a :class:`~steepest.report.Report`.
 
-The advice of the diagnosis is spelled as the command line's flags
-(``--lr 0.01``), since the run came from its options.
+The settings and the advice of the diagnosis are spelled as the command line's
+flags (``--lr 0.01``), since the run came from its options.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def add_run_to_report(report, run, figure=None) -> None:
                               "and per layer's weights: a first layer far below the last one "
                               "means vanishing gradients).")
     report.add_heading("Settings")
-    report.add_table([[k, str(v)] for k, v in run.settings.items()], ["setting", "value"])
+    report.add_table([["DATA" if k == "data" else f"--{k.replace('_', '-')}", str(v)]
+                      for k, v in run.settings.items()], ["flag", "value"])
     report.add_heading("Data")
     held_out = len(data.X) - run.n_train
     report.add_paragraph(

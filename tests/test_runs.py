@@ -64,6 +64,8 @@ def test_train_writes_model_history_figure_report_and_checkpoint(iris_csv, tmp_p
     assert len(history) == 31
     html = (out / "report.html").read_text()
     assert "Diagnosis" in html and "species" in html and "http://" not in html
+    assert "--batch-size" in html and "--optimizer" in html  # the settings, as flags
+    assert "120 trained on, 30 held out to validate" in html
 
 
 def test_predict_on_raw_data_uses_the_scaling_saved_in_the_model(houses_csv, tmp_path):
