@@ -271,9 +271,9 @@ def test_diagnosis_counts_the_training_rows_only(table, monkeypatch):
 
     seen = {}
 
-    def spy(model, *, X, feature_names):
+    def spy(model, *, X, **options):
         seen["rows"] = len(X)
-        return diagnose(model, X=X, feature_names=feature_names)
+        return diagnose(model, X=X, **options)
 
     diagnose = runs.diagnose
     monkeypatch.setattr(runs, "diagnose", spy)
