@@ -3,20 +3,40 @@
 A thin layer over the library: each command parses its options, calls one
 function and prints what it made. Errors from the library
 (:class:`~steepest.errors.SteepestError`) and from the file system become one
-line, ``Error: ...``, on stderr and exit status 1, never a traceback. Heavy
-modules (matplotlib, the optimizers) load inside the commands, so that
-``steepest --help`` answers at once.
+line, ``Error: ...``, on stderr and exit status 1, never a traceback; every
+message names the flag the user typed. Advice from the diagnosis is spelled as
+flags (``--lr 0.01``). matplotlib and scikit-learn load inside the commands
+(scikit-learn alone costs 0.8 s), so that ``steepest --help`` answers at once.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from steepest import __version__, runs
+from steepest import demo as demos
+from steepest.cli_values import check_flag, flag_form, parse_hidden, parse_list
+from steepest.compare import compare as run_comparison
+from steepest.compare import comparison_table, write_comparison_report
+from steepest.diagnose import format_findings, format_suggest
+from steepest.errors import ParameterError, SteepestError
+from steepest.explore import write_explorer
+from steepest.methods import LINE_SEARCH
+from steepest.model_factory import comparison_models
+from steepest.tables import load_dataset
 
 app = typer.Typer(
     name="steepest",
@@ -26,11 +46,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+_DATA = "A CSV or Parquet file, one row per sample."
+_TARGET = "The column to predict."
+_MODEL = "linear, logistic or mlp."
+_HIDDEN = "Hidden layer widths of the mlp, e.g. 64,32."
+_ALPHA = "L2 penalty on the weights (default: the model's, 0 for linear, 1e-4 otherwise)."
+_DROPOUT = "Share of hidden units dropped while training the mlp, in [0, 1)."
+_CLIP = "Clip the gradient to this global norm (default: no clipping)."
+_DECAY = "The optimizer's weight decay (L2 in the update, as torch.optim's)."
+_NOT_SAVED = ("Note: the model was not saved; add --out DIR to keep it, with its history, "
+              "curves and report.")
+
 
 def _version(value: bool) -> None:
     if value:
-        from steepest import __version__
-
         typer.echo(f"steepest {__version__}")
         raise typer.Exit()
 
@@ -50,16 +79,11 @@ def demo(
                    ] = Path("steepest-demo"),
 ) -> None:
     """Run optimizers on classic test functions and on handwritten digits; write a report."""
-    from rich.console import Console
-    from rich.markup import escape
-
     with _errors():
-        from steepest.demo import collect, write_report
-
         out.mkdir(parents=True, exist_ok=True)  # fail before the work, not after
         with Console(stderr=True).status("Running the optimizers on surfaces and digits..."):
-            results = collect()
-            path = write_report(results, out / "report.html")
+            results = demos.collect()
+            path = demos.write_report(results, out / "report.html")
     console = Console(soft_wrap=True)
     console.print(_summary(results))
     if results.digits is not None:
@@ -69,52 +93,70 @@ def demo(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file, one row per sample.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    data: Annotated[Path, typer.Argument(help=_DATA)],
+    target: Annotated[str, typer.Option("--target", "-t", help=_TARGET)],
     task: Annotated[str | None, typer.Option(
         help="classification or regression (detected from the target when omitted).")] = None,
-    model: Annotated[str, typer.Option(help="linear, logistic or mlp.")] = "mlp",
-    hidden: Annotated[str, typer.Option(help="Hidden layer widths of the mlp, e.g. 64,32.")
-                      ] = "64",
+    model: Annotated[str, typer.Option(help=_MODEL)] = "mlp",
+    hidden: Annotated[str | None, typer.Option(
+        help=_HIDDEN + " Default: 64.", show_default=False)] = None,
     optimizer: Annotated[str, typer.Option(
-        help="sgd, adam, rmsprop, ... (steepest.optim), or lbfgs / newton for linear models.")
-                         ] = "adam",
-    lr: Annotated[str, typer.Option(help="Learning rate, or 'auto' for an LR range test.")
-                  ] = "0.001",
+        help="sgd, adam, rmsprop, ... (steepest.optim), or lbfgs / newton for linear models "
+             "(these take whole-data steps: full batch).")] = "adam",
+    lr: Annotated[str | None, typer.Option(
+        help="Learning rate, or 'auto' for an LR range test. Default: 0.001; for lbfgs / "
+             "newton 1, the full step.", show_default=False)] = None,
     schedule: Annotated[str, typer.Option(
         help="constant, cosine, exponential[:gamma], step[:epochs[:gamma]], one-cycle, "
              "warmup-cosine.")] = "constant",
-    batch_size: Annotated[str, typer.Option(
-        help="'full' (batch), 1 (stochastic) or k (mini-batches).")] = "32",
+    batch_size: Annotated[str | None, typer.Option(
+        help="'full' (batch), 1 (stochastic) or k (mini-batches). Default: 32; full for "
+             "lbfgs / newton.", show_default=False)] = None,
     epochs: Annotated[int, typer.Option(help="Passes over the data.")] = 50,
+    momentum: Annotated[float | None, typer.Option(
+        help="Momentum of --optimizer sgd or rmsprop (e.g. 0.9).")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,
+    alpha: Annotated[float | None, typer.Option(help=_ALPHA)] = None,
+    dropout: Annotated[float | None, typer.Option(help=_DROPOUT)] = None,
+    activation: Annotated[str | None, typer.Option(
+        help="Hidden activation of the mlp: relu, leaky_relu, elu, tanh or sigmoid. Default: "
+             "relu.", show_default=False)] = None,
+    batch_norm: Annotated[bool, typer.Option(
+        "--batch-norm", help="Batch normalisation after each hidden layer of the mlp.")
+                          ] = False,
+    clip_norm: Annotated[float | None, typer.Option(help=_CLIP)] = None,
     early_stopping: Annotated[bool, typer.Option(
-        "--early-stopping", help="Stop when the validation loss stops improving.")] = False,
+        "--early-stopping", help="Stop when the validation loss stops improving, and keep "
+                                 "the best epoch's weights.")] = False,
     validation: Annotated[float, typer.Option(
         help="Share of rows held out to validate each epoch (0 for none).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the split, the start and the batches.")
                     ] = 0,
-    no_scale: Annotated[bool, typer.Option(
-        "--no-scale", help="Do not standardise the inputs.")] = False,
+    scale: Annotated[bool, typer.Option(
+        "--scale/--no-scale", help="Standardise the inputs inside the model.")] = True,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", file_okay=False,
         help="Directory for the model, history.csv, curves.png, report.html and the "
              "checkpoint.")] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue the run saved in --out (after a crash or Ctrl-C).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the run that --out already holds.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     json_output: Annotated[bool, typer.Option(
         "--json", help="Print a machine-readable summary instead of tables.")] = False,
 ) -> None:
     """Train a model on a table, then say how the descent went and what to fix."""
     with _errors(show_warnings=not (quiet or json_output)):
-        from steepest.workflow import parse_hidden
-        from steepest.workflow import train as run_training
-
-        run = run_training(
-            data, target, task=task, model=model, hidden=parse_hidden(hidden),
+        if hidden is not None and model != "mlp":
+            raise ParameterError(f"--hidden applies to --model mlp, not to --model {model}.")
+        run = runs.train(
+            data, target, task=task, model=model, hidden=parse_hidden(hidden or "64"),
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
             epochs=epochs, early_stopping=early_stopping, validation=validation, seed=seed,
-            scale=not no_scale, out=out, resume=resume, verbose=not (quiet or json_output))
+            scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
+            weight_decay=weight_decay, batch_norm=batch_norm, activation=activation, out=out,
+            resume=resume, force=force, verbose=not (quiet or json_output))
     if json_output:
         typer.echo(_json_summary(run))
     elif not quiet:
@@ -123,6 +165,8 @@ def train(
         typer.echo("Interrupted: the checkpoint of the last complete epoch is in "
                    f"{out}; continue with --resume." if out else "Interrupted.", err=True)
         raise typer.Exit(130)
+    if out is None and not quiet:
+        typer.echo(_NOT_SAVED, err=True)
 
 
 @app.command()
@@ -134,9 +178,7 @@ def predict(
 ) -> None:
     """Predict with a saved model (and class probabilities for classifiers)."""
     with _errors():
-        from steepest.workflow import predict as run_prediction
-
-        columns = run_prediction(model, data, out)
+        columns = runs.predict(model, data, out)
     if out is not None:
         typer.echo(f"Wrote {len(columns['prediction'])} predictions to {out}")
     else:
@@ -148,8 +190,8 @@ def predict(
 
 @app.command()
 def compare(
-    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file, one row per sample.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    data: Annotated[Path, typer.Argument(help=_DATA)],
+    target: Annotated[str, typer.Option("--target", "-t", help=_TARGET)],
     optimizers: Annotated[str, typer.Option(
         help="Comma-separated: sgd, momentum, nesterov, adam, rmsprop, ...")
                           ] = "sgd,momentum,adam",
@@ -158,11 +200,15 @@ def compare(
     schedules: Annotated[str, typer.Option(
         help="Comma-separated schedules to compare (see train --schedule).")] = "constant",
     task: Annotated[str | None, typer.Option(help="classification or regression.")] = None,
-    model: Annotated[str, typer.Option(help="linear, logistic or mlp.")] = "mlp",
-    hidden: Annotated[str, typer.Option(help="Hidden layer widths of the mlp.")] = "64",
+    model: Annotated[str, typer.Option(help=_MODEL)] = "mlp",
+    hidden: Annotated[str, typer.Option(help=_HIDDEN)] = "64",
     lr: Annotated[float | None, typer.Option(
         help="One rate for every run (default: each optimizer's usual rate).")] = None,
     epochs: Annotated[int, typer.Option(help="The same budget for every run.")] = 30,
+    weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,
+    alpha: Annotated[float | None, typer.Option(help=_ALPHA)] = None,
+    dropout: Annotated[float | None, typer.Option(help=_DROPOUT)] = None,
+    clip_norm: Annotated[float | None, typer.Option(help=_CLIP)] = None,
     seed: Annotated[int, typer.Option(help="The same seed for every run.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,
                                       help="Directory for comparison.html.")
@@ -170,19 +216,18 @@ def compare(
 ) -> None:
     """Train optimizers, batch sizes or schedules side by side: same data, budget, seed."""
     with _errors():
-        from steepest.compare import compare as run_comparison
-        from steepest.compare import comparison_table, write_comparison_report
-        from steepest.workflow import comparison_models, load_dataset, parse_hidden
-
-        def split(text: str) -> list[str]:
-            return [part.strip() for part in text.split(",") if part.strip()]
-
+        check_flag(seed, "--seed", low=0, integer=True)
         table = load_dataset(data, target, task)
         held_out = 0.2
         models = comparison_models(
-            table.task, split(optimizers), split(batch_sizes), split(schedules),
+            table.task, parse_list(optimizers) or [], parse_list(batch_sizes) or [],
+            parse_list(schedules) or [],
             n_train=len(table.X) - math.ceil(held_out * len(table.X)), model=model,
-            hidden=parse_hidden(hidden), lr=lr, epochs=epochs, seed=seed)
+            hidden=parse_hidden(hidden), lr=lr, epochs=epochs, seed=seed, alpha=alpha,
+            dropout=dropout, clip_norm=clip_norm, weight_decay=weight_decay)
+        if not models:
+            raise ParameterError("--optimizers, --batch-sizes and --schedules each need at "
+                                 "least one entry.")
         out.mkdir(parents=True, exist_ok=True)
         result = run_comparison(models, table.X, table.y, validation_fraction=held_out,
                                 random_state=seed)
@@ -193,32 +238,40 @@ def compare(
 
 @app.command("lr-find")
 def lr_find(
-    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file, one row per sample.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    data: Annotated[Path, typer.Argument(help=_DATA)],
+    target: Annotated[str, typer.Option("--target", "-t", help=_TARGET)],
     task: Annotated[str | None, typer.Option(help="classification or regression.")] = None,
-    model: Annotated[str, typer.Option(help="linear, logistic or mlp.")] = "mlp",
-    hidden: Annotated[str, typer.Option(help="Hidden layer widths of the mlp.")] = "64",
+    model: Annotated[str, typer.Option(help=_MODEL)] = "mlp",
+    hidden: Annotated[str, typer.Option(help=_HIDDEN)] = "64",
     optimizer: Annotated[str, typer.Option(help="The optimizer whose rate to find.")
                          ] = "adam",
-    batch_size: Annotated[str, typer.Option(help="'full', 1 or k.")] = "32",
+    batch_size: Annotated[str | None, typer.Option(
+        help="'full', 1 or k. Default: 32.", show_default=False)] = None,
+    momentum: Annotated[float | None, typer.Option(
+        help="Momentum of --optimizer sgd or rmsprop (e.g. 0.9).")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,
+    alpha: Annotated[float | None, typer.Option(help=_ALPHA)] = None,
+    dropout: Annotated[float | None, typer.Option(help=_DROPOUT)] = None,
+    clip_norm: Annotated[float | None, typer.Option(help=_CLIP)] = None,
     seed: Annotated[int, typer.Option(help="Seed of the start and the batches.")] = 0,
-    no_scale: Annotated[bool, typer.Option("--no-scale", help="Do not standardise inputs.")
-                        ] = False,
+    scale: Annotated[bool, typer.Option(
+        "--scale/--no-scale", help="Standardise the inputs inside the model.")] = True,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,
                                       help="Directory for lr-find.png.")
                    ] = Path("steepest-lr-find"),
 ) -> None:
     """Ramp the learning rate up over a few hundred batches and suggest one."""
     with _errors():
-        from steepest.workflow import find_rate, parse_hidden
-
-        result, files = find_rate(data, target, task=task, model=model,
-                                  hidden=parse_hidden(hidden), optimizer=optimizer,
-                                  batch_size=batch_size, seed=seed, scale=not no_scale, out=out)
+        result, files = runs.find_rate(
+            data, target, task=task, model=model, hidden=parse_hidden(hidden),
+            optimizer=optimizer, batch_size=batch_size, seed=seed, scale=scale, alpha=alpha,
+            dropout=dropout, clip_norm=clip_norm, momentum=momentum,
+            weight_decay=weight_decay, out=out)
     ended = "stopped when the loss blew up" if result.stopped_early else "ran to the end"
     typer.echo(f"Suggested learning rate: {result.suggestion:.3g} ({result.rule}); the test "
                f"tried {len(result.lrs)} rates from {result.lrs[0]:.1e} to "
                f"{result.lrs[-1]:.1e} and {ended}.")
+    typer.echo(f"Train with it: --lr {result.suggestion:.3g}")
     typer.echo(f"Curve: {files['curve'].resolve()}")
 
 
@@ -236,27 +289,38 @@ def explore(
 ) -> None:
     """Write an interactive page: pick a surface and optimizers, slide the rate, play."""
     with _errors():
-        from rich.progress import Progress
-
-        from steepest.explore import write_explorer
-
-        def split(text: str | None) -> list[str] | None:
-            return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
+        check_flag(steps, "--steps", low=1, integer=True)
         out.mkdir(parents=True, exist_ok=True)
-        with Progress(transient=True) as progress:
-            task = progress.add_task("Running the descents", total=None)
-            path = write_explorer(
-                out / "explore.html", split(functions), split(methods), max_steps=steps,
-                n_jobs=-1, progress=lambda done, total: progress.update(task, completed=done,
-                                                                        total=total))
+        with _progress("Running the descents") as progress:
+            path = write_explorer(out / "explore.html", parse_list(functions),
+                                  parse_list(methods), max_steps=steps, n_jobs=-1,
+                                  progress=progress)
     typer.echo(f"Explorer: {path.resolve()} (open it in a browser; it works offline)")
 
 
-def _print_table(rows, columns, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+@contextmanager
+def _progress(what: str) -> Iterator:
+    """A ``progress(done, total)`` callback for long work: a transient bar on a terminal;
+    elsewhere (a pipe, a log) a plain line on stderr at every tenth of the work."""
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    if console.is_terminal:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(what, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    start, shown = time.perf_counter(), [0]
 
+    def line(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if tenth > shown[0] or done == total:
+            shown[0] = tenth
+            console.print(f"{what}: {done}/{total} done, "
+                          f"{time.perf_counter() - start:.0f} s", markup=False)
+
+    yield line
+
+
+def _print_table(rows, columns, title: str) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
@@ -267,34 +331,33 @@ def _print_table(rows, columns, title: str) -> None:
 
 
 def _json_summary(run) -> str:
-    import json
-
     history = run.model.history_
     return json.dumps({
         "task": run.data.task, "settings": run.settings, "epochs": len(history["loss"]),
         "seconds": round(run.seconds, 3), "final_loss": history["loss"][-1],
         "final_val_loss": history.get("val_loss", [None])[-1], "scores": run.scores,
-        "interrupted": run.interrupted, "files": {k: str(v) for k, v in run.files.items()},
+        "n_train": run.n_train, "interrupted": run.interrupted,
+        "files": {k: str(v) for k, v in run.files.items()},
         "findings": [{"code": f.code, "severity": f.severity, "title": f.title,
-                      "evidence": f.evidence, "advice": f.advice} for f in run.findings],
+                      "evidence": f.evidence, "advice": f.advice,
+                      "suggest": {k: v if v is None or isinstance(v, (bool, int, float, str))
+                                  else repr(v) for k, v in f.suggest.items()},
+                      "flags": format_suggest(f.suggest, spell=flag_form) if f.suggest else None}
+                     for f in run.findings],
     }, indent=2, default=float)
 
 
 def _print_run(run) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    from steepest.diagnose import format_findings
-
     console = Console(soft_wrap=True, highlight=False)
     history = run.model.history_
     metric = "accuracy" if run.data.task == "classification" else "R²"
     scores = ", ".join(f"{name} {value:.4g}" for name, value in run.scores.items())
+    steps = "iterations" if run.settings["optimizer"] in LINE_SEARCH else "epochs"
     console.print(f"[bold]{run.data.task}[/bold] on {len(run.data.X)} rows "
                   f"({escape(run.data.detected or 'task given')}): {len(history['loss'])} "
-                  f"epochs in {run.seconds:.1f} s, final loss {history['loss'][-1]:.4g}, "
+                  f"{steps} in {run.seconds:.1f} s, final loss {history['loss'][-1]:.4g}, "
                   f"{metric} {scores}.")
-    console.print(escape(format_findings(run.findings)))
+    console.print(escape(format_findings(run.findings, spell=flag_form)))
     for name, path in run.files.items():
         console.print(f"{name}: [bold]{escape(str(path))}[/bold]")
 
@@ -312,10 +375,6 @@ def _errors(show_warnings: bool = True) -> Iterator[None]:
     Python's source line), once each; after an error only the error is shown,
     since it says what the warnings led to.
     """
-    import warnings
-
-    from steepest.errors import SteepestError
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -337,33 +396,25 @@ def _fail(message: str) -> None:
 
 def _summary(results):
     """A rich table of the demo: per function, how many runs got there and the fastest."""
-    from rich.table import Table
-
-    from steepest.demo import summary
-
     table = Table(title=f"steepest demo: {results.seconds:.1f} s of descent", title_justify="left",
                   caption="fastest: to a minimum, or out of the plotted box where there is none",
                   caption_justify="left")
     table.add_column("function")
     table.add_column("reached a minimum", justify="right")
     table.add_column("fastest")
-    for line in summary(results):
+    for line in demos.summary(results):
         table.add_row(*line)
     return table
 
 
 def _digits_summary(results):
     """A rich table of the digits runs: final training loss, test accuracy and time."""
-    from rich.table import Table
-
-    from steepest.demo import digits_summary
-
     digits = results.digits
     table = Table(title=f"digits: {digits.epochs} epochs each, {digits.n_test} test digits",
                   title_justify="left")
     table.add_column("run", no_wrap=True)
     for name in ("lr", "batch", "training loss", "test accuracy", "time"):
         table.add_column(name, justify="right")
-    for line in digits_summary(results):
+    for line in demos.digits_summary(results):
         table.add_row(*line)
     return table

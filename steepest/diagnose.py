@@ -70,7 +70,9 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +81,8 @@ import numpy as np
 
 from steepest.errors import ParameterError
 
-__all__ = ["Finding", "Thresholds", "diagnose", "format_findings"]
+__all__ = ["Finding", "Thresholds", "add_findings", "diagnose", "format_findings",
+           "format_suggest"]
 
 SEVERITIES = ("problem", "warning", "info")
 
@@ -91,9 +94,11 @@ class Finding:
     Attributes
     ----------
     code : str
-        A stable name for programs: ``"lr_too_high"``, ``"lr_too_low"``,
-        ``"diverged"``, ``"oscillating"``, ``"plateau"``, ``"vanishing_gradients"``,
-        ``"exploding_gradients"``, ``"overfitting"``, ``"unscaled_inputs"``,
+        A stable name for programs: ``"diverged"``, ``"loss_too_high"``,
+        ``"lr_too_high"``, ``"exploding_gradients"``, ``"bad_initialization"``,
+        ``"vanishing_gradients"``, ``"dead_units"``, ``"class_imbalance"``,
+        ``"learned_nothing"``, ``"oscillating"``, ``"lr_too_low"``, ``"plateau"``,
+        ``"overfitting"``, ``"unscaled_inputs"``, ``"unscaled_target"``,
         ``"healthy"``, ``"too_short"``.
     severity : {"problem", "warning", "info"}
         A problem spoils the result; a warning costs time or quality; info is a note.
@@ -102,10 +107,17 @@ class Finding:
     evidence : str
         The numbers seen, in words.
     advice : str
-        What to do, with concrete values where they can be given.
+        What to do, in words (no code: the settings to change are in ``suggest``).
     epochs : tuple of (int, int) or None
         The first and last epoch (counted from 1) the evidence is about, for a
         figure to mark; None when it is not about a stretch of epochs.
+    suggest : dict of str to object
+        The first thing to try, as estimator parameters and their new values
+        (``{"lr": 0.01}``, ``{"scale": True, "lr": 0.3}``,
+        ``{"optimizer": SGD(lr=0.05, momentum=0.9)}`` when the optimizer was
+        given as an object, whose own rate wins): ``model.set_params(**suggest)``
+        applies it, a command line renders it as flags. Empty when nothing can be
+        said in parameters (the advice says what to do).
     """
 
     code: str
@@ -114,6 +126,7 @@ class Finding:
     evidence: str
     advice: str
     epochs: tuple[int, int] | None = None
+    suggest: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return format_findings([self])
@@ -798,24 +811,111 @@ def diagnose(history, *, X=None, n_params: int | None = None,
     return sorted(findings, key=lambda f: order[f.severity])
 
 
-def format_findings(findings: Sequence[Finding], width: int = 88) -> str:
+_SETTING = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)=('[^']*'|\([^()]*\)|[\w.]+\([^()]*\)"
+                      r"|[\w.+-]*\w)")
+"""A parameter setting written in evidence or advice: ``lr=0.01``, ``optimizer='adam'``,
+``hidden_layer_sizes=(64, 32)``, ``optimizer=steepest.optim.SGD(lr=..., momentum=0.9)``."""
+
+
+def _spelled(name: str, text: str, spell) -> str | None:
+    """The setting ``name=text`` (Python source) as ``spell`` writes it; None when it cannot."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Call):  # an optimizer as a call, SGD(lr=0.05, momentum=0.9)
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            getattr(node.func, "id", None)
+        parts = [spell(name, str(callee).lower())]
+        for keyword in node.keywords:
+            if isinstance(keyword.value, ast.Constant) and keyword.value.value is ...:
+                continue  # lr=...: "your rate"
+            try:
+                parts.append(spell(keyword.arg, ast.literal_eval(keyword.value)))
+            except ValueError:
+                return None
+        return None if None in parts else " ".join(parts)
+    try:
+        return spell(name, ast.literal_eval(node))
+    except ValueError:
+        return None
+
+
+def _respell(text: str, spell) -> str:
+    """``text`` with each ``name=value`` setting rewritten by ``spell`` where it can."""
+    if spell is None:
+        return text
+
+    def rewrite(match: re.Match) -> str:
+        spelled = _spelled(match[1], match[2], spell)
+        return match[0] if spelled is None else spelled
+
+    return _SETTING.sub(rewrite, text)
+
+
+def _python(suggest: Mapping[str, object]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in suggest.items())
+
+
+def format_suggest(suggest: Mapping[str, object], *, spell=None) -> str:
+    """A finding's ``suggest`` in one line: ``lr=0.01, clip_norm=1.0`` (estimator
+    parameters), or each setting as ``spell`` writes it (``--lr 0.01 --clip-norm 1``);
+    an optimizer object is spelled from its repr (``SGD(lr=0.05, momentum=0.9)`` →
+    ``--optimizer sgd --lr 0.05 --momentum 0.9``), and a setting ``spell`` cannot
+    write stays in Python's form."""
+    if spell is None:
+        return _python(suggest)
+    parts = []
+    for name, value in suggest.items():
+        literal = value is None or isinstance(value, (bool, int, float, str, tuple))
+        spelled = spell(name, value) if literal else _spelled(name, repr(value), spell)
+        parts.append(spelled if spelled is not None else f"{name}={value!r}")
+    return " ".join(parts)
+
+
+def format_findings(findings: Sequence[Finding], width: int = 88, *, spell=None) -> str:
     """The findings as plain text for a terminal, one block each::
 
         [problem] The learning rate is too high (lr_too_high)
             seen: the training loss rose in 7 of the last 10 epochs, from 0.41 to 2.3
-            do:   lower the learning rate about 10×, e.g. lr=0.01 (steepest lr-find ...)
+            do:   lower the learning rate to 0.01 (an LR range test on the training ...)
+            try:  lr=0.01
+
+    The ``try:`` line is the finding's ``suggest``, as estimator parameters.
 
     Parameters
     ----------
     findings : sequence of Finding
     width : int, default=88
         Lines are wrapped to this many characters.
+    spell : callable, optional
+        ``spell(name, value) -> str or None`` writes one parameter setting: the
+        command line passes :func:`steepest.cli_values.flag_form`, which writes
+        ``lr=0.01`` as ``--lr 0.01``. It then writes the ``try:`` line (see
+        :func:`format_suggest`) and each ``name=value`` setting in the evidence and
+        the advice; a None keeps that setting as it is. By default the findings are
+        shown in the library's words.
     """
     blocks = []
     for finding in findings:
         lines = [f"[{finding.severity}] {finding.title} ({finding.code})"]
-        for label, text in (("seen: ", finding.evidence), ("do:   ", finding.advice)):
+        parts = [("seen: ", _respell(finding.evidence, spell)),
+                 ("do:   ", _respell(finding.advice, spell))]
+        if finding.suggest:
+            parts.append(("try:  ", format_suggest(finding.suggest, spell=spell)))
+        for label, text in parts:
             lines += textwrap.wrap(text, width=width, initial_indent="    " + label,
                                    subsequent_indent=" " * 10, break_on_hyphens=False)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def add_findings(report, findings: Sequence[Finding], *, spell=None) -> None:
+    """Each finding as a note of a :class:`~steepest.report.Report`, coloured by its
+    severity: the title, then what was seen, what to do and what to try (the HTML twin
+    of :func:`format_findings`, with the same ``spell``)."""
+    for finding in findings:
+        lines = {"seen": _respell(finding.evidence, spell), "do": _respell(finding.advice, spell)}
+        if finding.suggest:
+            lines["try"] = format_suggest(finding.suggest, spell=spell)
+        report.add_note(finding.title, lines, kind=finding.severity)

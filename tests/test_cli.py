@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -116,3 +117,209 @@ def test_lr_find_suggests_a_rate_and_draws_the_curve(table, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Suggested learning rate: ")
     assert (tmp_path / "lr-find.png").exists()
+
+
+# -- a CLI that speaks CLI --------------------------------------------------------------------
+
+NOT_SAVED = ("Note: the model was not saved; add --out DIR to keep it, with its history, curves "
+             "and report.")
+
+
+@pytest.mark.parametrize(("arguments", "line"), [
+    (["--epochs", "0"], "Error: --epochs must be a whole number >= 1; got 0."),
+    (["--seed", "-1"], "Error: --seed must be a whole number >= 0; got -1."),
+    (["--validation", "1"], "Error: --validation must be a number in [0, 1); got 1."),
+    (["--dropout", "1.5"], "Error: --dropout must be a number in [0, 1); got 1.5."),
+    (["--clip-norm", "0"], "Error: --clip-norm must be a number > 0; got 0."),
+    (["--alpha", "-1"], "Error: --alpha must be a number >= 0; got -1."),
+    (["--model", "linear", "--dropout", "0.2"],
+     "Error: --dropout applies to --model mlp, not to --model linear."),
+    (["--activation", "relu6"],
+     "Error: --activation must be one of relu, leaky_relu, elu, tanh, sigmoid; got 'relu6'. "
+     "Did you mean 'relu'?"),
+    (["--model", "logistic", "--activation", "tanh"],
+     "Error: --activation applies to --model mlp, not to --model logistic."),
+    (["--model", "logistic", "--hidden", "8"],
+     "Error: --hidden applies to --model mlp, not to --model logistic."),
+    (["--momentum", "0.9"],
+     "Error: --momentum is a keyword of --optimizer rmsprop or sgd, not of --optimizer adam."),
+    (["--model", "logistic", "--optimizer", "lbfgs", "--batch-size", "16"],
+     "Error: --optimizer lbfgs uses the whole data set at every step, but --batch-size 16 asks "
+     "for mini-batches; drop --batch-size (or give --batch-size full), or choose a first-order "
+     "optimizer such as --optimizer adam."),
+    (["--optimizer", "newton"],
+     "Error: --optimizer newton fits --model linear or logistic (a smooth objective on the "
+     "whole data set); for --model mlp choose a first-order optimizer such as --optimizer "
+     "adam."),
+    (["--model", "logistic", "--optimizer", "lbfgs", "--lr", "auto"],
+     "Error: --lr auto runs the LR range test, which needs a first-order optimizer; "
+     "--optimizer lbfgs chooses its own step lengths: drop --lr."),
+    (["--model", "logistic", "--optimizer", "lbfgs", "--momentum", "0.9"],
+     "Error: --momentum sets a first-order optimizer's update; --optimizer lbfgs has none: "
+     "drop --momentum, or use e.g. --optimizer sgd."),
+    (["--schedule", "step:0"],
+     "Error: --schedule step:EPOCHS:GAMMA needs a whole number of epochs >= 1 and a gamma > "
+     "0; got 'step:0'."),
+])
+def test_flag_errors_name_the_flag_the_user_typed(table, arguments, line):
+    result = runner.invoke(app, ["train", str(table), "--target", "size", *arguments])
+    assert error_line(result) == line
+
+
+def test_one_valued_target_message_shows_the_value_as_typed(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("a,y\n1,0\n3,0\n")
+    result = runner.invoke(app, ["train", str(path), "--target", "y", "--task",
+                                 "classification"])
+    assert error_line(result) == (
+        "Error: The target 'y' has a single value (0) in all 2 rows; a classifier needs at "
+        "least two classes. Check --target.")
+
+
+def test_duplicate_column_names_are_one_line(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("a,a,y\n1,2,0\n3,4,1\n5,6,0\n")
+    for command in (["train", str(path), "--target", "y"],
+                    ["lr-find", str(path), "--target", "y", "--out", str(tmp_path)],
+                    ["compare", str(path), "--target", "y", "--out", str(tmp_path)]):
+        assert error_line(runner.invoke(app, command)) == (
+            "Error: twice.csv has more than one column named 'a'; give each column its own "
+            "name.")
+
+
+def test_lbfgs_implies_full_batch_and_says_iterations(table):
+    result = runner.invoke(app, ["train", str(table), "--target", "size", "--model",
+                                 "logistic", "--optimizer", "lbfgs"])
+    assert result.exit_code == 0, result.output
+    assert " iterations in " in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == NOT_SAVED
+
+
+def test_out_refuses_a_directory_that_holds_a_run_unless_forced(table, tmp_path):
+    out = tmp_path / "run"
+    first = ["train", str(table), "--target", "size", "--epochs", "3", "--hidden", "4",
+             "--out", str(out), "--quiet"]
+    assert runner.invoke(app, first).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = runner.invoke(app, [*first, "--epochs", "4"])
+    assert error_line(result) == (
+        f"Error: --out {out} already holds a run (model.safetensors, history.csv, curves.png, "
+        "report.html, checkpoint.ckpt); give --resume to continue it, --force to replace it, "
+        "or choose another --out directory.")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    forced = runner.invoke(app, ["train", str(table), "--target", "size", "--out", str(out),
+                                 "--force", "--model", "logistic", "--optimizer", "lbfgs"])
+    assert forced.exit_code == 0, forced.output
+    # the replaced run's checkpoint is gone: nothing of an older run is left beside the new
+    assert sorted(p.name for p in out.iterdir()) == [
+        "curves.png", "history.csv", "model.safetensors", "report.html"]
+    result = runner.invoke(app, first)
+    assert error_line(result) == (
+        f"Error: --out {out} already holds a run (model.safetensors, history.csv, curves.png, "
+        "report.html); give --force to replace it, or choose another --out directory.")
+
+
+def test_the_note_on_an_unsaved_model_is_on_stderr_only_without_out(table, tmp_path):
+    options = ["train", str(table), "--target", "size", "--epochs", "2", "--hidden", "4"]
+    result = runner.invoke(app, options)
+    assert result.exit_code == 0
+    assert result.stderr.strip().splitlines()[-1] == NOT_SAVED
+    assert "not saved" not in result.stdout
+    saved = runner.invoke(app, [*options, "--out", str(tmp_path / "run")])
+    assert "not saved" not in saved.stderr
+    assert "not saved" not in runner.invoke(app, [*options, "--quiet"]).output
+
+
+def test_the_new_flags_reach_the_saved_model(table, tmp_path):
+    import steepest
+
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "train", str(table), "--target", "size", "--epochs", "6", "--hidden", "8",
+        "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4",
+        "--alpha", "0.01", "--dropout", "0.2", "--batch-norm", "--clip-norm", "2",
+        "--activation", "tanh",
+        "--early-stopping", "--no-scale", "--batch-size", "full", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    model = steepest.load(out / "model.safetensors")
+    params = model.get_params()
+    assert (params["alpha"], params["dropout"], params["clip_norm"]) == (0.01, 0.2, 2.0)
+    assert params["early_stopping"] is True and params["batch_norm"] is True
+    assert params["activation"] == "tanh"
+    assert params["scale"] is False and params["batch_size"] is None
+    optimizer = params["optimizer"]
+    assert type(optimizer).__name__ == "SGD"
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (0.05, 0.9, 1e-4)
+    summary = json.loads(result.stdout)
+    assert summary["settings"]["momentum"] == 0.9 and summary["settings"]["dropout"] == 0.2
+    assert all({"suggest", "flags"} <= set(f) for f in summary["findings"])
+
+
+def test_advice_is_given_in_flags(table):
+    result = runner.invoke(app, ["train", str(table), "--target", "size", "--optimizer", "sgd",
+                                 "--lr", "50", "--epochs", "10", "--hidden", "8"])
+    assert result.exit_code == 0, result.output
+    advice = result.stdout.split("\n", 1)[1]
+    assert "(diverged)" in advice and "--lr " in advice
+    assert not re.search(r"\b(lr|clip_norm|scale|alpha|early_stopping|dropout|optimizer|epochs|"
+                         r"batch_size|momentum|weight_decay)=", advice), advice
+
+
+def test_diagnosis_counts_the_training_rows_only(table, monkeypatch):
+    from steepest import runs
+
+    seen = {}
+
+    def spy(model, *, X, **options):
+        seen["rows"] = len(X)
+        return diagnose(model, X=X, **options)
+
+    diagnose = runs.diagnose
+    monkeypatch.setattr(runs, "diagnose", spy)
+    run = runs.train(table, "size", hidden=(4,), epochs=2, validation=0.5)
+    assert seen["rows"] == run.n_train == 30
+
+
+def test_progress_lines_do_not_wrap_when_stderr_is_not_a_terminal(table):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    process = subprocess.run(
+        [sys.executable, "-m", "steepest", "train", str(table), "--target", "size",
+         "--epochs", "3", "--hidden", "4", "--batch-size", "1", "--schedule", "cosine"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert process.returncode == 0, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert [line.split()[:2] for line in lines[:3]] == [["epoch", "1/3"], ["epoch", "2/3"],
+                                                       ["epoch", "3/3"]]
+    assert all(line.startswith(("epoch ", "Note: ", "Warning: ")) for line in lines), lines
+    assert lines[-1] == NOT_SAVED and max(map(len, lines)) > 80
+
+
+def test_explore_reports_progress_on_stderr(tmp_path):
+    result = runner.invoke(app, ["explore", "--functions", "booth", "--methods", "gd,adam",
+                                 "--steps", "20", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(re.fullmatch(r"Running the descents: \d+/\d+ done, \d+ s", line)
+                         for line in lines), lines
+    done, total = lines[-1].split(": ")[1].split(" ")[0].split("/")
+    assert done == total
+    assert error_line(runner.invoke(app, ["explore", "--steps", "0", "--out", str(tmp_path)])
+                      ) == "Error: --steps must be a whole number >= 1; got 0."
+
+
+@pytest.mark.parametrize(("arguments", "line"), [
+    (["--epochs", "0"], "Error: --epochs must be a whole number >= 1; got 0."),
+    (["--lr", "0"], "Error: --lr must be a number > 0; got 0."),
+    (["--optimizers", "adma"],
+     "Error: --optimizers must be one of sgd, momentum, nesterov, adagrad, rmsprop, adadelta, "
+     "adam, adamw, nadam, radam, adamax; got 'adma'. Did you mean 'adam'?"),
+])
+def test_compare_flag_errors(table, tmp_path, arguments, line):
+    result = runner.invoke(app, ["compare", str(table), "--target", "size", *arguments,
+                                 "--out", str(tmp_path)])
+    assert error_line(result) == line

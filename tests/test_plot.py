@@ -1,5 +1,5 @@
 """steepest.plot: the one module that draws figures, its styles against the table of methods,
-the figures moved into it from compare, lr_find and workflow, and the surface helpers the
+the figures moved into it from compare, lr_find and the old workflow, and the surface helpers the
 explorer draws with. (The surface figures themselves are tested with the demo.)"""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import steepest
-from steepest import compare, functions, lr_find, plot, workflow
+from steepest import compare, functions, lr_find, plot
 from steepest.methods import METHODS
 
 PACKAGE = Path(steepest.__file__).parent
@@ -38,7 +38,6 @@ def test_every_method_of_the_table_has_a_style_of_its_own():
 def test_the_moved_figures_are_plots_under_their_old_names():
     assert compare.plot_comparison is plot.plot_run_comparison
     assert lr_find.plot_lr_find is plot.plot_lr_find
-    assert workflow.plot_history is plot.plot_history
     assert "plot_comparison" in compare.__all__ and "plot_lr_find" in lr_find.__all__
 
 
@@ -61,7 +60,7 @@ def test_no_module_but_plot_draws():
 def test_plot_imports_none_of_the_modules_whose_figures_it_draws():
     tree = ast.parse((PACKAGE / "plot.py").read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert not imported & {"steepest.compare", "steepest.lr_find", "steepest.workflow"}
+    assert not imported & {"steepest.compare", "steepest.lr_find", "steepest.runs"}
 
 
 # -- plot_history -------------------------------------------------------------------------

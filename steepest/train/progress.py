@@ -79,7 +79,7 @@ class ProgressBar(Callback):
             if epoch < self._total and not self.trainer.stopped:
                 per_epoch = (time.perf_counter() - self._start) / max(epoch - self._first, 1)
                 line += f"  {_duration(per_epoch * (self._total - epoch))} left"
-            self._console.print(line, highlight=False, markup=False)
+            self._console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def on_train_end(self) -> None:
         if self._progress is not None:
@@ -88,4 +88,4 @@ class ProgressBar(Callback):
         trainer = self.trainer
         if trainer.stopped_by and self._console is not None:
             self._console.print(f"stopped by {trainer.stopped_by} after epoch {trainer.epoch}",
-                                highlight=False, markup=False)
+                                highlight=False, markup=False, soft_wrap=True)

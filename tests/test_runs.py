@@ -13,8 +13,10 @@ from browser import browser, chromium
 from sklearn.datasets import load_iris
 
 import steepest
+from steepest.cli_values import make_schedule
 from steepest.errors import FileFormatError, ParameterError
-from steepest.workflow import load_dataset, make_schedule, predict, train
+from steepest.runs import predict, train
+from steepest.tables import load_dataset
 
 
 @pytest.fixture
@@ -62,6 +64,8 @@ def test_train_writes_model_history_figure_report_and_checkpoint(iris_csv, tmp_p
     assert len(history) == 31
     html = (out / "report.html").read_text()
     assert "Diagnosis" in html and "species" in html and "http://" not in html
+    assert "--batch-size" in html and "--optimizer" in html  # the settings, as flags
+    assert "120 trained on, 30 held out to validate" in html
 
 
 def test_predict_on_raw_data_uses_the_scaling_saved_in_the_model(houses_csv, tmp_path):
@@ -185,3 +189,28 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(iris_csv, tmp_path):
     assert "Traceback" not in stderr
     assert "continue with --resume" in stderr
     assert (out / "checkpoint.ckpt").exists() and not (out / "model.safetensors").exists()
+
+
+def test_predict_reads_the_model_columns_by_name_in_any_order(houses_csv, tmp_path):
+    out = tmp_path / "run"
+    train(houses_csv, "price", model="linear", optimizer="lbfgs", validation=0.0, out=out)
+    lines = houses_csv.read_text().splitlines()
+    rows = [line.split(",") for line in lines]
+    reordered = tmp_path / "reordered.csv"
+    reordered.write_text("".join(f"{price},extra,{area},{rooms}\n".replace(
+        "extra", "note" if i == 0 else str(i)) for i, (rooms, area, price) in enumerate(rows)))
+    expected = predict(out / "model.safetensors", houses_csv)["prediction"]
+    np.testing.assert_array_equal(
+        predict(out / "model.safetensors", reordered)["prediction"], expected)
+    reordered.write_text("price,area\n1,2\n")
+    with pytest.raises(ParameterError) as error:
+        predict(out / "model.safetensors", reordered)
+    assert str(error.value) == "reordered.csv lacks the column 'rooms' the model was trained on."
+
+
+def test_a_line_search_run_takes_the_whole_data_and_its_full_step(houses_csv):
+    run = train(houses_csv, "price", model="linear", optimizer="lbfgs", validation=0.0)
+    assert run.model.batch_size is None and run.model.lr == 1.0
+    assert run.settings["batch_size"] == "full" and run.scores["train"] > 0.99
+    with pytest.raises(ParameterError, match="--optimizer newton uses the whole data set"):
+        train(houses_csv, "price", model="linear", optimizer="newton", batch_size="32")
