@@ -132,7 +132,8 @@ class Trainer:
     ----------
     steps : StepLoop
         The step loop every update of an epoch goes through (network, loss,
-        optimizer, active penalty, clipping).
+        optimizer, active penalty, clipping). A caller adds a term to the
+        objective (a proximal term) with ``trainer.steps.terms += (term,)``.
     history : History
         The per-epoch series, ``history.epochs`` and ``history.updates``.
     epoch : int
