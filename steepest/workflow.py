@@ -420,7 +420,7 @@ def _write_outputs(run: TrainRun, out: Path) -> None:
     run.files["model"] = run.model.save(out / "model.safetensors")
     columns = {"epoch": np.arange(1, len(history["loss"]) + 1)}
     columns.update({k: np.asarray(v, dtype=float) for k, v in history.items()
-                    if k != "events" and len(v) == len(history["loss"])})
+                    if isinstance(v, list) and k != "events" and len(v) == len(history["loss"])})
     run.files["history"] = write_csv(out / "history.csv", columns)
     figure = plot_history(history)
     run.files["curves"] = _save_png(figure, out / "curves.png")
