@@ -26,6 +26,7 @@ from steepest.train import (
     DivergenceGuard,
     DivergenceWarning,
     EarlyStopping,
+    History,
     Penalty,
     ProgressBar,
     ReduceLROnPlateau,
@@ -898,3 +899,41 @@ def test_events_and_counts_survive_a_checkpoint(tmp_path):
     again.load_checkpoint(path)
     assert again.history.events == first.history.events != []
     assert again.history.update_counts == first.history.update_counts == [3, 6, 9]
+
+
+def test_a_history_saved_before_counts_and_dead_units_were_recorded_still_loads():
+    old = {"series": {"loss": [3.0, 2.0]}, "epochs": 2, "updates": 8, "events": []}
+    history = History()
+    history.load_state_dict(old)
+    assert history.dead_units == {} and len(history.update_counts) == 2
+    assert all(math.isnan(count) for count in history.update_counts)
+    history.append({"loss": 1.0}, updates=4)
+    assert history.update_counts[-1] == 12 and history.to_dict(counts=True)["updates"][-1] == 12
+
+
+def test_a_proximal_term_added_to_the_trainers_step_loop_pulls_theta_to_its_anchor():
+    class Proximal:
+        def __init__(self, network, mu, anchor):
+            self.network, self.mu, self.anchor = network, mu, anchor
+
+        def value(self):
+            d = self.network.theta - self.anchor
+            return 0.5 * self.mu * float(d @ d)
+
+        def add_gradient(self):
+            self.network.grad += self.mu * (self.network.theta - self.anchor)
+
+    anchor = np.array([0.5, 1.0])
+
+    def fitted(mu):
+        net = linear()
+        trainer = Trainer(net, "mse", optim.SGD(lr=0.05))
+        trainer.steps.terms += (Proximal(net, mu, anchor),)
+        trainer.fit(X_LINE, Y_LINE, epochs=1000)
+        return net.theta.copy()
+
+    np.testing.assert_allclose(fitted(0.0), [2.0, 0.0], atol=1e-5)     # y = 2x
+    # mean((y - w x - b)²) + (μ/2)‖θ − a‖²: (2/n AᵀA + μ I) θ = 2/n Aᵀy + μ a, A = [x, 1]
+    A, mu = np.column_stack([X_LINE[:, 0], np.ones(4)]), 10.0
+    expected = np.linalg.solve(2 / 4 * A.T @ A + mu * np.eye(2), 2 / 4 * A.T @ Y_LINE + mu * anchor)
+    np.testing.assert_allclose(fitted(mu), expected, rtol=1e-10)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from steepest._validation import check_choice, check_number
 from steepest.errors import ParameterError
@@ -45,6 +45,7 @@ __all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReduceLROnPlateau", "Trai
 _MONITORS = ("auto", "loss", "val_loss", "val_score")
 
 
+@runtime_checkable
 class TrainerView(Protocol):
     """What a callback may read and call on the trainer that runs it.
 

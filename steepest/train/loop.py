@@ -132,7 +132,8 @@ class Trainer:
     ----------
     steps : StepLoop
         The step loop every update of an epoch goes through (network, loss,
-        optimizer, active penalty, clipping).
+        optimizer, active penalty, clipping). A caller adds a term to the
+        objective (a proximal term) with ``trainer.steps.terms += (term,)``.
     history : History
         The per-epoch series, ``history.epochs`` and ``history.updates``.
     epoch : int
@@ -418,10 +419,11 @@ class Trainer:
         if reason is not None:
             self._diverged(reason, logs)
             return
+        dead_units = self._dead_units(batcher)
         start, offset = self._clock
         logs["time"] = offset + (time.perf_counter() - start)
         self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]), updates=n_updates,
-                            dead_units=self._dead_units(batcher))
+                            dead_units=dead_units)
         self._in_epoch = False
 
         epoch = self.epoch
@@ -468,7 +470,7 @@ class Trainer:
 
         A unit is one entry of the layer's output for one sample (a channel at a
         position for image layers); it is dead when its output max(z, 0) is 0 for every
-        probe sample. One forward pass per epoch, nothing per update.
+        probe sample. One forward pass per epoch (up to the last ReLU), nothing per update.
         """
         if not self._relu_layers:
             return {}
@@ -477,11 +479,11 @@ class Trainer:
                                min(batcher.n_samples, _PROBE_ROWS)).astype(np.intp)
             self._probe = (batcher, batcher.X[rows])
         A = self._probe[1]
-        relu = set(self._relu_layers)
+        relu, last = set(self._relu_layers), self._relu_layers[-1]
         dead: dict[str, float] = {}
         state = self.network.state_dict()
         try:
-            for index, layer in enumerate(self.network.layers):
+            for index, layer in enumerate(self.network.layers[:last + 1]):
                 A = layer.forward(A, False)
                 if index in relu:
                     alive = (A.reshape(A.shape[0], -1) > 0).any(axis=0)
