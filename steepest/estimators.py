@@ -20,7 +20,6 @@ stores its arguments, ``fit`` validates them.
 
 from __future__ import annotations
 
-import ast
 import math
 import numbers
 import os
@@ -33,10 +32,38 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils.validation import check_is_fitted
 
-from steepest import nn, optim, schedules
-from steepest._validation import check_choice, check_number
+from steepest import nn, optim
+from steepest._params import (
+    boolean_rule as _boolean,
+)
+from steepest._params import (
+    choice_rule as _choice,
+)
+from steepest._params import (
+    decode_param as _decode,
+)
+from steepest._params import (
+    encode_param as _encode,
+)
+from steepest._params import (
+    fresh_optimizer as _fresh,
+)
+from steepest._params import (
+    json_safe as _json_safe,
+)
+from steepest._params import (
+    number_rule as _number,
+)
+from steepest._params import (
+    optimizer_rule as _optimizer_rule,
+)
+from steepest._params import (
+    rate_rule as _rate,
+)
+from steepest._validation import check_number
 from steepest.data import check_X, check_X_y, train_validation_split
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
+from steepest.factorization import MatrixFactorization
 from steepest.io import load_arrays, save_arrays
 from steepest.outofcore import fit_out_of_core, is_out_of_core
 
@@ -50,46 +77,6 @@ _HE_INIT = ("relu", "leaky_relu", "elu")
 
 
 # -- parameter rules: one table, one sentence per bad value ----------------------------------
-
-
-def _number(**bounds):
-    def rule(value, name, owner):
-        if value is not None or not bounds.get("optional"):
-            check_number(value, name, owner, **{k: v for k, v in bounds.items()
-                                                if k != "optional"})
-    return rule
-
-
-def _choice(*choices):
-    def rule(value, name, owner):
-        check_choice(value, name, owner, choices)
-    return rule
-
-
-def _rate(value, name, owner):
-    if not callable(value):
-        check_number(value, name, owner, low=0.0, closed="neither")
-
-
-def _boolean(value, name, owner):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(
-            f"The {name!r} parameter of {owner} must be True or False. Got {value!r} instead."
-        )
-
-
-def _optimizer_rule(full_batch: bool):
-    names = tuple(optim.names()) + (_FULL_BATCH_METHODS if full_batch else ())
-
-    def rule(value, name, owner):
-        if isinstance(value, optim.Optimizer):
-            return
-        if not isinstance(value, str) or value.lower() not in names:
-            raise ParameterError(
-                f"The {name!r} parameter of {owner} must be an optimizer of steepest.optim or "
-                f"one of {', '.join(names)}. Got {value!r} instead."
-            )
-    return rule
 
 
 def _layer_sizes(value, name, owner):
@@ -514,15 +501,6 @@ class _GradientDescentModel(BaseEstimator):
         return tags
 
 
-def _fresh(optimizer: optim.Optimizer, lr=None) -> optim.Optimizer:
-    """A new optimizer with the same hyperparameters (a fit never reuses another's state),
-    its rate replaced by ``lr`` when given."""
-    settings = {k: getattr(optimizer, k) for k in optimizer._hyperparameters}
-    if lr is not None:
-        settings["lr"] = lr
-    return type(optimizer)(**settings)
-
-
 # -- the linear models -----------------------------------------------------------------------
 
 
@@ -821,56 +799,10 @@ _CLASSES = {cls.__name__: cls for cls in
             (LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor)}
 
 
-def _json_safe(value):
-    """Tuples to lists, NumPy scalars to Python numbers, recursively."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _encode(value, name: str, owner: str):
-    """A parameter as JSON: numbers and strings as they are; a steepest schedule or
-    optimizer as ``{"call": repr}``, which :func:`_decode` rebuilds."""
-    if value is None or isinstance(value, (bool, numbers.Real, str, tuple, list)):
-        return _json_safe(value)
-    if isinstance(value, np.random.Generator):
-        return None
-    text = repr(value)
-    try:
-        _decode({"call": text})
-    except (ParameterError, SyntaxError, TypeError, ValueError):
-        raise ParameterError(
-            f"The {name!r} parameter of {owner} ({text}) cannot be saved: a model file holds "
-            "no code. Use a steepest.schedules schedule or a steepest.optim optimizer."
-        ) from None
-    return {"call": text}
-
-
-def _decode(value):
-    """The inverse of :func:`_encode`: calls of steepest's schedules and optimizers only."""
-    if not (isinstance(value, dict) and "call" in value):
-        return tuple(value) if isinstance(value, list) else value
-    namespace = {name: getattr(schedules, name) for name in schedules.__all__}
-    namespace.update({name: getattr(optim, name) for name in optim.__all__ if name[0].isupper()})
-    tree = ast.parse(value["call"], mode="eval")
-    allowed = (ast.Expression, ast.Call, ast.Name, ast.Load, ast.keyword, ast.Constant,
-               ast.Tuple, ast.List, ast.UnaryOp, ast.USub)
-    for node in ast.walk(tree):
-        if not isinstance(node, allowed) or (isinstance(node, ast.Name)
-                                             and node.id not in namespace):
-            raise ParameterError(f"A model file holds an unknown expression {value['call']!r}.")
-    return eval(compile(tree, "<model file>", "eval"), {"__builtins__": {}}, namespace)
-
-
 def load(path: str | os.PathLike):
     """Read a model written by ``model.save(path)``; it predicts what the saved one did."""
     arrays, metadata = load_arrays(path)
-    if metadata.get("class") == "MatrixFactorization":  # not at the top: it imports this module
-        from steepest.factorization import MatrixFactorization
+    if metadata.get("class") == "MatrixFactorization":
         return MatrixFactorization._from_file(path, arrays, metadata)
     cls = _CLASSES.get(metadata.get("class")) if metadata.get("format") == "steepest-model" \
         else None

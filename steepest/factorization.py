@@ -56,18 +56,32 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from steepest import optim
+from steepest._params import (
+    boolean_rule as _boolean,
+)
+from steepest._params import (
+    decode_param as _decode,
+)
+from steepest._params import (
+    encode_param as _encode,
+)
+from steepest._params import (
+    fresh_optimizer as _fresh,
+)
+from steepest._params import (
+    json_safe as _json_safe,
+)
+from steepest._params import (
+    number_rule as _number,
+)
+from steepest._params import (
+    optimizer_rule as _optimizer_rule,
+)
+from steepest._params import (
+    rate_rule as _rate,
+)
 from steepest.data import as_generator, check_y
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
-from steepest.estimators import (
-    _boolean,
-    _decode,
-    _encode,
-    _fresh,
-    _json_safe,
-    _number,
-    _optimizer_rule,
-    _rate,
-)
 from steepest.io import save_arrays
 from steepest.train.history import History
 from steepest.train.rate import ScaledRate
