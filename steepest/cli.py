@@ -128,10 +128,18 @@ def train(
     early_stopping: Annotated[bool, typer.Option(
         "--early-stopping", help="Stop when the validation loss stops improving, and keep "
                                  "the best epoch's weights.")] = False,
-    validation: Annotated[float, typer.Option(
-        help="Share of rows held out to validate each epoch (0 for none).")] = 0.2,
+    validation: Annotated[float | None, typer.Option(
+        help="Share of rows held out to validate each epoch (0 for none). Default: 0.2; 0 "
+             "with --stream, --workers or --scheduler.", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split, the start and the batches.")
                     ] = 0,
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Read DATA a row group at a time (larger than memory).")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="Fit on a Dask cluster of this many worker processes on this machine.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Fit on the Dask cluster whose scheduler is at this address "
+             "(tcp://host:8786).")] = None,
     scale: Annotated[bool, typer.Option(
         "--scale/--no-scale", help="Standardise the inputs inside the model.")] = True,
     out: Annotated[Path | None, typer.Option(
@@ -156,7 +164,8 @@ def train(
             epochs=epochs, early_stopping=early_stopping, validation=validation, seed=seed,
             scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
             weight_decay=weight_decay, batch_norm=batch_norm, activation=activation, out=out,
-            resume=resume, force=force, verbose=not (quiet or json_output))
+            resume=resume, force=force, verbose=not (quiet or json_output), stream=stream,
+            workers=workers, scheduler=scheduler)
     if json_output:
         typer.echo(_json_summary(run))
     elif not quiet:
@@ -353,7 +362,7 @@ def _print_run(run) -> None:
     metric = "accuracy" if run.data.task == "classification" else "R²"
     scores = ", ".join(f"{name} {value:.4g}" for name, value in run.scores.items())
     steps = "iterations" if run.settings["optimizer"] in LINE_SEARCH else "epochs"
-    console.print(f"[bold]{run.data.task}[/bold] on {len(run.data.X)} rows "
+    console.print(f"[bold]{run.data.task}[/bold] on {run.data.n_rows} rows "
                   f"({escape(run.data.detected or 'task given')}): {len(history['loss'])} "
                   f"{steps} in {run.seconds:.1f} s, final loss {history['loss'][-1]:.4g}, "
                   f"{metric} {scores}.")

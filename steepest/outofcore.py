@@ -29,6 +29,7 @@ back (a non-finite loss stops the fit with advice).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ from steepest.methods import LINE_SEARCH
 from steepest.stream import ParquetStream
 from steepest.train import History, Penalty, StepLoop, weight_mask
 
-__all__ = ["SourceSummary", "fit_out_of_core", "is_out_of_core"]
+__all__ = ["SourceSummary", "fit_out_of_core", "is_out_of_core", "score_out_of_core"]
 
 
 def is_out_of_core(X) -> bool:
@@ -225,11 +226,12 @@ def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resum
         seed = int(model._seed(2).integers(2**31))
         epoch = source.mini_batch_epochs(model, network, loss, optimizer, mean, scale,
                                          classes, seed, sync_every)
-    _epochs(model, optimizer, epoch)
+    _epochs(model, optimizer, epoch, source.summary.n_rows)
 
 
-def _epochs(model, optimizer, epoch) -> None:
-    """Run ``model.epochs`` epochs (fewer when ``tol`` stops them) and record the history."""
+def _epochs(model, optimizer, epoch, n_rows: int) -> None:
+    """Run ``model.epochs`` epochs (fewer when ``tol`` stops them) and record the history;
+    with ``verbose``, a line per epoch on stderr with the rows per second and where."""
     history, start = History(), time.perf_counter()
     best, stale = math.inf, 0
     for e in range(model.epochs):
@@ -241,8 +243,13 @@ def _epochs(model, optimizer, epoch) -> None:
                 f"{lr:.4g}. Lower the rate (try {lr / 10:.3g}), scale the inputs "
                 "(scale=True) or clip the gradients (clip_norm=1.0)."
             )
-        history.append({"loss": value, "lr": lr, "grad_norm": math.nan,
-                        "time": time.perf_counter() - start}, updates=updates)
+        elapsed = time.perf_counter() - start
+        history.append({"loss": value, "lr": lr, "grad_norm": math.nan, "time": elapsed},
+                       updates=updates)
+        if model.verbose:
+            rows = (e + 1) * n_rows / elapsed
+            print(f"epoch {e + 1}/{model.epochs}  loss {value:.4g}  {rows:,.0f} rows/s  "
+                  f"({model.fitted_on_})", file=sys.stderr, flush=True)
         if model.tol is not None:
             if value < best - model.tol:
                 best, stale = value, 0
@@ -253,3 +260,31 @@ def _epochs(model, optimizer, epoch) -> None:
                                            "reason": f"loss did not fall by tol={model.tol}"})
                     break
     model._record(history)
+
+
+def _block_score_sums(model, X, y):
+    """``(n, Σ correct)`` for a classifier, ``(n, Σ (y - ŷ)², Σ y, Σ y²)`` for a regressor."""
+    predicted = model.predict(np.asarray(X))
+    y = np.asarray(y)
+    if hasattr(model, "classes_"):
+        return len(y), float(np.sum(predicted == y)), 0.0, 0.0
+    y = y.astype(np.float64)
+    return len(y), float(np.sum((y - predicted) ** 2)), float(y.sum()), float(np.sum(y * y))
+
+
+def score_out_of_core(model, X, y=None) -> float:
+    """``model.score`` on a Dask ``X, y`` or a ParquetStream, in one pass: the accuracy of a
+    classifier, the R² of a regressor (``1 - SSE / SST``, ``SST = Σy² - (Σy)²/n``)."""
+    if isinstance(X, ParquetStream):
+        parts = [_block_score_sums(model, Xb, yb) for Xb, yb in X.blocks()]
+    else:
+        from dask import delayed
+
+        from steepest.distributed import DaskData
+
+        data = DaskData(X, y)
+        parts = data.run([delayed(_block_score_sums)(model, Xp, yp) for Xp, yp in data.parts])
+    n, first, total, squares = (sum(p[i] for p in parts) for i in range(4))
+    if hasattr(model, "classes_"):
+        return first / n
+    return 1.0 - first / (squares - total * total / n)

@@ -45,13 +45,16 @@ def add_run_to_report(report, run, figure=None) -> None:
     report.add_table([["DATA" if k == "data" else f"--{k.replace('_', '-')}", str(v)]
                       for k, v in run.settings.items()], ["flag", "value"])
     report.add_heading("Data")
-    held_out = len(data.X) - run.n_train
+    held_out = data.n_rows - run.n_train
     report.add_paragraph(
-        f"{len(data.X)} rows ({run.n_train} trained on"
+        f"{data.n_rows} rows ({run.n_train} trained on"
         + (f", {held_out} held out to validate" if held_out else "")
         + f"), {len(data.feature_names)} features, target {data.target!r} "
-        f"({data.task}{'; ' + data.detected if data.detected else ''})."
+        f"({data.task}{'; ' + data.detected if data.detected else ''})"
+        + (f"; fitted {run.model.fitted_on_}." if hasattr(run.model, "fitted_on_") else ".")
     )
+    if data.X is None:
+        return
     std = data.X.std(axis=0)
     rows = [[name, float(data.X[:, j].mean()), float(std[j]), float(data.X[:, j].min()),
              float(data.X[:, j].max())] for j, name in enumerate(data.feature_names)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +39,18 @@ from steepest.model_factory import (
     optimizer_settings,
     rate_for,
 )
+from steepest.outofcore import score_out_of_core
 from steepest.plot import plot_history
 from steepest.report import Report
 from steepest.run_report import add_run_to_report
-from steepest.tables import Dataset, feature_matrix, load_dataset, read_columns
+from steepest.tables import (
+    Dataset,
+    check_out_of_core,
+    feature_matrix,
+    load_dataset,
+    open_out_of_core,
+    read_columns,
+)
 
 __all__ = ["RUN_FILES", "TrainRun", "find_rate", "predict", "train"]
 
@@ -114,9 +123,10 @@ def _check_out(out: Path | None, *, resume: bool, force: bool, line_search: bool
 
 def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optimizer="adam",
           lr=None, schedule="constant", batch_size=None, epochs=50, early_stopping=False,
-          validation=0.2, seed=0, scale=True, alpha=None, dropout=None, clip_norm=None,
+          validation=None, seed=0, scale=True, alpha=None, dropout=None, clip_norm=None,
           momentum=None, weight_decay=None, batch_norm=False, activation=None, out=None,
-          resume=False, force=False, verbose=False) -> TrainRun:
+          resume=False, force=False, verbose=False, stream=False, workers=None,
+          scheduler=None) -> TrainRun:
     """Train a model on a table and, with ``out``, write everything the run made.
 
     The options are the flags of ``steepest train``, with their texts where a
@@ -133,12 +143,22 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     directory that already holds a run is refused unless ``force=True`` (replace
     it: the old run's files are replaced or removed once the new run is written)
     or ``resume=True``.
+
+    ``stream=True`` reads the file a row group at a time (data larger than memory,
+    :class:`steepest.stream.ParquetStream`); ``workers=N`` fits on a Dask
+    ``LocalCluster`` of N worker processes made for the run, ``scheduler=ADDRESS`` on an
+    existing cluster (the file read there with ``dask.dataframe``). These runs hold out
+    no validation rows (``validation`` defaults to 0) and take no ``lr="auto"``,
+    ``early_stopping`` or ``resume``.
     """
     optimizer = check_optimizer(optimizer)
     line_search = optimizer in LINE_SEARCH
     batch = batch_size_for(optimizer, batch_size)
     rate = rate_for(optimizer, lr)
     check_flag(epochs, "--epochs", low=1, integer=True)
+    out_of_core = check_out_of_core(stream, workers, scheduler, lr=lr, resume=resume,
+                                    early_stopping=early_stopping, validation=validation)
+    validation = (0.0 if out_of_core else 0.2) if validation is None else validation
     check_flag(validation, "--validation", low=0.0, high=1.0)
     check_flag(seed, "--seed", low=0, integer=True)
     make_schedule(schedule, 1.0, epochs, 1)  # a bad spec fails now, not after the LR test
@@ -149,8 +169,29 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
         )
     out = Path(out) if out is not None else None
     _check_out(out, resume=resume, force=force, line_search=line_search)
-    data = load_dataset(data_path, target, task)
-    if validation > 0:
+    with ExitStack() as context:
+        if out_of_core:
+            data = open_out_of_core(data_path, target, task, stream=stream, workers=workers,
+                                    scheduler=scheduler, context=context)
+        else:
+            data = load_dataset(data_path, target, task)
+        return _train(data, model=model, hidden=hidden, optimizer=optimizer, lr=lr,
+                      schedule=schedule, batch=batch, rate=rate, epochs=epochs,
+                      early_stopping=early_stopping, validation=validation, seed=seed,
+                      scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm,
+                      momentum=momentum, weight_decay=weight_decay, batch_norm=batch_norm,
+                      activation=activation, out=out, resume=resume, verbose=verbose,
+                      line_search=line_search, target=target)
+
+
+def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
+           early_stopping, validation, seed, scale, alpha, dropout, clip_norm, momentum,
+           weight_decay, batch_norm, activation, out, resume, verbose, line_search,
+           target) -> TrainRun:
+    """:func:`train` once the options are checked and the data opened."""
+    if data.X is None:  # (stream,) or (dask X, dask y)
+        (X_train, y_train), X_val, y_val = (*data.source_data, None)[:2], None, None
+    elif validation > 0:
         X_train, X_val, y_train, y_val = train_validation_split(
             data.X, data.y, validation, stratify=data.task == "classification",
             random_state=seed)
@@ -180,7 +221,8 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
         rate = found.suggestion
         settings["lr"] = f"auto: {rate:.3g} ({found.rule})"
     if not line_search:
-        steps_per_epoch = 1 if batch is None else math.ceil(len(X_train) / batch)
+        n_train = data.n_rows if data.X is None else len(X_train)
+        steps_per_epoch = 1 if batch is None else math.ceil(n_train / batch)
         estimator.set_params(**optimizer_settings(
             optimizer, make_schedule(schedule, rate, epochs * steps_per_epoch, steps_per_epoch),
             keywords))
@@ -190,17 +232,22 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     fit_options = {}
     if X_val is not None and not line_search:
         fit_options["validation_data"] = (X_val, y_val)
-    if out is not None and not line_search:
+    if out is not None and not line_search and data.X is not None:
         fit_options.update(checkpoint=out / "checkpoint.ckpt", resume=resume)
     estimator.fit(X_train, y_train, **fit_options)
     estimator.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
     run = TrainRun(estimator, data, settings, seconds=time.perf_counter() - start,
                    interrupted=bool(getattr(estimator, "interrupted_", False)),
-                   n_train=len(X_train))
-    run.scores["train"] = float(estimator.score(X_train, y_train))
-    if X_val is not None:
-        run.scores["validation"] = float(estimator.score(X_val, y_val))
-    run.findings = diagnose(estimator, X=X_train, feature_names=data.feature_names)
+                   n_train=data.n_rows if data.X is None else len(X_train))
+    if data.X is None:
+        settings["where"] = estimator.fitted_on_
+        run.scores["train"] = score_out_of_core(estimator, X_train, y_train)
+        run.findings = diagnose(estimator, feature_names=data.feature_names)
+    else:
+        run.scores["train"] = float(estimator.score(X_train, y_train))
+        if X_val is not None:
+            run.scores["validation"] = float(estimator.score(X_val, y_val))
+        run.findings = diagnose(estimator, X=X_train, feature_names=data.feature_names)
     if out is not None and not run.interrupted:
         _write_outputs(run, out)
     return run

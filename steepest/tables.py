@@ -23,7 +23,8 @@ from steepest.cli_values import TASKS, check_choice
 from steepest.errors import ParameterError
 from steepest.io import read_table
 
-__all__ = ["Dataset", "feature_matrix", "load_dataset", "read_columns"]
+__all__ = ["Dataset", "check_out_of_core", "feature_matrix", "load_dataset", "open_out_of_core",
+           "read_columns"]
 
 _MAX_CLASSES = 20
 """An integer target with at most this many distinct values is taken as class labels."""
@@ -35,9 +36,10 @@ class Dataset:
 
     Attributes
     ----------
-    X : ndarray of shape (n_rows, n_features)
-        The feature columns as float64, in the table's order.
-    y : ndarray of shape (n_rows,)
+    X : ndarray of shape (n_rows, n_features), or None
+        The feature columns as float64, in the table's order; None for data that stay
+        where they are (a stream, a Dask cluster: ``source_data`` holds them).
+    y : ndarray of shape (n_rows,), or None
         The target: float64 for regression; int64 or str labels for classification.
     feature_names : list of str
     target : str
@@ -45,15 +47,25 @@ class Dataset:
     source : Path
     detected : str
         How the task was decided, in words (empty when it was given).
+    source_data : tuple, optional
+        ``fit``'s arguments when X is None: ``(ParquetStream,)`` or ``(dask X, dask y)``.
+    rows : int
+        The row count when X is None.
     """
 
-    X: np.ndarray
-    y: np.ndarray
+    X: np.ndarray | None
+    y: np.ndarray | None
     feature_names: list[str]
     target: str
     task: str
     source: Path
     detected: str = ""
+    source_data: tuple = ()
+    rows: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X) if self.X is not None else self.rows
 
 
 def _row_place(path: Path, row: int) -> str:
@@ -187,3 +199,101 @@ def load_dataset(path, target: str, task: str | None = None) -> Dataset:
             )
     return Dataset(feature_matrix(table, features, path), y, features, target, task, path,
                    detected)
+
+
+# -- tables that stay where they are ----------------------------------------------------------
+
+
+def check_out_of_core(stream: bool, workers, scheduler, *, lr, resume: bool,
+                      early_stopping: bool, validation) -> bool:
+    """Whether the run reads its table out of core (``--stream``, ``--workers``,
+    ``--scheduler``); the flags that cannot go with those are refused, naming both."""
+    chosen = [flag for flag, on in (("--stream", stream), ("--workers", workers is not None),
+                                    ("--scheduler", scheduler is not None)) if on]
+    if len(chosen) > 1:
+        raise ParameterError(
+            f"{chosen[0]} and {chosen[1]} are two ways to read the data: give one of them."
+        )
+    if not chosen:
+        return False
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"--workers must be a whole number >= 1; got {workers}.")
+    conflicts = [flag for flag, on in (
+        ("--lr auto", isinstance(lr, str) and lr.strip().lower() == "auto"),
+        ("--resume", resume), ("--early-stopping", early_stopping),
+        ("--validation", validation is not None and validation > 0)) if on]
+    if conflicts:
+        raise ParameterError(
+            f"{chosen[0]} fits where the data are, in passes over them; it does not take "
+            f"{conflicts[0]} yet: drop {conflicts[0].split()[0]}."
+        )
+    return True
+
+
+def _task_from_labels(labels, numeric: bool, target: str, task: str | None):
+    if task is not None:
+        return task, ""
+    if not numeric:
+        return "classification", f"the target {target!r} holds labels"
+    if labels is not None and labels.size <= _MAX_CLASSES and np.all(labels == np.round(labels)):
+        return "classification", (f"the target {target!r} holds {labels.size} distinct whole "
+                                  "numbers")
+    return "regression", f"the target {target!r} holds more than {_MAX_CLASSES} distinct numbers"
+
+
+def open_out_of_core(path, target: str, task: str | None = None, *, stream: bool = False,
+                     workers: int | None = None, scheduler: str | None = None,
+                     context) -> Dataset:
+    """A :class:`Dataset` whose rows stay where they are: a ``ParquetStream`` of ``path``
+    (``stream``), or a Dask DataFrame read on a ``LocalCluster`` of ``workers`` processes
+    made for the run, or on the cluster at ``scheduler``. ``context`` (an ``ExitStack``)
+    closes the cluster and client when the run ends. The task is detected from the
+    target's distinct values as :func:`load_dataset` does."""
+    path = Path(path)
+    if task is not None:
+        task = check_choice(task, "--task", TASKS)
+    if stream:
+        from steepest.stream import ParquetStream
+
+        source = ParquetStream(path, target)
+        stats = source.statistics()
+        numeric = stats.target_mean is not None
+        task, detected = _task_from_labels(stats.labels, numeric, target, task)
+        return Dataset(None, None, list(source.feature_names), target, task, path, detected,
+                       source_data=(source,), rows=stats.n_rows)
+    try:
+        import dask.dataframe as dd
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ParameterError(
+            "--workers and --scheduler need Dask: pip install 'steepest[dask]'."
+        ) from None
+    if scheduler is not None:
+        try:
+            context.enter_context(Client(scheduler, timeout="10s"))
+        except OSError as error:
+            raise ParameterError(
+                f"--scheduler {scheduler}: no Dask scheduler answered there ({error}). Start "
+                "one (dask scheduler) or give --workers N for a cluster on this machine."
+            ) from None
+    else:
+        cluster = context.enter_context(LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0"))
+        context.enter_context(Client(cluster))
+    if not path.exists():
+        raise ParameterError(f"No such file: '{path}'.")
+    frame = dd.read_csv(path) if path.suffix.lower() == ".csv" else dd.read_parquet(path)
+    if target not in frame.columns:
+        raise ParameterError(
+            f"There is no column {target!r} in {path.name}; its columns are "
+            f"{', '.join(map(repr, frame.columns))}."
+        )
+    features = [str(c) for c in frame.columns if c != target]
+    X, y = frame[features], frame[target]
+    numeric = y.dtype.kind in "biuf"
+    distinct = int(y.nunique().compute())
+    labels = np.sort(y.unique().compute().to_numpy()) if distinct <= _MAX_CLASSES else None
+    task, detected = _task_from_labels(labels, numeric, target, task)
+    return Dataset(None, None, features, target, task, path, detected,
+                   source_data=(X, y), rows=len(y))

@@ -323,3 +323,54 @@ def test_compare_flag_errors(table, tmp_path, arguments, line):
     result = runner.invoke(app, ["compare", str(table), "--target", "size", *arguments,
                                  "--out", str(tmp_path)])
     assert error_line(result) == line
+
+
+# -- data that stay where they are: --stream, --workers, --scheduler -------------------------
+
+
+@pytest.fixture
+def parquet_table(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    from pyarrow import parquet
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=3000, n_features=5, random_state=0)
+    path = tmp_path / "big.parquet"
+    parquet.write_table(pa.table({**{f"f{j}": X[:, j] for j in range(5)}, "label": y}), path,
+                        row_group_size=512)
+    return path
+
+
+def test_train_stream_fits_a_row_group_at_a_time_and_says_so(parquet_table, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(parquet_table), "--target", "label", "--stream",
+                                 "--model", "linear", "--epochs", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "epoch 4/4" in result.stderr and "rows/s  (streamed from 1 file(s))" in result.stderr
+    assert re.search(r"on 3000 rows .*: 4 epochs .*accuracy train 0\.\d+", result.stdout)
+    report = (out / "report.html").read_text()
+    assert "fitted streamed from 1 file(s)" in report and "3000 trained on" in report
+
+
+def test_train_on_a_local_dask_cluster(parquet_table, tmp_path):
+    pytest.importorskip("distributed")
+    result = runner.invoke(app, ["train", str(parquet_table), "--target", "label", "--workers",
+                                 "2", "--model", "linear", "--optimizer", "lbfgs", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["settings"]["where"].startswith("on the Dask cluster at tcp://127.0.0.1:")
+    assert "(2 workers)" in summary["settings"]["where"]
+
+
+@pytest.mark.parametrize("arguments, line", [
+    (["--stream", "--workers", "2"],
+     "Error: --stream and --workers are two ways to read the data: give one of them."),
+    (["--stream", "--lr", "auto"], "Error: --stream fits where the data are, in passes over "
+                                   "them; it does not take --lr auto yet: drop --lr."),
+    (["--workers", "2", "--validation", "0.3"], "Error: --workers fits where the data are, in "
+     "passes over them; it does not take --validation yet: drop --validation."),
+    (["--workers", "0"], "Error: --workers must be a whole number >= 1; got 0."),
+])
+def test_out_of_core_flags_that_cannot_go_together(parquet_table, arguments, line):
+    result = runner.invoke(app, ["train", str(parquet_table), "--target", "label", *arguments])
+    assert result.exit_code != 0 and error_line(result) == line
