@@ -75,8 +75,8 @@ def load(name: str, *, raw: bool = False) -> tuple[np.ndarray, np.ndarray, bool]
                                             random_state=0)
         classes = True
     elif name == "imbalanced":
-        X, y = datasets.make_classification(600, 8, n_informative=3, weights=[0.93],
-                                            flip_y=0.0, class_sep=0.8, random_state=1)
+        X, y = datasets.make_classification(600, 8, n_informative=3, weights=[0.9],
+                                            flip_y=0.02, class_sep=0.5, random_state=1)
         classes = True
     elif name == "regression":
         X, y = datasets.make_regression(400, 10, n_informative=6, noise=10.0, random_state=0)
@@ -175,7 +175,7 @@ class Run:
 
 LR, LOG = steepest.LinearRegression, steepest.LogisticRegression
 MLPC, MLPR = steepest.MLPClassifier, steepest.MLPRegressor
-S = dict(random_state=0)
+S = dict(random_state=0, tol=None)
 
 
 def runs() -> list[Run]:
@@ -207,19 +207,19 @@ def runs() -> list[Run]:
         Run("healthy_log_blobs_sgd_1", "healthy", "blobs",
             lambda: LOG(lr=0.01, batch_size=1, epochs=15, **S)),
         # -- the rate too high: the loss rises or jumps -----------------------------------
-        Run("lr_high_mlp_iris_adam_32", "lr_too_high", "iris",
-            lambda: MLPC((32,), lr=1.0, batch_size=32, epochs=60, **S)),
-        Run("lr_high_mlp_classification_rmsprop_32", "lr_too_high", "classification",
-            lambda: MLPC((64,), optimizer="rmsprop", lr=0.3, batch_size=32, epochs=40, **S)),
+        Run("lr_high_log_iris_momentum", "lr_too_high", "iris",
+            lambda: LOG(optimizer=optim.SGD(lr=0.5, momentum=0.99), epochs=80, **S)),
         Run("lr_high_mlp_wine_adam_full", "lr_too_high", "wine",
             lambda: MLPC((32,), lr=1.0, batch_size=None, epochs=60, **S)),
         Run("lr_high_mlp_moons_sgd_1", "lr_too_high", "moons",
             lambda: MLPC((32,), optimizer="sgd", lr=1.0, batch_size=1, epochs=20, **S)),
         # -- far above what the data allow, bouncing --------------------------------------
-        Run("loss_high_mlp_cancer_adam_32", "loss_too_high", "breast_cancer",
-            lambda: MLPC((64,), lr=3.0, batch_size=32, epochs=40, **S)),
+        Run("loss_high_log_cancer_sgd_1", "loss_too_high", "breast_cancer",
+            lambda: LOG(lr=30.0, batch_size=1, epochs=20, **S)),
+        Run("loss_high_log_classification_sgd_full", "loss_too_high", "classification",
+            lambda: LOG(lr=100.0, epochs=40, **S)),
         Run("loss_high_mlp_digits_adam_32", "loss_too_high", "digits",
-            lambda: MLPC((64,), lr=0.3, batch_size=32, epochs=15, **S)),
+            lambda: MLPC((64,), lr=2.0, batch_size=32, epochs=15, **S)),
         Run("loss_high_log_classification_sgd_1", "loss_too_high", "classification",
             lambda: LOG(lr=30.0, batch_size=1, epochs=20, **S)),
         # -- the rate too low ---------------------------------------------------------------
@@ -245,12 +245,12 @@ def runs() -> list[Run]:
                         **S)),
         # -- oscillating ------------------------------------------------------------------------
         Run("oscillating_lin_diabetes_momentum", "oscillating", "diabetes",
-            lambda: LR(optimizer=optim.SGD(lr=0.05, momentum=0.97), epochs=60, **S),
+            lambda: LR(optimizer=optim.SGD(lr=0.02, momentum=0.99), epochs=80, **S),
             y_scale=1 / 77.0, y_shift=-152 / 77.0),
         Run("oscillating_log_cancer_sgd_1", "oscillating", "breast_cancer",
             lambda: LOG(lr=3.0, batch_size=1, epochs=20, **S)),
         Run("oscillating_lin_friedman_momentum", "oscillating", "friedman",
-            lambda: LR(optimizer=optim.SGD(lr=0.05, momentum=0.97), epochs=60, **S),
+            lambda: LR(optimizer=optim.SGD(lr=0.02, momentum=0.99), epochs=80, **S),
             y_scale=0.2),
         # -- plateau ------------------------------------------------------------------------------
         Run("plateau_mlp_classification_sigmoid_sgd", "plateau", "classification",
@@ -282,9 +282,9 @@ def runs() -> list[Run]:
         Run("overfit_mlp_digits_adam_32", "overfitting", "digits",
             lambda: MLPC((256, 256), lr=0.01, batch_size=32, epochs=60, alpha=0.0, **S),
             rows=150),
-        Run("overfit_mlpr_diabetes_adam_32", "overfitting", "diabetes",
-            lambda: MLPR((256, 256), lr=0.01, batch_size=32, epochs=150, alpha=0.0, **S),
-            y_scale=1 / 77.0, y_shift=-152 / 77.0, rows=100),
+        Run("overfit_mlpr_diabetes_adam_16", "overfitting", "diabetes",
+            lambda: MLPR((256, 256), lr=0.01, batch_size=16, epochs=200, alpha=0.0, **S),
+            y_scale=1 / 77.0, y_shift=-152 / 77.0, rows=60),
         Run("overfit_mlp_wine_es_on", "overfitting", "wine",
             lambda: MLPC((256, 256), lr=0.01, batch_size=16, epochs=100, alpha=0.0,
                          early_stopping=True, patience=80, **S), rows=60),
@@ -315,16 +315,16 @@ def runs() -> list[Run]:
                                           epochs=30, **S), y_scale=0.2),
         # -- dead ReLUs ------------------------------------------------------------------------
         Run("dead_mlp_cancer_bias", "dead_units", "breast_cancer",
-            lambda: _DeadStartMLPClassifier((32,), bias_start=-4.0, lr=1e-3, batch_size=32,
+            lambda: _DeadStartMLPClassifier((32,), bias_start=-10.0, lr=1e-3, batch_size=32,
                                             epochs=30, **S)),
         Run("dead_mlp_digits_bias", "dead_units", "digits",
-            lambda: _DeadStartMLPClassifier((64,), bias_start=-5.0, lr=1e-3, batch_size=32,
+            lambda: _DeadStartMLPClassifier((64,), bias_start=-10.0, lr=1e-3, batch_size=32,
                                             epochs=10, **S)),
         # -- class imbalance: the majority class only -------------------------------------------
         Run("imbalance_log_sgd_full", "class_imbalance", "imbalanced",
-            lambda: LOG(lr=0.05, epochs=30, alpha=0.05, **S)),
+            lambda: LOG(lr=0.1, epochs=30, alpha=1.0, **S)),
         Run("imbalance_mlp_adam_32", "class_imbalance", "imbalanced",
-            lambda: MLPC((8,), lr=1e-3, batch_size=64, epochs=10, alpha=0.0, **S)),
+            lambda: MLPC((8,), lr=1e-3, batch_size=64, epochs=10, alpha=3.0, **S)),
         # -- an unscaled target ----------------------------------------------------------------
         Run("unscaled_y_lin_diabetes", "unscaled_target", "diabetes",
             lambda: LR(lr=0.01, epochs=60, **S)),
