@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import os
 import re
 import sys
 import time
@@ -40,7 +41,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: threads only contend
+
+import numpy as np  # noqa: E402
 from sklearn import datasets
 from sklearn.base import ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
