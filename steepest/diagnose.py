@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from steepest.data import split_indices
 from steepest.errors import ParameterError
 from steepest.lr_find import RULE_NO_DESCENT, lr_find
 
@@ -158,7 +159,11 @@ class Thresholds:
         lr_too_high: or the final loss is this many times its best.
     exploding_factor : float, default=100.0
         exploding_gradients: growth of a gradient norm over its first epoch's (two
-        orders of magnitude; in a healthy run it falls).
+        orders of magnitude; in a healthy run it falls)...
+    recovered_share : float, default=0.1
+        ...unless the loss fell meanwhile and, a third of the way to the peak, the
+        norm was already this share of it: a gradient that jumped up from a tiny
+        start (dead or saturated units coming to life) and stayed is recovering.
     vanishing_ratio : float, default=0.1
         vanishing_gradients (a warning): the first layer's weight gradient over the
         last layer's, an order of magnitude (healthy ReLU, tanh and one-layer sigmoid
@@ -228,13 +233,9 @@ class Thresholds:
     noisy_share : float, default=0.3
         ...and it rose in at least this share of them (bouncing, not still falling
         from a high start).
-    bad_start : float, default=10.0
+    bad_start : float, default=100.0
         bad_initialization: the first epoch's loss is this many times the trivial
-        model's or more...
-    bad_start_gradient : float, default=30.0
-        ...or, without the trivial loss, the first gradient norm is this many
-        times the median of the last ``window`` epochs' and the first loss this
-        many times the final one (the run started exploded, then calmed).
+        model's or more (the run started exploded; it may have calmed since).
     imbalance_share : float, default=0.7
         class_imbalance: the one class predicted is at least this share of the
         rows (with balanced classes, predicting one is learning nothing).
@@ -263,6 +264,7 @@ class Thresholds:
     rising_factor: float = 1.1
     above_best: float = 2.0
     exploding_factor: float = 100.0
+    recovered_share: float = 0.1
     vanishing_ratio: float = 0.1
     vanishing_severe: float = 1e-2
     stuck_fall: float = 0.01
@@ -289,8 +291,7 @@ class Thresholds:
     too_high_factor: float = 1.2
     noisy_share: float = 0.3
     imbalance_share: float = 0.7
-    bad_start: float = 10.0
-    bad_start_gradient: float = 30.0
+    bad_start: float = 100.0
     dead_share: float = 0.5
     dead_severe: float = 0.9
     target_range: tuple[float, float] = (0.1, 10.0)
@@ -646,7 +647,7 @@ def _rule_diverged(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     advice = _rate_advice("lower", rate, why, ctx)
     tried = sorted({float(e["lr"]) for e in events})
     if tried:
-        advice += f" (lr={', '.join(_lr(r) for r in tried)} diverged)"
+        advice += f" ({' and '.join(f'lr={_lr(r)}' for r in tried)} already diverged)"
     advice += ("; also scale the inputs if they are not, or clip the gradients (a maximum "
                "norm of 1)")
     suggest = ctx.set_rate(rate) if rate is not None else {}
@@ -775,7 +776,7 @@ def _raise_rate(ctx: _Context, code: str, severity: str, title: str, evidence: s
         suggest = ctx.set_rate(rate)
     else:
         advice, suggest = "raise the learning rate", {}
-    if ctx.optimizer_name not in ("adam", "adamw", "nadam", "radam", "adamax"):
+    if ctx.optimizer_name not in _ADAPTIVE:
         advice += ", use an adaptive optimizer such as Adam"
     epochs = ctx.params.get("epochs")
     advice += ", or train for more epochs"
@@ -798,18 +799,21 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
         if not (math.isfinite(start) and start > 0 and later.size):
             continue
         peak = int(np.argmax(later)) + 1
-        # a gradient that grows while the loss falls is recovering (from a dead or
-        # saturated start), not exploding: an explosion comes with a loss that does not
-        # fall, or a divergence
+        # a gradient that jumps up from a tiny start and then stays, while the loss falls,
+        # is recovering (from a dead or saturated start), not exploding: an explosion comes
+        # with a loss that does not fall, a divergence, or a growth that goes on
         at_peak = loss[peak] if peak < loss.size else math.nan
-        worse = not math.isfinite(at_peak) or not at_peak < loss[0] or run.divergences
-        if values[peak] >= t.exploding_factor * start and worse:
-            grown.append((name, start, values[peak], peak))
+        worse = not math.isfinite(at_peak) or not at_peak < loss[0] or bool(run.divergences)
+        third = values[max(1, peak // 3)]
+        going_on = math.isfinite(third) and third < t.recovered_share * values[peak]
+        if values[peak] >= t.exploding_factor * start and (worse or going_on):
+            grown.append((name, start, values[peak], peak, worse))
     if not grown:
         return []
-    name, start, peak_value, peak = grown[0]
+    name, start, peak_value, peak, worse = grown[0]
     evidence = (f"{name} grew from {_g(start)} at epoch 1 to {_g(peak_value)} at epoch "
-                f"{peak + 1} ({_g(peak_value / start)} times) while the loss did not fall")
+                f"{peak + 1} ({_g(peak_value / start)} times)"
+                + (" while the loss did not fall" if worse else ", and was still growing"))
     if len(grown) > 1:
         evidence += "; so did " + ", ".join(g[0] for g in grown[1:4])
     advice = "clip the gradients to a maximum norm of 1"
@@ -829,21 +833,13 @@ def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     loss, grad = run.loss, run.grad_norm
     if run.n < t.min_epochs or not np.isfinite(loss).all() or loss[-1] <= 0:
         return []
-    tail = _tail(loss, t.window)
-    if ctx.trivial is not None and ctx.trivial > 0:
-        if loss[0] < t.bad_start * ctx.trivial:
-            return []
-        against = (f"{_g(loss[0] / ctx.trivial)} times the {_g(ctx.trivial)} of a model that "
-                   "always predicts " + ("the class shares" if ctx.classifier else
-                                         "the mean of y"))
-    else:
-        if grad is None or not math.isfinite(grad[0]):
-            return []
-        calm = float(np.median(_tail(grad, t.window)))
-        if not (grad[0] >= t.bad_start_gradient * calm and
-                loss[0] >= t.bad_start_gradient * float(np.median(tail))):
-            return []
-        against = f"and a gradient norm of {_g(grad[0])}, {_g(grad[0] / calm)} times its last"
+    # without the trivial loss a huge start cannot be told from a fast, healthy descent
+    if ctx.trivial is None or not ctx.trivial > 0 or loss[0] < t.bad_start * ctx.trivial:
+        return []
+    against = (f"{_g(loss[0] / ctx.trivial)} times the {_g(ctx.trivial)} of a model that "
+               "always predicts " + ("the class shares" if ctx.classifier else "the mean of y"))
+    if grad is not None and math.isfinite(grad[0]):
+        against += f", with a gradient norm of {_g(grad[0])}"
     evidence = (f"the first epoch's loss was {_g(loss[0])}, {against}; it ended at "
                 f"{_g(loss[-1])}: the run started far from any sensible model and spent its "
                 "first updates getting back")
@@ -852,6 +848,10 @@ def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     suggest = {} if ctx.params.get("clip_norm") is not None else {"clip_norm": 1.0}
     return [Finding("bad_initialization", "warning", "The run started from a bad place",
                     evidence, advice, (1, 1), suggest)]
+
+
+_ADAPTIVE = ("adam", "adamw", "nadam", "radam", "adamax", "rmsprop", "adagrad", "adadelta")
+"""Optimizers whose steps adapt to the gradient's scale: advice does not propose Adam."""
 
 
 def _recent_median(values: np.ndarray, window: int) -> float:
@@ -869,7 +869,7 @@ def _unsaturating(ctx: _Context) -> tuple[str, dict]:
     if "batch_norm" in ctx.params and not ctx.params["batch_norm"]:
         return "use batch normalisation between the layers, or fewer hidden layers", \
             {"batch_norm": True}
-    if ctx.optimizer_name not in ("adam", "adamw", "nadam", "radam", "adamax"):
+    if ctx.optimizer_name is not None and ctx.optimizer_name not in _ADAPTIVE:
         return "use an adaptive optimizer (Adam), or fewer hidden layers", \
             {"optimizer": "adam", "lr": 1e-3}
     return ("use a ReLU-like activation instead of sigmoid or tanh, fewer hidden layers, or "
@@ -1030,7 +1030,7 @@ def _rule_plateau(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                 "is not shrinking, as at a saddle point or on a plateau rather than at a "
                 "minimum")
     name = ctx.optimizer_name
-    if name in ("adam", "adamw", "nadam", "radam", "adamax"):
+    if name in _ADAPTIVE:
         rate, why = _higher_rate(ctx, 3.0)
         advice = (_rate_advice("raise", rate, why, ctx)
                   + ", or a warm-restart schedule, to push it out")
@@ -1068,8 +1068,17 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
                 f"by epoch {n}, while the training loss kept falling, from {l0} to {l1}; "
                 f"the gap is now {_g(val[-1] - loss[-1])}")
     if run.n_params and n_samples:
-        evidence += (f"; the model has {run.n_params:,} parameters for {n_samples:,} "
+        trained = n_samples
+        fraction = ctx.params.get("validation_fraction")
+        if ctx.params.get("early_stopping") and fraction:
+            stratify = ctx.y if ctx.classifier and ctx.y is not None else None
+            trained = split_indices(n_samples, fraction, stratify=stratify,
+                                    random_state=0)[0].size
+        evidence += (f"; the model has {run.n_params:,} parameters for {trained:,} "
                      "training samples")
+        if trained != n_samples:
+            evidence += (f" (of the {n_samples:,} given, the rest held out for early "
+                         "stopping)")
     alpha = ctx.params.get("alpha")
     stronger = 1e-2 if not alpha else _round(10 * float(alpha))
     regularise = (f"regularise: a larger penalty (alpha {_g(stronger)}"
@@ -1310,13 +1319,16 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
                 "pass the training targets as given to fit."
             )
     ctx = _Context(run, None if columns is None else columns[0], y, trivial_loss, find_lr, t)
-    # an explosion of the gradients explains a divergence that follows it: it comes first
-    problems = _rule_exploding(run, ctx, t) if run.n else []
-    problems += _rule_diverged(run, ctx, t)
+    problems = _rule_diverged(run, ctx, t)
     if run.n and not problems:
         problems += _rule_loss_too_high(run, ctx, t)
         if not problems:
             problems += _rule_lr_too_high(run, ctx, t)
+    if run.n:
+        # an explosion of the gradients explains a divergence that follows it
+        exploding = _rule_exploding(run, ctx, t)
+        diverged = bool(problems) and problems[0].code == "diverged"
+        problems = exploding + problems if diverged else problems + exploding
     findings = list(problems)
     if run.n and np.isfinite(run.loss).all():
         findings += _rule_vanishing(run, ctx, t)
@@ -1324,13 +1336,18 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         findings += _rule_class_imbalance(run, ctx, t)
         if not problems:
             findings += _rule_oscillating(run, ctx, t)
+        # badly scaled data explain a slow or stuck descent: they come first
+        if columns is not None and not run.scaled:
+            findings += _rule_unscaled(*columns, ctx, t)
+        findings += _rule_unscaled_target(run, ctx, t)
         findings += _rule_lr_too_low(run, ctx, t)
         findings += _rule_plateau(run, ctx, t)
         findings += _rule_overfitting(run, ctx, t, n_samples)
         findings += _rule_bad_start(run, ctx, t)
-    if columns is not None and not run.scaled:
-        findings += _rule_unscaled(*columns, ctx, t)
-    findings += _rule_unscaled_target(run, ctx, t)
+    else:
+        if columns is not None and not run.scaled:
+            findings += _rule_unscaled(*columns, ctx, t)
+        findings += _rule_unscaled_target(run, ctx, t)
     if not problems and run.n:
         nothing = _rule_learned_nothing(run, ctx, t)
         if nothing:
