@@ -45,7 +45,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: threads only co
 
 import numpy as np  # noqa: E402
 from sklearn import datasets
-from sklearn.base import ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
 import steepest
@@ -288,9 +288,9 @@ def runs() -> list[Run]:
         Run("overfit_mlpr_diabetes_adam_16", "overfitting", "diabetes",
             lambda: MLPR((256, 256), lr=0.01, batch_size=16, epochs=200, alpha=0.0, **S),
             y_scale=1 / 77.0, y_shift=-152 / 77.0, rows=60),
-        Run("overfit_mlp_wine_es_on", "overfitting", "wine",
-            lambda: MLPC((256, 256), lr=0.01, batch_size=16, epochs=100, alpha=0.0,
-                         early_stopping=True, patience=80, **S), rows=60),
+        Run("overfit_mlp_digits_es_on", "overfitting", "digits",
+            lambda: MLPC((256, 256), lr=3e-3, batch_size=16, epochs=60, alpha=0.0,
+                         early_stopping=True, patience=60, **S), rows=100),
         # -- unscaled inputs -------------------------------------------------------------------
         Run("unscaled_log_cancer_sgd_full", "unscaled_inputs", "breast_cancer",
             lambda: LOG(lr=1e-6, epochs=100, **S), raw=True),

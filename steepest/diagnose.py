@@ -161,8 +161,9 @@ class Thresholds:
         exploding_gradients: growth of a gradient norm over its first epoch's (two
         orders of magnitude; in a healthy run it falls)...
     recovered_share : float, default=0.1
-        ...unless the loss fell meanwhile and, a third of the way to the peak, the
-        norm was already this share of it: a gradient that jumped up from a tiny
+        ...unless the loss fell meanwhile and the norm did not keep growing (it
+        peaked before the last ``window`` epochs, or a third of the way to the peak
+        it was already this share of it): a gradient that jumped up from a tiny
         start (dead or saturated units coming to life) and stayed is recovering.
     vanishing_ratio : float, default=0.1
         vanishing_gradients (a warning): the first layer's weight gradient over the
@@ -805,7 +806,8 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
         at_peak = loss[peak] if peak < loss.size else math.nan
         worse = not math.isfinite(at_peak) or not at_peak < loss[0] or bool(run.divergences)
         third = values[max(1, peak // 3)]
-        going_on = math.isfinite(third) and third < t.recovered_share * values[peak]
+        going_on = (peak >= values.size - t.window and math.isfinite(third)
+                    and third < t.recovered_share * values[peak])
         if values[peak] >= t.exploding_factor * start and (worse or going_on):
             grown.append((name, start, values[peak], peak, worse))
     if not grown:
@@ -1241,8 +1243,9 @@ def _healthy(run: _Run) -> Finding:
 
 # -- the diagnosis ---------------------------------------------------------------------
 
-_EXPLAINS_NOTHING = ("vanishing_gradients", "dead_units", "class_imbalance", "lr_too_low",
-                     "plateau", "unscaled_inputs", "unscaled_target", "bad_initialization")
+_EXPLAINS_NOTHING = ("vanishing_gradients", "dead_units", "class_imbalance", "overfitting",
+                     "bad_initialization", "unscaled_inputs", "unscaled_target", "lr_too_low",
+                     "plateau")
 """Causes that explain a model that learned nothing: when one is found, it is the
 problem reported (promoted from a warning), and ``learned_nothing`` is not repeated."""
 
@@ -1336,6 +1339,7 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         findings += _rule_class_imbalance(run, ctx, t)
         if not problems:
             findings += _rule_oscillating(run, ctx, t)
+        findings += _rule_bad_start(run, ctx, t)
         # badly scaled data explain a slow or stuck descent: they come first
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
@@ -1343,7 +1347,6 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         findings += _rule_lr_too_low(run, ctx, t)
         findings += _rule_plateau(run, ctx, t)
         findings += _rule_overfitting(run, ctx, t, n_samples)
-        findings += _rule_bad_start(run, ctx, t)
     else:
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)

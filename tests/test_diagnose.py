@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
-from steepest import LinearRegression, MLPClassifier, nn, optim
+from steepest import LinearRegression, LogisticRegression, MLPClassifier, nn, optim
 from steepest.diagnose import Finding, Thresholds, diagnose, format_findings
 from steepest.errors import ParameterError
 from steepest.train import Callback, Checkpoint, DivergenceWarning, History, Trainer
@@ -537,3 +537,197 @@ def test_a_model_that_scales_its_inputs_is_not_told_to_scale_them():
     model = LinearRegression(lr=0.1, epochs=100, scale=True).fit(X, y)
     assert "unscaled_inputs" not in codes(diagnose(model, X=X))
     assert "unscaled_inputs" in codes(diagnose(model.history_, X=X))
+
+
+# -- issue 10: the defects the labelled zoo found, each with a test ------------------------------
+
+THREE_CLASSES = np.repeat([0, 1, 2], 50)            # balanced: the prior's loss is log(3)
+
+
+def test_a_run_at_the_level_of_the_trivial_model_learned_nothing():
+    # the loss wobbles around 1.09, and log(3) = 1.0986 is what the class shares give
+    loss = 1.09 + 0.01 * np.sin(np.arange(30))
+    history = {"loss": loss, "grad_norm": np.linspace(0.5, 0.3, 30), "lr": [0.01] * 30}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert finding.code == "learned_nothing" and finding.severity == "problem"
+    assert "of the 1.1 of a model that always predicts the class shares" in finding.evidence
+    assert finding.suggest == {"lr": 0.1}
+    # far below it, the same shape is a healthy run
+    assert codes(diagnose({**history, "loss": loss / 10}, y=THREE_CLASSES)) == ["healthy"]
+
+
+def test_a_validation_accuracy_at_the_majority_share_learned_nothing():
+    # train loss near 0, validation accuracy 0.475 on two balanced classes (200 x 5000 data)
+    n = 30
+    history = {"loss": np.geomspace(0.7, 1e-3, n), "val_loss": np.linspace(0.7, 0.69, n),
+               "val_score": [0.475] * n, "grad_norm": np.geomspace(1, 1e-3, n)}
+    finding = diagnose(history, y=np.repeat([0, 1], 100))[0]
+    assert finding.code == "learned_nothing"
+    assert "the validation accuracy is 0.47, the share of the largest class is 0.5" in \
+        finding.evidence
+
+
+def test_real_runs_at_chance_are_not_called_healthy():
+    from sklearn.datasets import load_diabetes, load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    iris = MLPClassifier((16,), optimizer="sgd", lr=0.01, batch_size=None, epochs=8, tol=None,
+                         random_state=0).fit(X, y)
+    assert codes(diagnose(iris, X=X, y=y, find_lr=False))[0] == "learned_nothing"
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    diabetes = LinearRegression(lr=0.01, epochs=30, tol=None).fit(X, y)
+    found = codes(diagnose(diabetes, X=X, y=y, find_lr=False))
+    assert found[0] == "unscaled_target" and "healthy" not in found
+
+
+def test_most_relus_dead_is_a_problem_read_from_the_history():
+    history = healthy_history(**{"dead_units/1": [0.2] * 25 + [0.97] * 25,
+                                 "dead_units/3": [0.1] * 50})
+    finding = diagnose(history)[0]
+    assert (finding.code, finding.severity) == ("dead_units", "problem")
+    assert finding.evidence.startswith("97% of the units of ReLU layer 1 output 0")
+    assert "layer 3 10%" in finding.evidence
+    assert "dead_units" not in codes(diagnose(healthy_history(**{"dead_units/1": [0.3] * 50})))
+
+
+def test_a_rate_far_too_high_whose_loss_bounces_is_caught():
+    # bouncing between 3.9 and 6.6 where log(3) is the trivial model's loss
+    rng = np.random.default_rng(0)
+    loss = np.r_[1.3, rng.uniform(3.9, 6.6, 29)]
+    history = {"loss": loss, "grad_norm": rng.uniform(5, 9, 30), "lr": [1.0] * 30}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert finding.code == "loss_too_high" and finding.suggest == {"lr": 0.1}
+    assert "times the 1.1 of a model that always predicts the class shares" in finding.evidence
+
+
+def test_a_run_that_starts_exploded_and_calms_is_a_bad_start():
+    loss = np.r_[118.0, np.geomspace(2.0, 0.1, 29)]
+    history = {"loss": loss, "grad_norm": np.r_[77.0, np.geomspace(1.0, 0.05, 29)],
+               "lr": [0.01] * 30}
+    finding = only(diagnose(history, y=THREE_CLASSES), "bad_initialization")
+    assert "the first epoch's loss was 1.2e+02, 1.1e+02 times the 1.1" in finding.evidence
+    assert "gradient norm of 77" in finding.evidence and finding.suggest == {"clip_norm": 1.0}
+
+
+def test_a_layer_gradient_recovering_from_near_zero_is_not_exploding():
+    # dead at the start, alive from epoch 3 on, while the loss falls
+    layer = np.r_[1e-6, 1e-4, np.full(48, 0.3)]
+    findings = diagnose(healthy_history(**{"grad_norm/0.W": layer}))
+    assert "exploding_gradients" not in codes(findings)
+    # the same growth with a loss that does not fall is an explosion
+    rising = healthy_history(**{"grad_norm/0.W": layer},
+                             loss=np.r_[1.0, np.linspace(1.2, 3.0, 49)])
+    assert "exploding_gradients" in codes(diagnose(rising))
+
+
+def test_divergence_advice_is_neither_a_rate_that_failed_nor_the_one_in_use():
+    events = [{"epoch": 2, "event": "divergence", "lr": 0.3, "new_lr": 0.03, "reason": "x"}]
+    finding = only(diagnose(healthy_history(lr=[0.03] * 50), events=events), "diverged")
+    rate = finding.suggest["lr"]
+    assert rate < 0.3 and not 0.02 <= rate <= 0.045, finding.suggest
+    assert "lower the learning rate to 0.003 (lr=0.3 already diverged)" in finding.advice
+
+
+def linear_data(n: int = 120, scale: float = 1.0):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 3)) * [1.0, 2.0, 0.5] * scale
+    return X, X @ np.array([1.0, -2.0, 0.5]) / scale + 0.1 * rng.standard_normal(n)
+
+
+def test_scaling_advice_comes_with_the_rate_for_the_scaled_data():
+    X, y = linear_data()
+    X = np.c_[X, 1e3 * X[:, 0] + 5e3]
+    model = LinearRegression(lr=1e-8, epochs=20, tol=None, random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "unscaled_inputs")
+    assert finding.suggest["scale"] is True and finding.suggest["lr"] > 1e-3
+    assert f"use a learning rate of {finding.suggest['lr']:.2g}" in finding.advice
+
+
+def test_a_rate_too_low_is_raised_to_the_range_test_suggestion():
+    from steepest.lr_find import lr_find
+
+    X, y = linear_data()
+    model = LinearRegression(lr=1e-4, epochs=60, tol=None, random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "lr_too_low")
+    expected = lr_find(model, X, y, num_steps=Thresholds().lr_find_steps, random_state=0)
+    assert finding.suggest == {"lr": float(f"{expected.suggestion:.2g}")}
+    assert finding.suggest["lr"] != pytest.approx(1e-3)           # not "10x" blindly
+    assert "an LR range test on the training data suggests it" in finding.advice
+    # without the range test, 10x
+    assert only(diagnose(model, X=X, y=y, find_lr=False), "lr_too_low").suggest == \
+        {"lr": 0.001}
+
+
+def test_overfitting_advice_knows_early_stopping_is_on_and_alpha_is_zero():
+    X, y = make_classification(60, 20, n_informative=5, random_state=0)
+    model = MLPClassifier((128,), lr=0.01, epochs=100, alpha=0.0, early_stopping=True,
+                          validation_fraction=0.5, patience=1000, tol=None,
+                          random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "overfitting")
+    assert "early stopping is on" in finding.advice and "10×" not in finding.advice
+    assert finding.suggest == {"alpha": 0.01} and "alpha 0.01)" in finding.advice
+    off = diagnose(healthy_history(val_loss=np.r_[np.linspace(1.0, 0.31, 12),
+                                                  np.linspace(0.33, 0.52, 38)],
+                                   loss=np.linspace(1.0, 0.05, 50)))
+    assert only(off, "overfitting").suggest == {}   # a plain history: parameters unknown
+
+
+def test_advice_does_not_propose_the_optimizer_already_running():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier((8,), lr=1e-5, batch_size=None, epochs=10, tol=None,
+                          random_state=0).fit(X, y)                  # Adam, far too slow
+    finding = diagnose(model, X=X, y=y, find_lr=False)[0]
+    assert finding.code == "lr_too_low"
+    assert "Adam" not in finding.advice and "optimizer" not in finding.suggest
+    sgd = MLPClassifier((8,), optimizer="sgd", lr=1e-5, batch_size=None, epochs=10, tol=None,
+                        random_state=0).fit(X, y)
+    assert "Adam" in diagnose(sgd, X=X, y=y, find_lr=False)[0].advice
+
+
+def test_rate_advice_changes_the_optimizer_object_whose_rate_wins():
+    X, y = linear_data()
+    model = LinearRegression(optimizer=optim.SGD(lr=1e-4, momentum=0.5), epochs=60, tol=None,
+                             random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y, find_lr=False), "lr_too_low")
+    assert "lr" not in finding.suggest
+    changed = finding.suggest["optimizer"]
+    assert isinstance(changed, optim.SGD) and changed.momentum == 0.5 and changed.lr == 1e-3
+    assert "the optimizer object passed" in finding.advice
+    before = model.score(X, y)
+    model.set_params(**finding.suggest).fit(X, y)                    # and it applies
+    assert model.score(X, y) > before + 0.1
+
+
+def test_a_standardised_constant_column_is_not_badly_scaled():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_normal(100), np.full(100, -0.033) + 1e-17 * rng.standard_normal(100)]
+    assert "unscaled_inputs" not in codes(diagnose(healthy_history(), X=X))
+
+
+def test_an_unscaled_target_is_named_with_its_numbers():
+    X, y = linear_data()
+    finding = only(diagnose(healthy_history(), X=X, y=100 * y + 1e3), "unscaled_target")
+    assert finding.evidence.startswith("the target has mean 1e+03 and std")
+    assert codes(diagnose(healthy_history(), X=X, y=y)) == ["healthy"]
+
+
+def test_one_class_predicted_on_imbalanced_data_is_class_imbalance():
+    X, y = make_classification(300, 5, n_informative=2, weights=[0.9], flip_y=0.0,
+                               class_sep=0.5, random_state=1)
+    model = LogisticRegression(lr=0.1, epochs=30, alpha=1.0, tol=None).fit(X, y)
+    finding = diagnose(model, X=X, y=y, find_lr=False)[0]
+    assert finding.code == "class_imbalance"
+    assert "predicts class 0 for all 300 training rows; that class is 90% of them" in \
+        finding.evidence
+    assert finding.suggest == {"alpha": 0.01}
+
+
+def test_format_findings_shows_the_suggestion_as_parameters():
+    finding = Finding("lr_too_low", "warning", "The learning rate is too low", "slow",
+                      "raise the learning rate to 0.1", None, {"lr": 0.1, "scale": True})
+    assert "    try:  lr=0.1, scale=True" in format_findings([finding])
