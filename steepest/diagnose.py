@@ -211,6 +211,10 @@ class Thresholds:
         this share above the training loss...
     overfit_epochs : int, default=5
         ...at least this many epochs after the best.
+    overfit_gap : float, default=10.0
+        overfitting, also: the validation loss stopped improving ``overfit_epochs``
+        epochs ago or more and ended this many times the training loss (the model
+        memorised the training rows).
     scale_ratio : float, default=100.0
         unscaled_inputs: standard deviations this many times apart, or a mean this
         many times the standard deviation, make the problem ill-conditioned (the
@@ -284,6 +288,7 @@ class Thresholds:
     plateau_floor: float = 0.05
     overfit_rise: float = 0.1
     overfit_epochs: int = 5
+    overfit_gap: float = 10.0
     scale_ratio: float = 100.0
     scale_range: tuple[float, float] = (1e-3, 1e3)
     constant_std: float = 1e-9
@@ -1059,10 +1064,16 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
     best = int(np.nanargmin(val))
     n = loss.size
     fell = float(val[np.isfinite(val)][0] - val[best])
-    if not (n - 1 - best >= t.overfit_epochs and val[-1] >= (1 + t.overfit_rise) * val[best]
+    stale = n - 1 - best >= t.overfit_epochs and math.isfinite(loss[best]) and \
+        loss[-1] < loss[best]
+    rose = (val[-1] >= (1 + t.overfit_rise) * val[best]
             and val[-1] - val[best] >= t.significant * fell
-            and math.isfinite(loss[best]) and loss[-1] < loss[best]
-            and val[-1] >= (1 + t.overfit_rise) * loss[-1]):
+            and val[-1] >= (1 + t.overfit_rise) * loss[-1])
+    # or memorised: the validation loss stopped improving long ago and is many times the
+    # training loss, which went on falling towards 0
+    gap = loss[-1] > 0 and val[-1] >= t.overfit_gap * loss[-1] and \
+        val[-1] - loss[-1] >= t.overfit_rise * val[best]
+    if not (stale and (rose or gap)):
         return []
     v0, v1 = _pair(val[best], val[-1])
     l0, l1 = _pair(loss[best], loss[-1])
@@ -1339,11 +1350,11 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         findings += _rule_class_imbalance(run, ctx, t)
         if not problems:
             findings += _rule_oscillating(run, ctx, t)
-        findings += _rule_bad_start(run, ctx, t)
-        # badly scaled data explain a slow or stuck descent: they come first
+        # badly scaled data explain a bad start and a slow or stuck descent: they come first
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
+        findings += _rule_bad_start(run, ctx, t)
         findings += _rule_lr_too_low(run, ctx, t)
         findings += _rule_plateau(run, ctx, t)
         findings += _rule_overfitting(run, ctx, t, n_samples)
