@@ -6,43 +6,84 @@
     from steepest.diagnose import diagnose, format_findings
 
     model = MLPClassifier((64,), lr=0.1, epochs=30).fit(X, y)      # scaled digits
-    findings = diagnose(model, X=X)     # or diagnose(model.history_), diagnose(trainer.history)
+    findings = diagnose(model, X=X, y=y)   # or diagnose(model.history_), diagnose(trainer.history)
     print(format_findings(findings))
 
     [problem] The learning rate is too high (lr_too_high)
         seen: the training loss rose in 6 of the last 10 epochs, from 0.16 to 0.9
-        do:   lower the learning rate about 10×, e.g. lr=0.01 (steepest lr-find suggests
-              one), or use a decaying schedule (steepest.schedules.cosine)
+        do:   lower the learning rate to 0.0031 (an LR range test on the training data
+              suggests it), or use a decaying schedule (cosine)
+        try:  lr=0.0031
 
-Each :class:`Finding` names what was seen (the numbers, in words) and what to do.
-The rules read only what the fit loop records (see :class:`~steepest.train.History`):
-the per-epoch ``loss``, ``val_loss``, ``lr`` and ``grad_norm``, the per-layer
-gradient norms, the divergence events, and, when given, the training inputs ``X``.
-Every rule has explicit thresholds, gathered with their reasons in
-:class:`Thresholds`; a rule that lacks the numbers it needs (no validation loss,
-no per-layer norms, too few epochs) stays silent rather than guess.
+Each :class:`Finding` names what was seen (the numbers, in words), what to do (in
+words), and the first thing to try as estimator parameters (``Finding.suggest``,
+which ``model.set_params(**suggest)`` applies and a command line renders as flags).
+The rules read what the fit loop records (see :class:`~steepest.train.History`): the
+per-epoch ``loss``, ``val_loss``, ``val_score``, ``lr`` and ``grad_norm``, the
+per-layer gradient norms (``grad_norm/<layer>``), the share of dead ReLU units
+(``dead_units/<layer>``), the divergence events; and, when given, the estimator's
+parameters, the training inputs ``X`` and targets ``y`` (the trivial model's loss:
+the class shares' cross-entropy or the variance of y). Every rule has explicit
+thresholds, gathered with their reasons in :class:`Thresholds`; a rule that lacks
+the numbers it needs stays silent rather than guess.
+
+A proposed rate is never one that diverged nor (within ``rate_margin``) the one in
+use; given the estimator, ``X`` and ``y`` it is the suggestion of a quick LR range
+test (:func:`steepest.lr_find.lr_find`, ``lr_find_steps`` updates: a fraction of a
+second on scikit-learn's bundled data sets) where that test's rate lies on the
+right side, else 10× (3× for oscillation) up or down. When the optimizer was
+given as an object its own rate wins, so the suggestion is a copy of that object
+with the new rate.
 
 The rules, in the order they are reported (problems, then warnings, then notes):
 
 ``diverged`` (problem)
-    The divergence guard rolled the model back (``history.events``), or the
-    recorded loss is NaN or infinite.
+    The divergence guard rolled the model back (``history.events``), the recorded
+    loss is NaN or infinite, or the estimator's parameters are not finite.
+``exploding_gradients`` (problem, before a divergence it explains)
+    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
+    its first epoch's, while the loss did not fall or the growth went on (a
+    gradient recovering from near zero, ``recovered_share``, is not exploding).
+``loss_too_high`` (problem)
+    Given ``y``: the median loss of the last ``window`` epochs is
+    ``too_high_factor`` times the trivial model's or more, and bouncing
+    (``noisy_share`` of the epochs rose).
 ``lr_too_high`` (problem)
     The training loss rose in at least ``rising_share`` of the last ``window``
     epochs and ended ``rising_factor`` times above where that window began; or it
     ended ``above_best`` times above its best (either rise ``significant``).
-``exploding_gradients`` (problem)
-    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
-    its first epoch's.
 ``vanishing_gradients`` (problem, or warning)
     The first Dense layer's weight gradient is ``vanishing_ratio`` times the last
     one's or less (medians over the last ``window`` epochs; a problem from
     ``vanishing_severe``); or the loss fell by less than ``stuck_fall`` of its
     start while the gradient norm is under ``tiny_gradient`` times the loss.
+``dead_units`` (problem, or warning)
+    ``dead_share`` of a ReLU layer's units (``dead_severe`` for a problem) output 0
+    on every probe row at the last epoch.
+``class_imbalance`` (problem)
+    Given the classifier, ``X`` and ``y``: it predicts one class for every training
+    row, and that class is ``imbalance_share`` of them or more.
+``learned_nothing`` (problem)
+    The final training loss is ``nothing_share`` of the trivial model's or more, or
+    the validation accuracy is at most the majority class's share plus
+    ``nothing_accuracy``, or the validation R² is at most 0. When another rule
+    explains it (vanishing gradients, dead units, one class predicted,
+    overfitting, a bad start, unscaled inputs or target, a rate too low, a
+    plateau), that finding is reported as the problem instead, with this evidence.
 ``oscillating`` (warning)
     The training loss changed direction in at least ``oscillation_share`` of the
     last ``window`` epochs, by ``oscillation_amplitude`` of its value or more (a
     ``significant`` swing).
+``unscaled_inputs`` (warning)
+    Given ``X``: the standard deviations of its (non-constant, ``constant_std``)
+    columns differ by ``scale_ratio`` or more, or lie outside ``scale_range``, or a
+    column's mean is ``scale_ratio`` times its standard deviation or more.
+``unscaled_target`` (warning)
+    Given a regression ``y``: its standard deviation lies outside
+    ``target_range``, or its mean is ``target_offset`` standard deviations from 0.
+``bad_initialization`` (warning)
+    Given ``y``: the first epoch's loss is ``bad_start`` times the trivial model's
+    or more (however it ended).
 ``lr_too_low`` (warning)
     The loss fell in at least ``steady_share`` of the epochs, by ``slow_rate`` of
     its value per epoch or less, as fast in the last third of the run as in the
@@ -54,13 +95,10 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     start, with a gradient norm below ``plateau_gradient`` of its largest that
     was not shrinking.
 ``overfitting`` (warning)
-    The validation loss ended ``overfit_rise`` above its best (a ``significant``
-    rise), at least ``overfit_epochs`` epochs after it, while the training loss
-    kept falling; and it ended ``overfit_rise`` above the training loss (a gap).
-``unscaled_inputs`` (warning)
-    Given ``X``: the standard deviations of its (non-constant) columns differ by
-    ``scale_ratio`` or more, or lie outside ``scale_range``, or a column's mean is
-    ``scale_ratio`` times its standard deviation or more.
+    At least ``overfit_epochs`` epochs after its best, while the training loss
+    kept falling, the validation loss ended ``overfit_rise`` above its best (a
+    ``significant`` rise) and above the training loss; or it ended
+    ``overfit_gap`` times the training loss.
 ``healthy`` (info)
     None of the above found a problem or a warning: a summary of the run.
 ``too_short`` (info)
