@@ -113,6 +113,7 @@ import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -221,6 +222,10 @@ class Thresholds:
         direction about two times in three).
     oscillation_amplitude : float, default=0.1
         oscillating: the median change as a share of the loss.
+    oscillation_swings : int, default=4
+        oscillating, also: this many alternating rises and falls in the last
+        ``2 * window`` epochs, each by ``oscillation_amplitude`` of the loss (and a
+        ``significant`` amount) or more (a slow swing, as heavy momentum makes).
     steady_share : float, default=0.9
         lr_too_low: the share of epochs in which the loss fell.
     slow_rate : float, default=0.01
@@ -314,6 +319,7 @@ class Thresholds:
     tiny_gradient: float = 1e-4
     oscillation_share: float = 0.8
     oscillation_amplitude: float = 0.1
+    oscillation_swings: int = 4
     steady_share: float = 0.9
     slow_rate: float = 0.01
     linear_ratio: float = 0.5
@@ -655,10 +661,24 @@ def _theta_finite(run: _Run) -> bool:
     return theta is None or bool(np.isfinite(theta).all())
 
 
+def _predictions_finite(run: _Run, ctx: _Context) -> bool:
+    """False when the fitted model predicts NaN or inf on the training rows (it blew up in
+    a step no epoch recorded); True when that cannot be told."""
+    if run.model is None or ctx.X is None or not hasattr(run.model, "predict"):
+        return True
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            predicted = np.asarray(run.model.predict(ctx.X))
+    except Exception:  # noqa: BLE001 -- a model that cannot predict is judged by the rest
+        return True
+    return predicted.dtype.kind not in "fc" or bool(np.isfinite(predicted).all())
+
+
 def _rule_diverged(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     events = run.divergences
     bad = np.flatnonzero(~np.isfinite(run.loss))
-    broken = not _theta_finite(run)
+    broken = not _theta_finite(run) or not _predictions_finite(run, ctx)
     if not events and not bad.size and not broken:
         return []
     title = "The training diverged"
@@ -678,8 +698,9 @@ def _rule_diverged(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                        if first and math.isfinite(run.loss[first - 1]) else ""))
         span = (first + 1, first + 1)
     else:
-        evidence = (f"the model's parameters are not finite after {run.n} recorded "
-                    f"epoch{'s' * (run.n != 1)}: the fit blew up before it could record one")
+        evidence = (f"the model's parameters or its predictions on the training rows are not "
+                    f"finite after {run.n} recorded epoch{'s' * (run.n != 1)}: the fit blew "
+                    "up")
         span = None
     # a rate below every one that diverged and unlike the one the guard went on with
     # (starting there again would repeat the run)
@@ -759,6 +780,21 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     return []
 
 
+def _swings(values: np.ndarray, share: float, least: float) -> int:
+    """The number of monotone stretches of ``values`` that each move it by ``share`` of
+    its size and by ``least`` or more, counted while they alternate up and down."""
+    count, start, direction = 0, values[0], 0
+    for before, after in pairwise(values):
+        step = int(np.sign(after - before))
+        if step and step != direction:
+            if direction and abs(before - start) >= max(share * abs(start), least):
+                count += 1
+            start, direction = before, step
+    if direction and abs(values[-1] - start) >= max(share * abs(start), least):
+        count += 1
+    return count
+
+
 def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     tail = _tail(run.loss, t.window)
     changes = np.diff(tail)
@@ -770,13 +806,26 @@ def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     swing = float(np.median(np.abs(changes)))
     amplitude = swing / float(np.median(np.abs(tail)))
     loss = run.loss[np.isfinite(run.loss)]
-    if (share < t.oscillation_share or amplitude < t.oscillation_amplitude
-            or swing < t.significant * float(loss[0] - loss.min())):
-        return []
+    fell = float(loss[0] - loss.min())
     low, high = _pair(float(tail.min()), float(tail.max()))
-    evidence = (f"the training loss changed direction {turns} times in the last "
-                f"{changes.size + 1} epochs, by {_share(amplitude)} of its value at a time "
-                f"(between {low} and {high})")
+    if share >= t.oscillation_share and amplitude >= t.oscillation_amplitude and \
+            swing >= t.significant * fell:
+        evidence = (f"the training loss changed direction {turns} times in the last "
+                    f"{changes.size + 1} epochs, by {_share(amplitude)} of its value at a "
+                    f"time (between {low} and {high})")
+    else:
+        # a slower swing (heavy momentum): the loss rises and falls for several epochs at
+        # a time, each stretch moving it by oscillation_amplitude of its value or more
+        long_tail = _tail(run.loss, 2 * t.window)
+        swings = _swings(long_tail, t.oscillation_amplitude, t.significant * fell)
+        if swings < t.oscillation_swings:
+            return []
+        low, high = _pair(float(long_tail.min()), float(long_tail.max()))
+        evidence = (f"the training loss went up and down {swings} times in the last "
+                    f"{long_tail.size} epochs, between {low} and {high}, each swing lasting "
+                    "several epochs: the steps overshoot (too high a rate, or too much "
+                    "momentum)")
+        changes = np.diff(long_tail)
     advice, suggest = _lower_advice(ctx, 3.0, "; with mini-batches a larger batch size, or "
                                     "a decaying schedule (cosine), also calms it")
     return [Finding("oscillating", "warning", "The loss is oscillating", evidence, advice,

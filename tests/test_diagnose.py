@@ -731,3 +731,16 @@ def test_format_findings_shows_the_suggestion_as_parameters():
     finding = Finding("lr_too_low", "warning", "The learning rate is too low", "slow",
                       "raise the learning rate to 0.1", None, {"lr": 0.1, "scale": True})
     assert "    try:  lr=0.1, scale=True" in format_findings([finding])
+
+
+def test_a_slow_swing_of_heavy_momentum_is_oscillating():
+    # up and down over 4-5 epochs at a time (momentum 0.99), by a third of the loss
+    t = np.arange(50)
+    loss = np.r_[np.linspace(2.0, 0.8, 20), 0.8 + 0.25 * np.sin(2 * np.pi * t[:30] / 9)]
+    finding = only(diagnose(healthy_history(loss=loss)), "oscillating")
+    assert finding.evidence.startswith("the training loss went up and down")
+    assert "each swing lasting several epochs" in finding.evidence
+    # mini-batch noise of a few percent is no swing
+    rng = np.random.default_rng(1)
+    noisy = 2.3 * np.exp(-0.1 * t) + 0.3 + 0.01 * rng.standard_normal(50)
+    assert "oscillating" not in codes(diagnose(healthy_history(loss=noisy)))
