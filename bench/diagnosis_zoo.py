@@ -55,6 +55,10 @@ from steepest.diagnose import diagnose
 IMPROVED = 0.01
 """The held-out score must rise by more than this for the advice to count as improving it."""
 
+NEW_CODES = ("learned_nothing", "loss_too_high", "bad_initialization", "dead_units",
+             "class_imbalance", "unscaled_target")
+"""The causes issue 10 added rules for (main's diagnosis had none)."""
+
 TUNING = ("iris", "breast_cancer", "diabetes", "classification", "regression")
 HELD_OUT = ("wine", "digits", "moons", "friedman", "blobs")
 
@@ -406,6 +410,7 @@ class Outcome:
     suggest: dict
     new_score: float | None
     seconds: float
+    diagnose_seconds: float
     error: str | None
 
     @property
@@ -440,10 +445,12 @@ def play(run: Run, verbose: bool = False) -> Outcome:
     data = prepare(run)
     model, error = _fit(run.make(), data)
     score = _score(model, data[4], data[5]) if error is None else -math.inf
+    begin = time.perf_counter()
     try:
         findings = _diagnose(model, data)
     except Exception as failure:  # noqa: BLE001 -- the diagnosis itself failed: a miss
         findings = [_Failed("diagnose_failed", "info", repr(failure), "")]
+    diagnosing = time.perf_counter() - begin
     top = findings[0]
     suggest = suggestion(top, model) if top.severity in ("problem", "warning") else {}
     new_score = None
@@ -453,7 +460,7 @@ def play(run: Run, verbose: bool = False) -> Outcome:
             again, again_error = _fit(clone(model).set_params(**suggest), data)
             new_score = _score(again, data[4], data[5]) if again_error is None else -math.inf
     outcome = Outcome(run, [f.code for f in findings], [f.severity for f in findings], score,
-                      suggest, new_score, time.perf_counter() - start, error)
+                      suggest, new_score, time.perf_counter() - start, diagnosing, error)
     if verbose:
         print(f"--- {run.name} ({run.cause}): score {score:.3f}"
               + (f", error {error}" if error else ""))
@@ -482,6 +489,12 @@ def summary(outcomes: list[Outcome]) -> str:
             f"{group:9s} runs {len(chosen):3d}  top-1 {_ratio(sum(o.top == o.run.cause for o in broken), len(broken)):14s}"  # noqa: E501
             f"  false alarms {_ratio(sum(o.alarm for o in healthy), len(healthy)):12s}"
             f"  advice improves {_ratio(sum(o.improved for o in addressed), len(addressed))}")
+    old = [o for o in outcomes if o.run.cause not in NEW_CODES + ("healthy",)]
+    lines.append(f"top-1 on the causes main's rules already had (not {', '.join(NEW_CODES)}): "
+                 f"{_ratio(sum(o.top == o.run.cause for o in old), len(old))}")
+    times = sorted(o.diagnose_seconds for o in outcomes)
+    lines.append(f"diagnose itself (with its LR range tests): median "
+                 f"{times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s a run")
     lines.append("")
     lines.append(f"{'cause':22s} {'runs':>4s} {'top-1':>6s} {'advice':>8s}")
     by_cause = defaultdict(list)
