@@ -165,7 +165,7 @@ class Finding:
     evidence: str
     advice: str
     epochs: tuple[int, int] | None = None
-    suggest: Mapping[str, object] = field(default_factory=dict)
+    suggest: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
         return format_findings([self])
@@ -569,6 +569,10 @@ class _Context:
                 "rate wins over the model's lr, so change it there)")
 
 
+_ADAPTIVE = ("adam", "adamw", "nadam", "radam", "adamax", "rmsprop", "adagrad", "adadelta")
+"""Optimizers whose steps adapt to the gradient's scale: advice does not propose Adam."""
+
+
 def _round(value: float) -> float:
     """A rate in two significant digits, as the advice writes it."""
     return float(f"{value:.2g}")
@@ -942,10 +946,6 @@ def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     suggest = {} if ctx.params.get("clip_norm") is not None else {"clip_norm": 1.0}
     return [Finding("bad_initialization", "warning", "The run started from a bad place",
                     evidence, advice, (1, 1), suggest)]
-
-
-_ADAPTIVE = ("adam", "adamw", "nadam", "radam", "adamax", "rmsprop", "adagrad", "adadelta")
-"""Optimizers whose steps adapt to the gradient's scale: advice does not propose Adam."""
 
 
 def _recent_median(values: np.ndarray, window: int) -> float:
