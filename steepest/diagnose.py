@@ -601,6 +601,8 @@ def _higher_rate(ctx: _Context, factor: float = 10.0) -> tuple[float | None, str
     found = ctx.found()
     if found is not None and current and current * t.rate_margin <= found < ceiling:
         return found, "an LR range test on the training data suggests it"
+    if found is not None and current and found < current * t.rate_margin:
+        return None, ""          # the range test finds no better rate above this one
     if current:
         proposal = current * factor
         if proposal >= ceiling:
@@ -871,6 +873,10 @@ def _raise_rate(ctx: _Context, code: str, severity: str, title: str, evidence: s
         if failed:
             advice += f" (it diverged at lr={_lr(min(failed))}, so stay below that)"
         suggest = ctx.set_rate(rate)
+    elif ctx.found() is not None:
+        advice = (f"the learning rate is already about what an LR range test suggests "
+                  f"({_lr(ctx.found())})")
+        suggest = {}
     else:
         advice, suggest = "raise the learning rate", {}
     if ctx.optimizer_name not in _ADAPTIVE:

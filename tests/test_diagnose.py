@@ -744,3 +744,20 @@ def test_a_slow_swing_of_heavy_momentum_is_oscillating():
     rng = np.random.default_rng(1)
     noisy = 2.3 * np.exp(-0.1 * t) + 0.3 + 0.01 * rng.standard_normal(50)
     assert "oscillating" not in codes(diagnose(healthy_history(loss=noisy)))
+
+
+def test_no_higher_rate_is_proposed_when_the_range_test_finds_none():
+    from sklearn.datasets import load_iris
+
+    from steepest.lr_find import lr_find
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier((16,), optimizer="sgd", batch_size=None, epochs=5, tol=None,
+                          random_state=0)
+    found = lr_find(model, X, y, num_steps=Thresholds().lr_find_steps, random_state=0)
+    model.set_params(lr=found.suggestion).fit(X, y)             # the right rate, too few epochs
+    finding = diagnose(model, X=X, y=y)[0]
+    assert finding.code == "learned_nothing" and finding.suggest == {"epochs": 25}
+    assert "already about what an LR range test suggests" in finding.advice
+    assert "raise the learning rate" not in finding.advice
