@@ -501,8 +501,9 @@ class _Context:
 
     @property
     def target_scaled(self) -> bool:
-        """Whether the model standardises y itself (then the loss is in units of y's std)."""
-        return self.run.scaled and hasattr(self.run.model, "target_scale_")
+        """Whether the model standardised y itself (then the loss is in units of y's std):
+        an estimator whose ``_scales_target`` is true, fitted with ``scale=True``."""
+        return self.run.scaled and bool(getattr(self.run.model, "_scales_target", False))
 
     @property
     def optimizer_object(self):
@@ -1308,16 +1309,18 @@ def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
     evidence = (f"the target{where} has mean {_g(mean[j])} and std {_g(std[j])}: the loss "
                 f"starts near {_g(std[j] ** 2 + mean[j] ** 2)} and its gradient is as large, "
                 "so a rate that suits the inputs overshoots or crawls on the target")
-    advice, suggest = _scale_advice(ctx, "the target", "subtract its mean and divide by its "
-                                    "std, e.g. scikit-learn's TransformedTargetRegressor, and "
-                                    "undo it at predict")
-    if not hasattr(run.model, "target_scale_"):      # scale=True leaves y as it is here
-        suggest.pop("scale", None)
-        rate, why = _higher_rate(ctx) if ctx.found() is None or ctx.rate() is None or \
-            ctx.found() > ctx.rate() else _lower_rate(ctx)
+    how = ("subtract its mean and divide by its std, e.g. scikit-learn's "
+           "TransformedTargetRegressor, and undo it at predict")
+    if getattr(run.model, "_scales_target", False):   # its scale option standardises y too
+        advice, suggest = _scale_advice(ctx, "the target", how)
+    else:
+        advice, suggest = f"standardise the target ({how})", {}
+        found, current = ctx.found(), ctx.rate()
+        rate, why = _lower_rate(ctx) if found is not None and current is not None and \
+            found < current else _higher_rate(ctx)
         if rate is not None:
             suggest = ctx.set_rate(rate)
-            advice += "; without that, " + _rate_advice("set", rate, why, ctx)
+            advice += "; or, keeping it, " + _rate_advice("set", rate, why, ctx)
     return [Finding("unscaled_target", "warning", "The target is not scaled", evidence, advice,
                     None, suggest)]
 
@@ -1455,6 +1458,16 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
+    scaling = next((f for f in findings if f.code == "unscaled_inputs"), None)
+    if problems and problems[0].code == "diverged" and scaling is not None and \
+            len(scaling.suggest) > 1:
+        # unscaled inputs explain the blow-up, and the range test gave the rate for after
+        # scaling: that is the first thing to try, not an ever smaller rate
+        first = problems[0]
+        findings[findings.index(first)] = Finding(
+            first.code, first.severity, first.title, first.evidence,
+            "the inputs are not scaled (see below): " + scaling.advice + "; without "
+            "scaling, " + first.advice, first.epochs, scaling.suggest)
     if not problems and run.n:
         nothing = _rule_learned_nothing(run, ctx, t)
         if nothing:

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from steepest import LinearRegression, LogisticRegression, MLPClassifier, nn, optim
 from steepest.diagnose import Finding, Thresholds, diagnose, format_findings
-from steepest.errors import ParameterError
+from steepest.errors import NonFiniteError, ParameterError
 from steepest.train import Callback, Checkpoint, DivergenceWarning, History, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -761,3 +761,24 @@ def test_no_higher_rate_is_proposed_when_the_range_test_finds_none():
     assert finding.code == "learned_nothing" and finding.suggest == {"epochs": 25}
     assert "already about what an LR range test suggests" in finding.advice
     assert "raise the learning rate" not in finding.advice
+
+
+def test_a_divergence_on_unscaled_inputs_is_fixed_by_scaling_at_the_tested_rate():
+    from steepest.lesson import spending_data
+
+    X, y = spending_data()
+    model = LinearRegression(lr=0.1, epochs=30, tol=None, random_state=0)
+    with warnings.catch_warnings(), pytest.raises(NonFiniteError):
+        warnings.simplefilter("ignore")
+        model.fit(X, y)                                # the guard gives up after 3 rollbacks
+    findings = diagnose(model, X=X, y=y)
+    finding = findings[0]
+    assert finding.code == "diverged" and finding.suggest["scale"] is True
+    assert finding.advice.startswith("the inputs are not scaled (see below): standardise")
+    rate = finding.suggest["lr"]
+    # the target advice keeps y as it is (scale=True does not standardise y here): a rate
+    # for the raw target, not the one tested for scaled inputs
+    target = only(findings, "unscaled_target")
+    assert "scale" not in target.suggest and target.suggest.get("lr") != rate
+    assert model.set_params(**finding.suggest).fit(X, y).score(X, y) > 0.5
+    assert 0 < rate < 1
