@@ -90,10 +90,11 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     first (``linear_ratio``), while the gradient norm kept ``grad_kept`` of its
     first value.
 ``plateau`` (warning)
-    After falling by ``plateau_fell``, the loss stayed within ``plateau_change``
-    for the last ``plateau_epochs`` epochs or more, above ``plateau_floor`` of its
-    start, with a gradient norm below ``plateau_gradient`` of its largest that
-    was not shrinking.
+    The loss stayed within ``plateau_change`` for the last ``plateau_epochs``
+    epochs or more with a gradient norm that was not shrinking (``plateau_shrink``):
+    after falling by ``plateau_fell``, above ``plateau_floor`` of its start and with
+    a gradient below ``plateau_gradient`` of its largest; or at the trivial model's
+    level (``nothing_share``), the saddle near "predict the class shares".
 ``overfitting`` (warning)
     At least ``overfit_epochs`` epochs after its best, while the training loss
     kept falling, the validation loss ended ``overfit_rise`` above its best (a
@@ -1118,10 +1119,18 @@ def _rule_plateau(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     level = float(np.median(loss[begin:]))
     biggest = float(np.nanmax(grad))
     stretch_grad = grad[begin:]
-    if not (loss[begin] <= (1 - t.plateau_fell) * loss[0] and level > t.plateau_floor * loss[0]
-            and np.isfinite(stretch_grad).all() and biggest > 0
-            and np.median(stretch_grad) <= t.plateau_gradient * biggest
-            and stretch_grad[-1] >= t.plateau_shrink * stretch_grad[0]):
+    steady = np.isfinite(stretch_grad).all() and biggest > 0 and \
+        stretch_grad[-1] >= t.plateau_shrink * stretch_grad[0]
+    # or stuck at the trivial model's level (the saddle near "predict the class shares"
+    # or the mean), whatever the gradient's size, as long as it is not shrinking
+    recent = grad[-t.plateau_epochs:]
+    trivial = (ctx.trivial is not None and ctx.trivial > 0
+               and level >= t.nothing_share * ctx.trivial and np.isfinite(recent).all()
+               and recent[-1] >= t.plateau_shrink * recent[0])
+    after_fall = (steady and loss[begin] <= (1 - t.plateau_fell) * loss[0]
+                  and level > t.plateau_floor * loss[0]
+                  and np.median(stretch_grad) <= t.plateau_gradient * biggest)
+    if not (after_fall or trivial):
         return []
     a, b = _pair(loss[0], level)
     evidence = (f"after falling from {a} to {b}, the training loss stayed within "
@@ -1130,6 +1139,10 @@ def _rule_plateau(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                 f"({_g(float(np.median(stretch_grad)) / biggest)} times its largest) that "
                 "is not shrinking, as at a saddle point or on a plateau rather than at a "
                 "minimum")
+    if not after_fall:
+        evidence += (", at the level of a model that always predicts "
+                     + ("the class shares" if ctx.classifier else "the mean of y")
+                     + f" ({_g(ctx.trivial)})")
     name = ctx.optimizer_name
     if name in _ADAPTIVE:
         rate, why = _higher_rate(ctx, 3.0)

@@ -782,3 +782,16 @@ def test_a_divergence_on_unscaled_inputs_is_fixed_by_scaling_at_the_tested_rate(
     assert "scale" not in target.suggest and target.suggest.get("lr") != rate
     assert model.set_params(**finding.suggest).fit(X, y).score(X, y) > 0.5
     assert 0 < rate < 1
+
+
+def test_a_loss_stuck_at_the_trivial_level_with_a_steady_gradient_is_a_plateau():
+    # a sigmoid net that fell 3% to log(3) and stays there, the gradient steady at 0.023
+    loss = np.r_[np.linspace(1.14, 1.0988, 20), 1.0986 - 1e-5 * np.arange(40)]
+    grad = np.r_[np.geomspace(0.39, 0.0232, 20), np.full(40, 0.0232)]
+    history = {"loss": loss, "grad_norm": grad, "lr": [0.05] * 60}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert (finding.code, finding.severity) == ("plateau", "problem")
+    assert "at the level of a model that always predicts the class shares (1.1)" in \
+        finding.evidence
+    # the same shape far below the trivial level is a minimum, not a plateau
+    assert codes(diagnose({**history, "loss": loss / 20}, y=THREE_CLASSES)) == ["healthy"]
