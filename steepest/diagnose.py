@@ -1394,7 +1394,8 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         (the class shares' cross-entropy :math:`-\\sum_k p_k \\log p_k`, or the
         variance of y for the mean squared error), the majority class, and the
         target's scale. With an estimator and ``X``, also a quick LR range test
-        where a rule needs a rate (see ``find_lr``).
+        where a rule needs a rate (see ``find_lr``). With a plain history (no
+        estimator to say which), integer or boolean y is read as class labels.
     n_params : int, optional
         The number of trained parameters (taken from an estimator), quoted when
         the model overfits.
