@@ -6,61 +6,100 @@
     from steepest.diagnose import diagnose, format_findings
 
     model = MLPClassifier((64,), lr=0.1, epochs=30).fit(X, y)      # scaled digits
-    findings = diagnose(model, X=X)     # or diagnose(model.history_), diagnose(trainer.history)
+    findings = diagnose(model, X=X, y=y)   # or diagnose(model.history_), diagnose(trainer.history)
     print(format_findings(findings))
 
     [problem] The learning rate is too high (lr_too_high)
         seen: the training loss rose in 6 of the last 10 epochs, from 0.16 to 0.9
-        do:   lower the learning rate about 10×, e.g. lr=0.01 (steepest lr-find suggests
-              one), or use a decaying schedule (steepest.schedules.cosine)
+        do:   lower the learning rate to 0.0031 (an LR range test on the training data
+              suggests it), or use a decaying schedule (cosine)
+        try:  lr=0.0031
 
-Each :class:`Finding` names what was seen (the numbers, in words) and what to do.
-The rules read only what the fit loop records (see :class:`~steepest.train.History`):
-the per-epoch ``loss``, ``val_loss``, ``lr`` and ``grad_norm``, the per-layer
-gradient norms, the divergence events, and, when given, the training inputs ``X``.
-Every rule has explicit thresholds, gathered with their reasons in
-:class:`Thresholds`; a rule that lacks the numbers it needs (no validation loss,
-no per-layer norms, too few epochs) stays silent rather than guess.
+Each :class:`Finding` names what was seen (the numbers, in words), what to do (in
+words), and the first thing to try as estimator parameters (``Finding.suggest``,
+which ``model.set_params(**suggest)`` applies and a command line renders as flags).
+The rules read what the fit loop records (see :class:`~steepest.train.History`): the
+per-epoch ``loss``, ``val_loss``, ``val_score``, ``lr`` and ``grad_norm``, the
+per-layer gradient norms (``grad_norm/<layer>``), the share of dead ReLU units
+(``dead_units/<layer>``), the divergence events; and, when given, the estimator's
+parameters, the training inputs ``X`` and targets ``y`` (the trivial model's loss:
+the class shares' cross-entropy or the variance of y). Every rule has explicit
+thresholds, gathered with their reasons in :class:`Thresholds`; a rule that lacks
+the numbers it needs stays silent rather than guess.
+
+A proposed rate is never one that diverged nor (within ``rate_margin``) the one in
+use; given the estimator, ``X`` and ``y`` it is the suggestion of a quick LR range
+test (:func:`steepest.lr_find.lr_find`, ``lr_find_steps`` updates: a fraction of a
+second on scikit-learn's bundled data sets) where that test's rate lies on the
+right side, else 10× (3× for oscillation) up or down. When the optimizer was
+given as an object its own rate wins, so the suggestion is a copy of that object
+with the new rate.
 
 The rules, in the order they are reported (problems, then warnings, then notes):
 
 ``diverged`` (problem)
-    The divergence guard rolled the model back (``history.events``), or the
-    recorded loss is NaN or infinite.
+    The divergence guard rolled the model back (``history.events``), the recorded
+    loss is NaN or infinite, or the estimator's parameters are not finite.
+``exploding_gradients`` (problem, before a divergence it explains)
+    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
+    its first epoch's, while the loss did not fall or the growth went on (a
+    gradient recovering from near zero, ``recovered_share``, is not exploding).
+``loss_too_high`` (problem)
+    Given ``y``: the median loss of the last ``window`` epochs is
+    ``too_high_factor`` times the trivial model's or more, and bouncing
+    (``noisy_share`` of the epochs rose).
 ``lr_too_high`` (problem)
     The training loss rose in at least ``rising_share`` of the last ``window``
     epochs and ended ``rising_factor`` times above where that window began; or it
     ended ``above_best`` times above its best (either rise ``significant``).
-``exploding_gradients`` (problem)
-    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
-    its first epoch's.
 ``vanishing_gradients`` (problem, or warning)
     The first Dense layer's weight gradient is ``vanishing_ratio`` times the last
     one's or less (medians over the last ``window`` epochs; a problem from
     ``vanishing_severe``); or the loss fell by less than ``stuck_fall`` of its
     start while the gradient norm is under ``tiny_gradient`` times the loss.
+``dead_units`` (problem, or warning)
+    ``dead_share`` of a ReLU layer's units (``dead_severe`` for a problem) output 0
+    on every probe row at the last epoch.
+``class_imbalance`` (problem)
+    Given the classifier, ``X`` and ``y``: it predicts one class for every training
+    row, and that class is ``imbalance_share`` of them or more.
+``learned_nothing`` (problem)
+    The final training loss is ``nothing_share`` of the trivial model's or more, or
+    the validation accuracy is at most the majority class's share plus
+    ``nothing_accuracy``, or the validation R² is at most 0. When another rule
+    explains it (vanishing gradients, dead units, one class predicted,
+    overfitting, a bad start, unscaled inputs or target, a rate too low, a
+    plateau), that finding is reported as the problem instead, with this evidence.
 ``oscillating`` (warning)
     The training loss changed direction in at least ``oscillation_share`` of the
     last ``window`` epochs, by ``oscillation_amplitude`` of its value or more (a
     ``significant`` swing).
+``unscaled_inputs`` (warning)
+    Given ``X``: the standard deviations of its (non-constant, ``constant_std``)
+    columns differ by ``scale_ratio`` or more, or lie outside ``scale_range``, or a
+    column's mean is ``scale_ratio`` times its standard deviation or more.
+``unscaled_target`` (warning)
+    Given a regression ``y``: its standard deviation lies outside
+    ``target_range``, or its mean is ``target_offset`` standard deviations from 0.
+``bad_initialization`` (warning)
+    Given ``y``: the first epoch's loss is ``bad_start`` times the trivial model's
+    or more (however it ended).
 ``lr_too_low`` (warning)
     The loss fell in at least ``steady_share`` of the epochs, by ``slow_rate`` of
     its value per epoch or less, as fast in the last third of the run as in the
     first (``linear_ratio``), while the gradient norm kept ``grad_kept`` of its
     first value.
 ``plateau`` (warning)
-    After falling by ``plateau_fell``, the loss stayed within ``plateau_change``
-    for the last ``plateau_epochs`` epochs or more, above ``plateau_floor`` of its
-    start, with a gradient norm below ``plateau_gradient`` of its largest that
-    was not shrinking.
+    The loss stayed within ``plateau_change`` for the last ``plateau_epochs``
+    epochs or more with a gradient norm that was not shrinking (``plateau_shrink``):
+    after falling by ``plateau_fell``, above ``plateau_floor`` of its start and with
+    a gradient below ``plateau_gradient`` of its largest; or at the trivial model's
+    level (``nothing_share``), the saddle near "predict the class shares".
 ``overfitting`` (warning)
-    The validation loss ended ``overfit_rise`` above its best (a ``significant``
-    rise), at least ``overfit_epochs`` epochs after it, while the training loss
-    kept falling; and it ended ``overfit_rise`` above the training loss (a gap).
-``unscaled_inputs`` (warning)
-    Given ``X``: the standard deviations of its (non-constant) columns differ by
-    ``scale_ratio`` or more, or lie outside ``scale_range``, or a column's mean is
-    ``scale_ratio`` times its standard deviation or more.
+    At least ``overfit_epochs`` epochs after its best, while the training loss
+    kept falling, the validation loss ended ``overfit_rise`` above its best (a
+    ``significant`` rise) and above the training loss; or it ended
+    ``overfit_gap`` times the training loss.
 ``healthy`` (info)
     None of the above found a problem or a warning: a summary of the run.
 ``too_short`` (info)
@@ -74,12 +113,16 @@ import ast
 import math
 import re
 import textwrap
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
+from steepest.data import split_indices
 from steepest.errors import ParameterError
+from steepest.lr_find import RULE_NO_DESCENT, lr_find
 
 __all__ = ["Finding", "Thresholds", "add_findings", "diagnose", "format_findings",
            "format_suggest"]
@@ -126,7 +169,7 @@ class Finding:
     evidence: str
     advice: str
     epochs: tuple[int, int] | None = None
-    suggest: Mapping[str, object] = field(default_factory=dict)
+    suggest: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
         return format_findings([self])
@@ -159,7 +202,12 @@ class Thresholds:
         lr_too_high: or the final loss is this many times its best.
     exploding_factor : float, default=100.0
         exploding_gradients: growth of a gradient norm over its first epoch's (two
-        orders of magnitude; in a healthy run it falls).
+        orders of magnitude; in a healthy run it falls)...
+    recovered_share : float, default=0.1
+        ...unless the loss fell meanwhile and the norm did not keep growing (it
+        peaked before the last ``window`` epochs, or a third of the way to the peak
+        it was already this share of it): a gradient that jumped up from a tiny
+        start (dead or saturated units coming to life) and stayed is recovering.
     vanishing_ratio : float, default=0.1
         vanishing_gradients (a warning): the first layer's weight gradient over the
         last layer's, an order of magnitude (healthy ReLU, tanh and one-layer sigmoid
@@ -178,6 +226,10 @@ class Thresholds:
         direction about two times in three).
     oscillation_amplitude : float, default=0.1
         oscillating: the median change as a share of the loss.
+    oscillation_swings : int, default=4
+        oscillating, also: this many alternating rises and falls in the last
+        ``2 * window`` epochs, each by ``oscillation_amplitude`` of the loss (and a
+        ``significant`` amount) or more (a slow swing, as heavy momentum makes).
     steady_share : float, default=0.9
         lr_too_low: the share of epochs in which the loss fell.
     slow_rate : float, default=0.01
@@ -206,12 +258,55 @@ class Thresholds:
         this share above the training loss...
     overfit_epochs : int, default=5
         ...at least this many epochs after the best.
+    overfit_gap : float, default=10.0
+        overfitting, also: the validation loss stopped improving ``overfit_epochs``
+        epochs ago or more and ended this many times the training loss (the model
+        memorised the training rows).
     scale_ratio : float, default=100.0
         unscaled_inputs: standard deviations this many times apart, or a mean this
         many times the standard deviation, make the problem ill-conditioned (the
         curvature grows with the square of a column's scale).
     scale_range : tuple of float, default=(1e-3, 1e3)
         unscaled_inputs: standard deviations outside this range.
+    constant_std : float, default=1e-9
+        unscaled_inputs: a column whose standard deviation is at most this share of
+        its largest absolute value is constant (a standardised constant column keeps
+        a rounding error of 1e-16, which is no scale).
+    nothing_share : float, default=0.9
+        learned_nothing: the final training loss is at least this share of the
+        trivial model's (always the class shares, or the mean of y)...
+    nothing_accuracy : float, default=0.02
+        ...or the validation accuracy is at most the majority class's share plus
+        this, or the validation R² is at most 0.
+    too_high_factor : float, default=1.2
+        loss_too_high: the median loss of the last ``window`` epochs is this many
+        times the trivial model's loss or more (a model that cannot beat "predict
+        the class shares" is stepping too far)...
+    noisy_share : float, default=0.3
+        ...and it rose in at least this share of them (bouncing, not still falling
+        from a high start).
+    bad_start : float, default=100.0
+        bad_initialization: the first epoch's loss is this many times the trivial
+        model's or more (the run started exploded; it may have calmed since).
+    imbalance_share : float, default=0.7
+        class_imbalance: the one class predicted is at least this share of the
+        rows (with balanced classes, predicting one is learning nothing).
+    dead_share : float, default=0.5
+        dead_units (a warning): the share of a ReLU layer's units that output 0
+        on every probe row, at the last epoch.
+    dead_severe : float, default=0.9
+        dead_units becomes a problem at this share.
+    target_range : tuple of float, default=(0.1, 10.0)
+        unscaled_target: the standard deviation of a regression target outside
+        this range...
+    target_offset : float, default=3.0
+        ...or its mean this many standard deviations from 0 (the output bias,
+        starting at 0, has that far to travel).
+    rate_margin : float, default=1.5
+        Rates within this factor of one another count as the same rate: advice
+        never proposes a rate this close to the one in use or to one that failed.
+    lr_find_steps : int, default=100
+        The updates of the quick LR range test run for a rate to suggest.
     """
 
     min_epochs: int = 5
@@ -221,12 +316,14 @@ class Thresholds:
     rising_factor: float = 1.1
     above_best: float = 2.0
     exploding_factor: float = 100.0
+    recovered_share: float = 0.1
     vanishing_ratio: float = 0.1
     vanishing_severe: float = 1e-2
     stuck_fall: float = 0.01
     tiny_gradient: float = 1e-4
     oscillation_share: float = 0.8
     oscillation_amplitude: float = 0.1
+    oscillation_swings: int = 4
     steady_share: float = 0.9
     slow_rate: float = 0.01
     linear_ratio: float = 0.5
@@ -239,8 +336,22 @@ class Thresholds:
     plateau_floor: float = 0.05
     overfit_rise: float = 0.1
     overfit_epochs: int = 5
+    overfit_gap: float = 10.0
     scale_ratio: float = 100.0
     scale_range: tuple[float, float] = (1e-3, 1e3)
+    constant_std: float = 1e-9
+    nothing_share: float = 0.9
+    nothing_accuracy: float = 0.02
+    too_high_factor: float = 1.2
+    noisy_share: float = 0.3
+    imbalance_share: float = 0.7
+    bad_start: float = 100.0
+    dead_share: float = 0.5
+    dead_severe: float = 0.9
+    target_range: tuple[float, float] = (0.1, 10.0)
+    target_offset: float = 3.0
+    rate_margin: float = 1.5
+    lr_find_steps: int = 100
 
 
 # -- what a run recorded ---------------------------------------------------------------
@@ -250,11 +361,14 @@ class Thresholds:
 class _Run:
     loss: np.ndarray
     val_loss: np.ndarray | None
+    val_score: np.ndarray | None
     lr: np.ndarray | None
     grad_norm: np.ndarray | None
     layers: dict[str, np.ndarray]
+    dead: dict[str, np.ndarray]
     events: list[dict]
     n_params: int | None
+    model: object | None = None
     scaled: bool = False
     n: int = field(init=False)
 
@@ -267,6 +381,13 @@ class _Run:
             return None
         finite = self.lr[np.isfinite(self.lr)]
         return float(finite[-1]) if finite.size else None
+
+    @property
+    def first_lr(self) -> float | None:
+        if self.lr is None:
+            return None
+        finite = self.lr[np.isfinite(self.lr)]
+        return float(finite[0]) if finite.size else None
 
     @property
     def divergences(self) -> list[dict]:
@@ -285,13 +406,19 @@ def _layer_order(key: str) -> tuple[int, str]:
     return (int(index), name) if index.isdigit() else (10**9, key)
 
 
+def _is_estimator(value) -> bool:
+    # a steepest estimator: scikit-learn's get_params and a trainer or history of its own
+    return hasattr(value, "get_params") and (hasattr(value, "_trainer")
+                                             or hasattr(value, "history_")
+                                             or hasattr(value, "_network"))
+
+
 def _read(history, n_params, events) -> _Run:
     """A History, a dict of series (``history_``) or a fitted estimator, as a :class:`_Run`."""
-    from steepest.estimators import _GradientDescentModel
     from steepest.train import History
 
-    scaled = False
-    if isinstance(history, _GradientDescentModel):
+    scaled, model = False, None
+    if _is_estimator(history) or type(history).__module__ == "steepest.estimators":
         model = history
         network = getattr(model, "_network", None)
         trainer = getattr(model, "_trainer", None)
@@ -312,6 +439,8 @@ def _read(history, n_params, events) -> _Run:
     if isinstance(history, History):
         series = history.to_dict(layers=True)
         events = list(history.events) + list(events or ())
+        if not series:              # fit stopped in its first epoch: nothing recorded yet
+            series = {"loss": []}
     elif isinstance(history, Mapping):
         series = dict(history)
         events = list(events or ())
@@ -327,13 +456,173 @@ def _read(history, n_params, events) -> _Run:
             f"{', '.join(map(str, series)) or 'nothing'}). Pass a model's history_ or a "
             "trainer's history."
         )
-    layers = {key.removeprefix("grad_norm/"): np.asarray(values, dtype=float)
-              for key, values in series.items() if str(key).startswith("grad_norm/")}
-    layers = {key: layers[key] for key in sorted(layers, key=_layer_order)}
+
+    def prefixed(prefix: str) -> dict[str, np.ndarray]:
+        found = {str(key).removeprefix(prefix): np.asarray(values, dtype=float).ravel()
+                 for key, values in series.items() if str(key).startswith(prefix)}
+        return {key: found[key] for key in sorted(found, key=_layer_order)}
+
     return _Run(loss=np.asarray(series["loss"], dtype=float).ravel(),
-                val_loss=_array(series.get("val_loss")), lr=_array(series.get("lr")),
-                grad_norm=_array(series.get("grad_norm")), layers=layers, events=events,
-                n_params=n_params, scaled=scaled)
+                val_loss=_array(series.get("val_loss")),
+                val_score=_array(series.get("val_score")), lr=_array(series.get("lr")),
+                grad_norm=_array(series.get("grad_norm")), layers=prefixed("grad_norm/"),
+                dead=prefixed("dead_units/"), events=events, n_params=n_params, model=model,
+                scaled=scaled)
+
+
+# -- what else is known: the model's settings, the data, the trivial model ----------------
+
+
+class _Context:
+    """What the rules may know beyond the history: the estimator's parameters, the
+    training data, the loss of the trivial model, and (run at most once, when a rule
+    asks for a rate and the model and data are there) a quick LR range test."""
+
+    def __init__(self, run: _Run, X, y, trivial_loss, find_lr: bool, t: Thresholds):
+        self.run, self.t = run, t
+        model = run.model
+        self.params = dict(model.get_params(deep=False)) if model is not None else {}
+        self.X, self.y = X, y
+        self.classifier = model is not None and hasattr(model, "classes_")
+        self.n_classes = len(model.classes_) if self.classifier else None
+        self.majority = None
+        self.trivial = trivial_loss
+        if y is not None:
+            y = np.asarray(y)
+            if self.classifier or (model is None and y.ndim == 1 and y.dtype.kind in "iub"):
+                self.classifier = True
+                _, counts = np.unique(y, return_counts=True)
+                shares = counts / counts.sum()
+                self.n_classes = self.n_classes or counts.size
+                self.majority = float(shares.max())
+                if trivial_loss is None and shares.size >= 2:
+                    self.trivial = float(-np.sum(shares * np.log(shares)))
+            elif trivial_loss is None and y.dtype.kind in "iuf" and y.size and \
+                    not self.target_scaled:
+                self.trivial = float(np.mean(np.var(y.astype(float), axis=0)))
+        self._find_lr = find_lr and model is not None and X is not None and y is not None
+        self._found: dict[tuple, float | None] = {}
+
+    @property
+    def target_scaled(self) -> bool:
+        """Whether the model standardised y itself (then the loss is in units of y's std):
+        an estimator whose ``_scales_target`` is true, fitted with ``scale=True``."""
+        return self.run.scaled and bool(getattr(self.run.model, "_scales_target", False))
+
+    @property
+    def optimizer_object(self):
+        chosen = self.params.get("optimizer")
+        return None if chosen is None or isinstance(chosen, str) else chosen
+
+    @property
+    def optimizer_name(self) -> str | None:
+        chosen = self.params.get("optimizer")
+        if chosen is None:
+            return None
+        return chosen.lower() if isinstance(chosen, str) else type(chosen).__name__.lower()
+
+    def rate(self) -> float | None:
+        """The rate the user set (the optimizer object's own, when one was given)."""
+        chosen = self.optimizer_object
+        value = getattr(chosen, "lr", None) if chosen is not None else self.params.get("lr")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        return self.run.first_lr
+
+    def found(self, **changes) -> float | None:
+        """The suggestion of a quick LR range test of the model (with ``changes``) on the
+        training data, or None when it cannot run (no model or data, L-BFGS, ...)."""
+        if not self._find_lr or str(self.params.get("optimizer")).lower() in ("lbfgs",
+                                                                              "newton"):
+            return None
+        key = tuple(sorted((name, repr(value)) for name, value in changes.items()))
+        if key not in self._found:
+            from sklearn.base import clone
+
+            model = clone(self.run.model).set_params(**changes) if changes else \
+                self.run.model
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = lr_find(model, self.X, self.y, num_steps=self.t.lr_find_steps,
+                                     random_state=0)
+            except (ParameterError, ValueError, FloatingPointError):
+                self._found[key] = None
+            else:
+                self._found[key] = float(result.suggestion) if result.rule != \
+                    RULE_NO_DESCENT else None
+        return self._found[key]
+
+    def failed_rates(self) -> list[float]:
+        return [float(e["lr"]) for e in self.run.divergences if "lr" in e]
+
+    def set_rate(self, value: float, **other) -> dict[str, object]:
+        """The suggestion that sets the rate to ``value`` where it takes effect: ``lr``,
+        or a copy of the optimizer object with that rate."""
+        chosen = self.optimizer_object
+        if chosen is not None and hasattr(chosen, "_hyperparameters"):
+            settings = {k: getattr(chosen, k) for k in chosen._hyperparameters}
+            settings["lr"] = _round(value)
+            return {"optimizer": type(chosen)(**settings), **other}
+        return {**other, "lr": _round(value)}
+
+    def rate_note(self) -> str:
+        chosen = self.optimizer_object
+        if chosen is None:
+            return ""
+        return (f" (the rate is the one of the optimizer object passed, {chosen!r}: its own "
+                "rate wins over the model's lr, so change it there)")
+
+
+_ADAPTIVE = ("adam", "adamw", "nadam", "radam", "adamax", "rmsprop", "adagrad", "adadelta")
+"""Optimizers whose steps adapt to the gradient's scale: advice does not propose Adam."""
+
+
+def _round(value: float) -> float:
+    """A rate in two significant digits, as the advice writes it."""
+    return float(f"{value:.2g}")
+
+
+def _lower_rate(ctx: _Context, factor: float = 10.0, **changes) -> tuple[float | None, str]:
+    """A rate below the one in use and below every rate that diverged: the LR range
+    test's when it is clearly lower, else the current one over ``factor``."""
+    t, current = ctx.t, ctx.rate()
+    failed = ctx.failed_rates() + ([current] if current else [])
+    ceiling = min(failed) / t.rate_margin if failed else math.inf
+    found = ctx.found(**changes)
+    if found is not None and found < ceiling:
+        return found, "an LR range test on the training data suggests it"
+    if current:
+        return min(current / factor, ceiling), ""
+    return None, ""
+
+
+def _higher_rate(ctx: _Context, factor: float = 10.0) -> tuple[float | None, str]:
+    """A rate above the one in use, below any that diverged (the LR range test's when it
+    is clearly higher)."""
+    t, current = ctx.t, ctx.rate()
+    failed = ctx.failed_rates()
+    ceiling = min(failed) / t.rate_margin if failed else math.inf
+    found = ctx.found()
+    if found is not None and current and current * t.rate_margin <= found < ceiling:
+        return found, "an LR range test on the training data suggests it"
+    if found is not None and current and found < current * t.rate_margin:
+        return None, ""          # the range test finds no better rate above this one
+    if current:
+        proposal = current * factor
+        if proposal >= ceiling:
+            proposal = min(failed) / 3
+        return (proposal, "") if proposal >= current * t.rate_margin else (None, "")
+    return None, ""
+
+
+def _rate_advice(verb: str, value: float | None, why: str, ctx: _Context) -> str:
+    if value is None:
+        return f"{verb} the learning rate"
+    text = f"{verb} the learning rate to {_lr(value)}"
+    if why:
+        text += f" ({why})"
+    return text + ctx.rate_note()
 
 
 # -- words for numbers -----------------------------------------------------------------
@@ -377,11 +666,33 @@ def _share(value: float) -> str:
 # -- the rules -------------------------------------------------------------------------
 
 
-def _rule_diverged(run: _Run, t: Thresholds) -> list[Finding]:
+def _theta_finite(run: _Run) -> bool:
+    network = getattr(run.model, "_network", None)
+    theta = getattr(network, "theta", None)
+    return theta is None or bool(np.isfinite(theta).all())
+
+
+def _predictions_finite(run: _Run, ctx: _Context) -> bool:
+    """False when the fitted model predicts NaN or inf on the training rows (it blew up in
+    a step no epoch recorded); True when that cannot be told."""
+    if run.model is None or ctx.X is None or not hasattr(run.model, "predict"):
+        return True
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            predicted = np.asarray(run.model.predict(ctx.X))
+    except Exception:  # noqa: BLE001 -- a model that cannot predict is judged by the rest
+        return True
+    return predicted.dtype.kind not in "fc" or bool(np.isfinite(predicted).all())
+
+
+def _rule_diverged(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     events = run.divergences
     bad = np.flatnonzero(~np.isfinite(run.loss))
-    if not events and not bad.size:
+    broken = not _theta_finite(run) or not _predictions_finite(run, ctx)
+    if not events and not bad.size and not broken:
         return []
+    title = "The training diverged"
     if events:
         first, last = events[0], events[-1]
         evidence = (f"the divergence guard rolled the model back {_times(len(events))}: at "
@@ -390,23 +701,33 @@ def _rule_diverged(run: _Run, t: Thresholds) -> list[Finding]:
         if len(events) > 1:
             evidence += ", then with " + ", ".join(f"lr={_lr(e['lr'])}" for e in events[1:])
         evidence += f", and lowered the rate to lr={_lr(last['new_lr'])}"
-        lowest = min(e["lr"] for e in events)
-        advice = (f"start with lr={_lr(last['new_lr'])} or lower (lr={_lr(lowest)} already "
-                  "diverged), scale the inputs (scale=True or StandardScaler), or clip the "
-                  "gradients (clip_norm=1.0)")
         span = (int(events[0]["epoch"]), int(last["epoch"]))
-    else:
+    elif bad.size:
         first = int(bad[0])
         evidence = (f"the training loss became {run.loss[first]} at epoch {first + 1}"
                     + (f" (it was {_g(run.loss[first - 1])} the epoch before)"
                        if first and math.isfinite(run.loss[first - 1]) else ""))
-        rate = run.last_lr
-        advice = ("lower the learning rate about 10×"
-                  + (f", e.g. lr={_lr(rate / 10)}" if rate else "")
-                  + ", scale the inputs (scale=True or StandardScaler), or clip the gradients "
-                  "(clip_norm=1.0)")
         span = (first + 1, first + 1)
-    return [Finding("diverged", "problem", "The training diverged", evidence, advice, span)]
+    else:
+        evidence = (f"the model's parameters or its predictions on the training rows are not "
+                    f"finite after {run.n} recorded epoch{'s' * (run.n != 1)}: the fit blew "
+                    "up")
+        span = None
+    # a rate below every one that diverged and unlike the one the guard went on with
+    # (starting there again would repeat the run)
+    used = [float(e["new_lr"]) for e in events if "new_lr" in e]
+    rate, why = _lower_rate(ctx)
+    if rate is not None and used and any(abs(math.log(rate / u)) < math.log(t.rate_margin)
+                                         for u in used):
+        rate, why = min(used) / 3, ""
+    advice = _rate_advice("lower", rate, why, ctx)
+    tried = sorted({float(e["lr"]) for e in events})
+    if tried:
+        advice += f" ({' and '.join(f'lr={_lr(r)}' for r in tried)} already diverged)"
+    advice += ("; also scale the inputs if they are not, or clip the gradients (a maximum "
+               "norm of 1)")
+    suggest = ctx.set_rate(rate) if rate is not None else {}
+    return [Finding("diverged", "problem", title, evidence, advice, span, suggest)]
 
 
 def _tail(values: np.ndarray, window: int) -> np.ndarray:
@@ -415,7 +736,32 @@ def _tail(values: np.ndarray, window: int) -> np.ndarray:
     return finite[-(window + 1):]
 
 
-def _rule_lr_too_high(run: _Run, t: Thresholds) -> list[Finding]:
+def _lower_advice(ctx: _Context, factor: float, extra: str) -> tuple[str, dict]:
+    rate, why = _lower_rate(ctx, factor)
+    return (_rate_advice("lower", rate, why, ctx) + extra,
+            ctx.set_rate(rate) if rate is not None else {})
+
+
+def _rule_loss_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    if ctx.trivial is None or not ctx.trivial > 0 or run.n < t.min_epochs:
+        return []
+    tail = _tail(run.loss, t.window)
+    level = float(np.median(tail))
+    ups = int(np.count_nonzero(np.diff(tail) > 0))
+    if level < t.too_high_factor * ctx.trivial or ups < t.noisy_share * (tail.size - 1):
+        return []
+    low, high = _pair(float(tail.min()), float(tail.max()))
+    evidence = (f"the training loss stayed between {low} and {high} over the last "
+                f"{tail.size} epochs (median {_g(level)}), {_g(level / ctx.trivial)} times "
+                f"the {_g(ctx.trivial)} of a model that always predicts "
+                + ("the class shares" if ctx.classifier else "the mean of y")
+                + ": each step jumps past the minimum")
+    advice, suggest = _lower_advice(ctx, 10.0, "")
+    return [Finding("loss_too_high", "problem", "The loss is far above what the data allow",
+                    evidence, advice, (run.n - tail.size + 1, run.n), suggest)]
+
+
+def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     loss = run.loss[np.isfinite(run.loss)]
     if loss.size < t.min_epochs:
         return []
@@ -423,31 +769,44 @@ def _rule_lr_too_high(run: _Run, t: Thresholds) -> list[Finding]:
     changes = np.diff(tail)
     ups = int(np.count_nonzero(changes > 0))
     fell = float(loss[0] - loss.min())
-    rate = run.last_lr
-    advice = ("lower the learning rate about 10×"
-              + (f", e.g. lr={_lr(rate / 10)}" if rate else "")
-              + " (steepest lr-find suggests one), or use a decaying schedule "
-              "(steepest.schedules.cosine)")
     title = "The learning rate is too high"
+    extra = ", or use a decaying schedule (cosine)"
     if (ups >= t.rising_share * changes.size and tail[-1] >= t.rising_factor * tail[0]
             and tail[-1] - tail[0] >= t.significant * fell):
         a, b = _pair(tail[0], tail[-1])
         evidence = (f"the training loss rose in {ups} of the last {changes.size} epochs, "
                     f"from {a} to {b}")
+        advice, suggest = _lower_advice(ctx, 10.0, extra)
         return [Finding("lr_too_high", "problem", title, evidence, advice,
-                        (run.n - changes.size, run.n))]
+                        (run.n - changes.size, run.n), suggest)]
     best = int(np.nanargmin(run.loss))
     if (run.loss[-1] >= t.above_best * run.loss[best]
             and run.loss[-1] - run.loss[best] >= t.significant * fell):
         a, b = _pair(run.loss[best], run.loss[-1])
         evidence = (f"the training loss ended at {b}, {run.loss[-1] / run.loss[best]:.2g} "
                     f"times its best of {a} at epoch {best + 1}")
+        advice, suggest = _lower_advice(ctx, 10.0, extra)
         return [Finding("lr_too_high", "problem", title, evidence, advice,
-                        (best + 1, run.n))]
+                        (best + 1, run.n), suggest)]
     return []
 
 
-def _rule_oscillating(run: _Run, t: Thresholds) -> list[Finding]:
+def _swings(values: np.ndarray, share: float, least: float) -> int:
+    """The number of monotone stretches of ``values`` that each move it by ``share`` of
+    its size and by ``least`` or more, counted while they alternate up and down."""
+    count, start, direction = 0, values[0], 0
+    for before, after in pairwise(values):
+        step = int(np.sign(after - before))
+        if step and step != direction:
+            if direction and abs(before - start) >= max(share * abs(start), least):
+                count += 1
+            start, direction = before, step
+    if direction and abs(values[-1] - start) >= max(share * abs(start), least):
+        count += 1
+    return count
+
+
+def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     tail = _tail(run.loss, t.window)
     changes = np.diff(tail)
     changes = changes[changes != 0]
@@ -458,23 +817,33 @@ def _rule_oscillating(run: _Run, t: Thresholds) -> list[Finding]:
     swing = float(np.median(np.abs(changes)))
     amplitude = swing / float(np.median(np.abs(tail)))
     loss = run.loss[np.isfinite(run.loss)]
-    if (share < t.oscillation_share or amplitude < t.oscillation_amplitude
-            or swing < t.significant * float(loss[0] - loss.min())):
-        return []
-    rate = run.last_lr
+    fell = float(loss[0] - loss.min())
     low, high = _pair(float(tail.min()), float(tail.max()))
-    evidence = (f"the training loss changed direction {turns} times in the last "
-                f"{changes.size + 1} epochs, by {_share(amplitude)} of its value at a time "
-                f"(between {low} and {high})")
-    advice = ("lower the learning rate 2–3×"
-              + (f", e.g. lr={_lr(rate / 3)}" if rate else "")
-              + "; with mini-batches a larger batch_size, or a decaying schedule "
-              "(steepest.schedules.cosine), also calms it")
+    if share >= t.oscillation_share and amplitude >= t.oscillation_amplitude and \
+            swing >= t.significant * fell:
+        evidence = (f"the training loss changed direction {turns} times in the last "
+                    f"{changes.size + 1} epochs, by {_share(amplitude)} of its value at a "
+                    f"time (between {low} and {high})")
+    else:
+        # a slower swing (heavy momentum): the loss rises and falls for several epochs at
+        # a time, each stretch moving it by oscillation_amplitude of its value or more
+        long_tail = _tail(run.loss, 2 * t.window)
+        swings = _swings(long_tail, t.oscillation_amplitude, t.significant * fell)
+        if swings < t.oscillation_swings:
+            return []
+        low, high = _pair(float(long_tail.min()), float(long_tail.max()))
+        evidence = (f"the training loss went up and down {swings} times in the last "
+                    f"{long_tail.size} epochs, between {low} and {high}, each swing lasting "
+                    "several epochs: the steps overshoot (too high a rate, or too much "
+                    "momentum)")
+        changes = np.diff(long_tail)
+    advice, suggest = _lower_advice(ctx, 3.0, "; with mini-batches a larger batch size, or "
+                                    "a decaying schedule (cosine), also calms it")
     return [Finding("oscillating", "warning", "The loss is oscillating", evidence, advice,
-                    (run.n - changes.size, run.n))]
+                    (run.n - changes.size, run.n), suggest)]
 
 
-def _rule_lr_too_low(run: _Run, t: Thresholds) -> list[Finding]:
+def _rule_lr_too_low(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     loss, grad = run.loss, run.grad_norm
     n = loss.size
     if n < max(t.min_epochs, 6) or grad is None or not np.isfinite(loss).all():
@@ -495,25 +864,39 @@ def _rule_lr_too_low(run: _Run, t: Thresholds) -> list[Finding]:
                 f"({_share(per_epoch)} per epoch), about as fast at the end as at the start, "
                 f"and the gradient norm is still {_share(grad[-1] / grad[0])} of its first "
                 f"value ({g0} → {g1}): far from a minimum")
-    rate = run.last_lr
-    advice = "raise the learning rate about 10×"
-    if rate:
-        proposal = 10 * rate
-        diverged = [e["lr"] for e in run.divergences]
-        if diverged and proposal >= min(diverged):
-            proposal = min(diverged) / 3
-            advice = (f"raise the learning rate, e.g. to lr={_lr(proposal)} (it diverged at "
-                      f"lr={_lr(min(diverged))}, so stay below that)")
-        else:
-            advice += f", e.g. lr={_lr(proposal)}"
-    advice += (" (steepest lr-find suggests one), use an adaptive optimizer such as "
-               "optimizer='adam', or train for more epochs")
-    return [Finding("lr_too_low", "warning", "The learning rate is too low", evidence, advice,
-                    (1, n))]
+    return [_raise_rate(ctx, "lr_too_low", "warning", "The learning rate is too low", evidence,
+                        (1, n))]
 
 
-def _rule_exploding(run: _Run, t: Thresholds) -> list[Finding]:
+def _raise_rate(ctx: _Context, code: str, severity: str, title: str, evidence: str,
+                span) -> Finding:
+    """A finding whose fix is a larger rate (or, where none can be proposed, more epochs)."""
+    rate, why = _higher_rate(ctx)
+    failed = ctx.failed_rates()
+    if rate is not None:
+        advice = _rate_advice("raise", rate, why, ctx)
+        if failed:
+            advice += f" (it diverged at lr={_lr(min(failed))}, so stay below that)"
+        suggest = ctx.set_rate(rate)
+    elif ctx.found() is not None:
+        advice = (f"the learning rate is already about what an LR range test suggests "
+                  f"({_lr(ctx.found())})")
+        suggest = {}
+    else:
+        advice, suggest = "raise the learning rate", {}
+    if ctx.optimizer_name not in _ADAPTIVE:
+        advice += ", use an adaptive optimizer such as Adam"
+    epochs = ctx.params.get("epochs")
+    advice += ", or train for more epochs"
+    if not suggest and isinstance(epochs, int):
+        suggest = {"epochs": 5 * epochs}
+        advice += f" ({5 * epochs})"
+    return Finding(code, severity, title, evidence, advice, span, suggest)
+
+
+def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     grown = []
+    loss = run.loss
     for name, values in (("the gradient norm", run.grad_norm),
                          *((f"layer {key}'s weight gradient", v) for key, v in
                            run.layers.items())):
@@ -524,19 +907,56 @@ def _rule_exploding(run: _Run, t: Thresholds) -> list[Finding]:
         if not (math.isfinite(start) and start > 0 and later.size):
             continue
         peak = int(np.argmax(later)) + 1
-        if values[peak] >= t.exploding_factor * start:
-            grown.append((name, start, values[peak], peak))
+        # a gradient that jumps up from a tiny start and then stays, while the loss falls,
+        # is recovering (from a dead or saturated start), not exploding: an explosion comes
+        # with a loss that does not fall, a divergence, or a growth that goes on
+        at_peak = loss[peak] if peak < loss.size else math.nan
+        worse = not math.isfinite(at_peak) or not at_peak < loss[0] or bool(run.divergences)
+        third = values[max(1, peak // 3)]
+        going_on = (peak >= values.size - t.window and math.isfinite(third)
+                    and third < t.recovered_share * values[peak])
+        if values[peak] >= t.exploding_factor * start and (worse or going_on):
+            grown.append((name, start, values[peak], peak, worse))
     if not grown:
         return []
-    name, start, peak_value, peak = grown[0]
+    name, start, peak_value, peak, worse = grown[0]
     evidence = (f"{name} grew from {_g(start)} at epoch 1 to {_g(peak_value)} at epoch "
-                f"{peak + 1} ({_g(peak_value / start)} times)")
+                f"{peak + 1} ({_g(peak_value / start)} times)"
+                + (" while the loss did not fall" if worse else ", and was still growing"))
     if len(grown) > 1:
         evidence += "; so did " + ", ".join(g[0] for g in grown[1:4])
-    advice = ("clip the gradients (clip_norm=1.0), lower the learning rate, and scale the "
-              "inputs (scale=True); in a deep network batch_norm=True also helps")
+    advice = "clip the gradients to a maximum norm of 1"
+    suggest: dict[str, object] = {"clip_norm": 1.0}
+    if ctx.params.get("clip_norm") is not None:
+        clip = float(ctx.params["clip_norm"])
+        rate, why = _lower_rate(ctx, 10.0)
+        advice = (f"the gradients are clipped already (at {_g(clip)}): "
+                  + _rate_advice("lower", rate, why, ctx))
+        suggest = ctx.set_rate(rate) if rate is not None else {}
+    advice += "; scale the inputs; in a deep network, batch normalisation also helps"
     return [Finding("exploding_gradients", "problem", "The gradients are exploding", evidence,
-                    advice, (1, peak + 1))]
+                    advice, (1, peak + 1), suggest)]
+
+
+def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    loss, grad = run.loss, run.grad_norm
+    if run.n < t.min_epochs or not np.isfinite(loss).all() or loss[-1] <= 0:
+        return []
+    # without the trivial loss a huge start cannot be told from a fast, healthy descent
+    if ctx.trivial is None or not ctx.trivial > 0 or loss[0] < t.bad_start * ctx.trivial:
+        return []
+    against = (f"{_g(loss[0] / ctx.trivial)} times the {_g(ctx.trivial)} of a model that "
+               "always predicts " + ("the class shares" if ctx.classifier else "the mean of y"))
+    if grad is not None and math.isfinite(grad[0]):
+        against += f", with a gradient norm of {_g(grad[0])}"
+    evidence = (f"the first epoch's loss was {_g(loss[0])}, {against}; it ended at "
+                f"{_g(loss[-1])}: the run started far from any sensible model and spent its "
+                "first updates getting back")
+    advice = ("start from smaller weights (Glorot or He initialisation, scaled to the layer's "
+              "fan-in), or clip the gradients to a maximum norm of 1 for the first epochs")
+    suggest = {} if ctx.params.get("clip_norm") is not None else {"clip_norm": 1.0}
+    return [Finding("bad_initialization", "warning", "The run started from a bad place",
+                    evidence, advice, (1, 1), suggest)]
 
 
 def _recent_median(values: np.ndarray, window: int) -> float:
@@ -544,10 +964,25 @@ def _recent_median(values: np.ndarray, window: int) -> float:
     return float(np.median(finite)) if finite.size else math.nan
 
 
-def _rule_vanishing(run: _Run, t: Thresholds) -> list[Finding]:
-    advice = ("use a ReLU-like activation (activation='relu', which starts from He "
-              "initialisation) instead of sigmoid or tanh, fewer hidden layers, "
-              "batch_norm=True, or an adaptive optimizer (optimizer='adam')")
+def _unsaturating(ctx: _Context) -> tuple[str, dict]:
+    """The advice against saturating units: ReLU, else batch norm, else Adam."""
+    activation = str(ctx.params.get("activation", "")).lower()
+    if activation in ("sigmoid", "logistic", "tanh"):
+        return ("use a ReLU activation (it starts from He initialisation) instead of "
+                f"{activation}, fewer hidden layers, or batch normalisation", {"activation":
+                                                                               "relu"})
+    if "batch_norm" in ctx.params and not ctx.params["batch_norm"]:
+        return "use batch normalisation between the layers, or fewer hidden layers", \
+            {"batch_norm": True}
+    if ctx.optimizer_name is not None and ctx.optimizer_name not in _ADAPTIVE:
+        return "use an adaptive optimizer (Adam), or fewer hidden layers", \
+            {"optimizer": "adam", "lr": 1e-3}
+    return ("use a ReLU-like activation instead of sigmoid or tanh, fewer hidden layers, or "
+            "batch normalisation", {})
+
+
+def _rule_vanishing(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    advice, suggest = _unsaturating(ctx)
     title = "The gradients are vanishing"
     if len(run.layers) >= 2:
         medians = {key: _recent_median(values, t.window) for key, values in run.layers.items()}
@@ -562,7 +997,7 @@ def _rule_vanishing(run: _Run, t: Thresholds) -> list[Finding]:
                         f"by layer: {listed} (medians of the last "
                         f"{min(t.window, run.n)} epochs)")
             return [Finding("vanishing_gradients", severity, title, evidence, advice,
-                            (max(1, run.n - t.window + 1), run.n))]
+                            (max(1, run.n - t.window + 1), run.n), suggest)]
     loss, grad = run.loss, run.grad_norm
     if grad is None or run.n < t.min_epochs or not np.isfinite(loss[[0, -1]]).all():
         return []
@@ -574,11 +1009,103 @@ def _rule_vanishing(run: _Run, t: Thresholds) -> list[Finding]:
                     "the loss: there is almost no gradient to follow")
         return [Finding("vanishing_gradients", "problem", title, evidence,
                         advice + "; check that the initial weights are not all zero",
-                        (1, run.n))]
+                        (1, run.n), suggest)]
     return []
 
 
-def _rule_plateau(run: _Run, t: Thresholds) -> list[Finding]:
+def _rule_dead_units(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    last = {key: float(values[np.isfinite(values)][-1]) for key, values in run.dead.items()
+            if np.isfinite(values).any()}
+    if not last:
+        return []
+    worst = max(last, key=last.get)
+    if last[worst] < t.dead_share:
+        return []
+    severity = "problem" if last[worst] >= t.dead_severe else "warning"
+    listed = ", ".join(f"layer {key} {_share(value)}" for key, value in last.items())
+    evidence = (f"{_share(last[worst])} of the units of ReLU layer {worst} output 0 on every "
+                f"probe row at the end of training (dead: they pass no gradient and never "
+                f"recover); by layer: {listed}")
+    activation = str(ctx.params.get("activation", "relu")).lower()
+    if activation == "relu" and "activation" in ctx.params:
+        advice = ("use a leaky ReLU, whose units keep a small slope below 0 and cannot die; "
+                  "a lower learning rate also kills fewer units")
+        suggest: dict[str, object] = {"activation": "leaky_relu"}
+    else:
+        rate, why = _lower_rate(ctx, 10.0)
+        advice = (_rate_advice("lower", rate, why, ctx)
+                  + " (large steps push units below 0 for good), or use a leaky ReLU")
+        suggest = ctx.set_rate(rate) if rate is not None else {}
+    return [Finding("dead_units", severity, "Most ReLU units are dead", evidence, advice,
+                    (run.n, run.n) if run.n else None, suggest)]
+
+
+def _rule_class_imbalance(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    model = run.model
+    if not ctx.classifier or model is None or ctx.X is None or ctx.y is None or \
+            not _theta_finite(run) or not run.n:
+        return []
+    try:
+        predicted = np.asarray(model.predict(ctx.X))
+    except Exception:  # noqa: BLE001 -- a model that cannot predict is judged elsewhere
+        return []
+    labels, counts = np.unique(np.asarray(ctx.y), return_counts=True)
+    if labels.size < 2 or np.unique(predicted).size != 1:
+        return []
+    only_class = predicted[0]
+    share = float(counts[labels == only_class].sum() / counts.sum())
+    if share < t.imbalance_share:
+        return []
+    evidence = (f"the model predicts class {_label(only_class)} for all {predicted.size:,} "
+                f"training rows; that class is {_share(share)} of them, so an accuracy of "
+                f"{share:.2g} says nothing: the other {labels.size - 1} class"
+                f"{'es are' if labels.size > 2 else ' is'} never predicted")
+    advice = ("weight the classes by the inverse of their frequency (class_weight "
+              "'balanced'), or a weaker penalty")
+    suggest: dict[str, object] = {}
+    if "class_weight" in ctx.params and ctx.params["class_weight"] is None:
+        suggest = {"class_weight": "balanced"}
+    elif float(ctx.params.get("alpha") or 0.0) >= 1e-2:
+        alpha = float(ctx.params["alpha"])
+        advice = (f"a weaker penalty (alpha {_g(alpha / 100)} instead of {_g(alpha)}), or "
+                  "weight the classes by the inverse of their frequency")
+        suggest = {"alpha": _round(alpha / 100)}
+    return [Finding("class_imbalance", "problem", "The model predicts one class only",
+                    evidence, advice, None, suggest)]
+
+
+def _label(value) -> str:
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
+def _rule_learned_nothing(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    if run.n < 1 or not math.isfinite(run.loss[-1]):
+        return []
+    reasons = []
+    score = run.val_score
+    if score is not None and math.isfinite(score[-1]):
+        if ctx.classifier and ctx.majority is not None and \
+                score[-1] <= ctx.majority + t.nothing_accuracy:
+            reasons.append(f"the validation accuracy is {score[-1]:.2g}, the share of the "
+                           f"largest class is {ctx.majority:.2g}")
+        elif not ctx.classifier and run.model is not None and score[-1] <= 0.0:
+            reasons.append(f"the validation R² is {score[-1]:.2g}: no better than predicting "
+                           "the mean")
+    if ctx.trivial is not None and ctx.trivial > 0 and \
+            run.loss[-1] >= t.nothing_share * ctx.trivial:
+        reasons.append(f"the training loss ended at {_g(run.loss[-1])}, "
+                       f"{_share(run.loss[-1] / ctx.trivial)} of the {_g(ctx.trivial)} of a "
+                       "model that always predicts "
+                       + ("the class shares" if ctx.classifier else "the mean of y"))
+    if not reasons:
+        return []
+    evidence = "; ".join(reasons) + f" (after {run.n} epoch{'s' * (run.n != 1)})"
+    finding = _raise_rate(ctx, "learned_nothing", "problem", "The model learned nothing",
+                          evidence, (1, run.n))
+    return [finding]
+
+
+def _rule_plateau(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     loss, grad = run.loss, run.grad_norm
     n = loss.size
     if grad is None or n < t.plateau_epochs + 1 or not np.isfinite(loss).all():
@@ -595,10 +1122,18 @@ def _rule_plateau(run: _Run, t: Thresholds) -> list[Finding]:
     level = float(np.median(loss[begin:]))
     biggest = float(np.nanmax(grad))
     stretch_grad = grad[begin:]
-    if not (loss[begin] <= (1 - t.plateau_fell) * loss[0] and level > t.plateau_floor * loss[0]
-            and np.isfinite(stretch_grad).all() and biggest > 0
-            and np.median(stretch_grad) <= t.plateau_gradient * biggest
-            and stretch_grad[-1] >= t.plateau_shrink * stretch_grad[0]):
+    steady = np.isfinite(stretch_grad).all() and biggest > 0 and \
+        stretch_grad[-1] >= t.plateau_shrink * stretch_grad[0]
+    # or stuck at the trivial model's level (the saddle near "predict the class shares"
+    # or the mean), whatever the gradient's size, as long as it is not shrinking
+    recent = grad[-t.plateau_epochs:]
+    trivial = (ctx.trivial is not None and ctx.trivial > 0
+               and level >= t.nothing_share * ctx.trivial and np.isfinite(recent).all()
+               and recent[-1] >= t.plateau_shrink * recent[0])
+    after_fall = (steady and loss[begin] <= (1 - t.plateau_fell) * loss[0]
+                  and level > t.plateau_floor * loss[0]
+                  and np.median(stretch_grad) <= t.plateau_gradient * biggest)
+    if not (after_fall or trivial):
         return []
     a, b = _pair(loss[0], level)
     evidence = (f"after falling from {a} to {b}, the training loss stayed within "
@@ -607,16 +1142,30 @@ def _rule_plateau(run: _Run, t: Thresholds) -> list[Finding]:
                 f"({_g(float(np.median(stretch_grad)) / biggest)} times its largest) that "
                 "is not shrinking, as at a saddle point or on a plateau rather than at a "
                 "minimum")
-    advice = ("use momentum (optimizer=steepest.optim.SGD(lr=..., momentum=0.9)) or "
-              "optimizer='adam', which cross flat regions faster; a larger learning rate or "
-              "a warm-restart schedule (steepest.schedules.cosine_warm_restarts) can also "
-              "push it out. If this is as low as the model can go, stop earlier "
-              "(early_stopping=True, or tol)")
+    if not after_fall:
+        evidence += (", at the level of a model that always predicts "
+                     + ("the class shares" if ctx.classifier else "the mean of y")
+                     + f" ({_g(ctx.trivial)})")
+    name = ctx.optimizer_name
+    if name in _ADAPTIVE:
+        rate, why = _higher_rate(ctx, 3.0)
+        advice = (_rate_advice("raise", rate, why, ctx)
+                  + ", or a warm-restart schedule, to push it out")
+        suggest = ctx.set_rate(rate) if rate is not None else {}
+    else:
+        found = ctx.found(optimizer="adam")
+        rate = found if found is not None else 1e-3
+        advice = (f"use Adam (learning rate {_lr(rate)}) or momentum 0.9, which cross flat "
+                  "regions faster; a warm-restart schedule can also push it out")
+        suggest = {"optimizer": "adam", "lr": _round(rate)} if "optimizer" in ctx.params \
+            else {}
+    advice += ". If this is as low as the model can go, stop earlier (early stopping)"
     return [Finding("plateau", "warning", "The loss is stuck on a plateau", evidence, advice,
-                    (begin + 1, n))]
+                    (begin + 1, n), suggest)]
 
 
-def _rule_overfitting(run: _Run, t: Thresholds, n_samples: int | None) -> list[Finding]:
+def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
+                      n_samples: int | None) -> list[Finding]:
     val, loss = run.val_loss, run.loss
     if val is None or val.size != loss.size:
         return []
@@ -625,10 +1174,16 @@ def _rule_overfitting(run: _Run, t: Thresholds, n_samples: int | None) -> list[F
     best = int(np.nanargmin(val))
     n = loss.size
     fell = float(val[np.isfinite(val)][0] - val[best])
-    if not (n - 1 - best >= t.overfit_epochs and val[-1] >= (1 + t.overfit_rise) * val[best]
+    stale = n - 1 - best >= t.overfit_epochs and math.isfinite(loss[best]) and \
+        loss[-1] < loss[best]
+    rose = (val[-1] >= (1 + t.overfit_rise) * val[best]
             and val[-1] - val[best] >= t.significant * fell
-            and math.isfinite(loss[best]) and loss[-1] < loss[best]
-            and val[-1] >= (1 + t.overfit_rise) * loss[-1]):
+            and val[-1] >= (1 + t.overfit_rise) * loss[-1])
+    # or memorised: the validation loss stopped improving long ago and is many times the
+    # training loss, which went on falling towards 0
+    gap = loss[-1] > 0 and val[-1] >= t.overfit_gap * loss[-1] and \
+        val[-1] - loss[-1] >= t.overfit_rise * val[best]
+    if not (stale and (rose or gap)):
         return []
     v0, v1 = _pair(val[best], val[-1])
     l0, l1 = _pair(loss[best], loss[-1])
@@ -636,13 +1191,38 @@ def _rule_overfitting(run: _Run, t: Thresholds, n_samples: int | None) -> list[F
                 f"by epoch {n}, while the training loss kept falling, from {l0} to {l1}; "
                 f"the gap is now {_g(val[-1] - loss[-1])}")
     if run.n_params and n_samples:
-        evidence += (f"; the model has {run.n_params:,} parameters for {n_samples:,} "
+        trained = n_samples
+        fraction = ctx.params.get("validation_fraction")
+        if ctx.params.get("early_stopping") and fraction:
+            stratify = ctx.y if ctx.classifier and ctx.y is not None else None
+            trained = split_indices(n_samples, fraction, stratify=stratify,
+                                    random_state=0)[0].size
+        evidence += (f"; the model has {run.n_params:,} parameters for {trained:,} "
                      "training samples")
-    advice = (f"early_stopping=True keeps the weights of the best epoch (here epoch "
-              f"{best + 1}); or regularise: a larger alpha (e.g. 10× the current one), "
-              "dropout=0.2 in a network, a smaller network, or more training data")
+        if trained != n_samples:
+            evidence += (f" (of the {n_samples:,} given, the rest held out for early "
+                         "stopping)")
+    alpha = ctx.params.get("alpha")
+    stronger = 1e-2 if not alpha else _round(10 * float(alpha))
+    regularise = (f"regularise: a larger penalty (alpha {_g(stronger)}"
+                  + (f" instead of {_g(float(alpha))}" if alpha else "") + ")")
+    if "dropout" in ctx.params and not ctx.params["dropout"]:
+        regularise += ", dropout 0.2 in the hidden layers"
+    regularise += ", a smaller network, or more training data"
+    if "early_stopping" in ctx.params and not ctx.params["early_stopping"]:
+        advice = (f"stop early, keeping the weights of the best epoch (here epoch "
+                  f"{best + 1}); or " + regularise)
+        suggest: dict[str, object] = {"early_stopping": True}
+    elif ctx.params.get("early_stopping"):
+        advice = ("early stopping is on, and kept the best epoch's weights; to do better, "
+                  + regularise)
+        suggest = {"alpha": stronger}
+    else:
+        advice = (f"stop early, keeping the weights of the best epoch (here epoch "
+                  f"{best + 1}); or " + regularise)
+        suggest = {}
     return [Finding("overfitting", "warning", "The model is overfitting", evidence, advice,
-                    (best + 1, n))]
+                    (best + 1, n), suggest)]
 
 
 def _columns(X, feature_names) -> tuple[np.ndarray, list[str]]:
@@ -674,11 +1254,26 @@ def _columns(X, feature_names) -> tuple[np.ndarray, list[str]]:
     return X, names
 
 
-def _rule_unscaled(X, names: list[str], t: Thresholds) -> list[Finding]:
+def _scale_advice(ctx: _Context, what: str, how: str) -> tuple[str, dict]:
+    """Scaling, and the rate to use after it (the old rate was tuned to the old scale)."""
+    found = ctx.found(scale=True) if "scale" in ctx.params else None
+    suggest: dict[str, object] = {"scale": True} if "scale" in ctx.params else {}
+    advice = f"standardise {what} ({how})"
+    if found is not None:
+        suggest.update(ctx.set_rate(found))
+        advice += (f", then use a learning rate of {_lr(found)} (an LR range test on the "
+                   "scaled data suggests it: the old rate was tuned to the old scale)")
+    else:
+        advice += ", then tune the learning rate again: the old one suited the old scale"
+    return advice, suggest
+
+
+def _rule_unscaled(X, names: list[str], ctx: _Context, t: Thresholds) -> list[Finding]:
     with np.errstate(invalid="ignore"):
         std = np.nanstd(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
         mean = np.nanmean(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
-    varying = np.flatnonzero(np.isfinite(std) & (std > 0))
+        size = np.nanmax(np.abs(X), axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
+    varying = np.flatnonzero(np.isfinite(std) & (std > t.constant_std * size))
     if not varying.size:
         return []
 
@@ -705,10 +1300,45 @@ def _rule_unscaled(X, names: list[str], t: Thresholds) -> list[Finding]:
         return []
     evidence = "; ".join(reasons) + (". Gradient descent has to use a rate small enough for "
                                      "the widest column, and crawls along the others")
-    advice = ("standardise the inputs: scale=True on the model (it keeps the scaling for "
-              "predict), or sklearn.preprocessing.StandardScaler in a Pipeline")
+    advice, suggest = _scale_advice(ctx, "the inputs", "the model's own scaling keeps it for "
+                                    "predict; or a StandardScaler in a Pipeline")
     return [Finding("unscaled_inputs", "warning", "The inputs are not scaled", evidence,
-                    advice)]
+                    advice, None, suggest)]
+
+
+def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
+    y = ctx.y
+    if y is None or ctx.classifier or ctx.target_scaled:
+        return []
+    y = np.asarray(y)
+    if y.dtype.kind not in "iuf" or not y.size:
+        return []
+    y = y.reshape(y.shape[0], -1).astype(float)
+    std, mean = y.std(axis=0), y.mean(axis=0)
+    low, high = t.target_range
+    bad = [j for j in range(y.shape[1]) if std[j] > 0 and
+           (not low <= std[j] <= high or abs(mean[j]) >= t.target_offset * std[j])]
+    if not bad:
+        return []
+    j = bad[0]
+    where = "" if y.shape[1] == 1 else f" (output {j})"
+    evidence = (f"the target{where} has mean {_g(mean[j])} and std {_g(std[j])}: the loss "
+                f"starts near {_g(std[j] ** 2 + mean[j] ** 2)} and its gradient is as large, "
+                "so a rate that suits the inputs overshoots or crawls on the target")
+    how = ("subtract its mean and divide by its std, e.g. scikit-learn's "
+           "TransformedTargetRegressor, and undo it at predict")
+    if getattr(run.model, "_scales_target", False):   # its scale option standardises y too
+        advice, suggest = _scale_advice(ctx, "the target", how)
+    else:
+        advice, suggest = f"standardise the target ({how})", {}
+        found, current = ctx.found(), ctx.rate()
+        rate, why = _lower_rate(ctx) if found is not None and current is not None and \
+            found < current else _higher_rate(ctx)
+        if rate is not None:
+            suggest = ctx.set_rate(rate)
+            advice += "; or, keeping it, " + _rate_advice("set", rate, why, ctx)
+    return [Finding("unscaled_target", "warning", "The target is not scaled", evidence, advice,
+                    None, suggest)]
 
 
 def _healthy(run: _Run) -> Finding:
@@ -736,10 +1366,17 @@ def _healthy(run: _Run) -> Finding:
 
 # -- the diagnosis ---------------------------------------------------------------------
 
+_EXPLAINS_NOTHING = ("vanishing_gradients", "dead_units", "class_imbalance", "overfitting",
+                     "bad_initialization", "unscaled_inputs", "unscaled_target", "lr_too_low",
+                     "plateau")
+"""Causes that explain a model that learned nothing: when one is found, it is the
+problem reported (promoted from a warning), and ``learned_nothing`` is not repeated."""
 
-def diagnose(history, *, X=None, n_params: int | None = None,
+
+def diagnose(history, *, X=None, y=None, n_params: int | None = None,
              events: Sequence[Mapping] | None = None, feature_names: Sequence[str] | None = None,
-             thresholds: Thresholds | None = None) -> list[Finding]:
+             thresholds: Thresholds | None = None, trivial_loss: float | None = None,
+             find_lr: bool = True) -> list[Finding]:
     """Say what went wrong in a training run, from what the fit loop recorded.
 
     Parameters
@@ -747,13 +1384,21 @@ def diagnose(history, *, X=None, n_params: int | None = None,
     history : History, dict of lists, or fitted estimator
         A :class:`~steepest.train.History` (``trainer.history``: with events and
         per-layer gradient norms), a model's ``history_`` (a dict of per-epoch
-        lists; per-layer norms as ``"grad_norm/0.W"`` series when present), or a
-        fitted steepest estimator (its trainer's history, which has all of it,
-        even after ``fit`` raised; the parameter count; and whether it scales
-        its inputs itself, ``scale=True``, in which case ``X`` is not judged).
+        lists; per-layer norms as ``"grad_norm/0.W"`` series, dead ReLU shares as
+        ``"dead_units/1"``, when present), or a fitted steepest estimator (its
+        trainer's history, which has all of it, even after ``fit`` raised; its
+        parameters, which the advice builds on; and whether it scales its inputs
+        itself, ``scale=True``, in which case ``X`` is not judged).
     X : array-like of shape (n_samples, n_features), optional
         The training inputs as given to ``fit`` (a DataFrame names its columns):
         checked for badly scaled columns.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), optional
+        The training targets as given to ``fit``: the loss of the trivial model
+        (the class shares' cross-entropy :math:`-\\sum_k p_k \\log p_k`, or the
+        variance of y for the mean squared error), the majority class, and the
+        target's scale. With an estimator and ``X``, also a quick LR range test
+        where a rule needs a rate (see ``find_lr``). With a plain history (no
+        estimator to say which), integer or boolean y is read as class labels.
     n_params : int, optional
         The number of trained parameters (taken from an estimator), quoted when
         the model overfits.
@@ -764,6 +1409,15 @@ def diagnose(history, *, X=None, n_params: int | None = None,
         Column names for ``X`` (default: a DataFrame's, else the column numbers).
     thresholds : Thresholds, optional
         Where each rule fires; the defaults are documented on :class:`Thresholds`.
+    trivial_loss : float, optional
+        The loss of the trivial model, when it is not the one ``y`` gives (another
+        loss, a weighted one).
+    find_lr : bool, default=True
+        Given an estimator, ``X`` and ``y``, run :func:`steepest.lr_find.lr_find`
+        (``thresholds.lr_find_steps`` updates, at most once per setting) when a
+        rule proposes a rate: the proposal is then the range test's suggestion,
+        clipped below any rate that diverged. On the scikit-learn data sets this
+        costs well under a second; pass False to skip it.
 
     Returns
     -------
@@ -780,31 +1434,76 @@ def diagnose(history, *, X=None, n_params: int | None = None,
         )
     run = _read(history, n_params, events)
     n_samples = None
-    findings: list[Finding] = []
+    columns = None
     if X is not None:
-        X, names = _columns(X, feature_names)
-        n_samples = X.shape[0]
-        if not run.scaled:
-            findings += _rule_unscaled(X, names, t)
-    findings += _rule_diverged(run, t)
+        columns = _columns(X, feature_names)
+        n_samples = columns[0].shape[0]
+    if y is not None:
+        y = np.asarray(y)
+        if n_samples is not None and y.shape[0] != n_samples:
+            raise ParameterError(
+                f"The 'y' parameter of diagnose has {y.shape[0]} rows but X has {n_samples}; "
+                "pass the training targets as given to fit."
+            )
+    ctx = _Context(run, None if columns is None else columns[0], y, trivial_loss, find_lr, t)
+    problems = _rule_diverged(run, ctx, t)
+    if run.n and not problems:
+        problems += _rule_loss_too_high(run, ctx, t)
+        if not problems:
+            problems += _rule_lr_too_high(run, ctx, t)
     if run.n:
-        high = _rule_lr_too_high(run, t)
-        findings += high
-        findings += _rule_exploding(run, t)
-        findings += _rule_vanishing(run, t)
-        if not high:
-            findings += _rule_oscillating(run, t)
-        findings += _rule_lr_too_low(run, t)
-        findings += _rule_plateau(run, t)
-        findings += _rule_overfitting(run, t, n_samples)
+        # an explosion of the gradients explains a divergence that follows it
+        exploding = _rule_exploding(run, ctx, t)
+        diverged = bool(problems) and problems[0].code == "diverged"
+        problems = exploding + problems if diverged else problems + exploding
+    findings = list(problems)
+    if run.n and np.isfinite(run.loss).all():
+        findings += _rule_vanishing(run, ctx, t)
+        findings += _rule_dead_units(run, ctx, t)
+        findings += _rule_class_imbalance(run, ctx, t)
+        if not problems:
+            findings += _rule_oscillating(run, ctx, t)
+        # badly scaled data explain a bad start and a slow or stuck descent: they come first
+        if columns is not None and not run.scaled:
+            findings += _rule_unscaled(*columns, ctx, t)
+        findings += _rule_unscaled_target(run, ctx, t)
+        findings += _rule_bad_start(run, ctx, t)
+        findings += _rule_lr_too_low(run, ctx, t)
+        findings += _rule_plateau(run, ctx, t)
+        findings += _rule_overfitting(run, ctx, t, n_samples)
+    else:
+        if columns is not None and not run.scaled:
+            findings += _rule_unscaled(*columns, ctx, t)
+        findings += _rule_unscaled_target(run, ctx, t)
+    scaling = next((f for f in findings if f.code == "unscaled_inputs"), None)
+    if problems and problems[0].code == "diverged" and scaling is not None and \
+            len(scaling.suggest) > 1:
+        # unscaled inputs explain the blow-up, and the range test gave the rate for after
+        # scaling: that is the first thing to try, not an ever smaller rate
+        first = problems[0]
+        findings[findings.index(first)] = Finding(
+            first.code, first.severity, first.title, first.evidence,
+            "the inputs are not scaled (see below): " + scaling.advice + "; without "
+            "scaling, " + first.advice, first.epochs, scaling.suggest)
+    if not problems and run.n:
+        nothing = _rule_learned_nothing(run, ctx, t)
+        if nothing:
+            cause = next((f for f in findings if f.code in _EXPLAINS_NOTHING), None)
+            if cause is None:
+                findings += nothing
+            else:
+                findings[findings.index(cause)] = Finding(
+                    cause.code, "problem", cause.title,
+                    cause.evidence + "; " + nothing[0].evidence, cause.advice, cause.epochs,
+                    cause.suggest)
     if not any(f.severity in ("problem", "warning") for f in findings):
         if run.n < t.min_epochs or not np.isfinite(run.loss).all():
             findings.append(Finding(
                 "too_short", "info", "Too few epochs to judge",
                 f"{run.n} epoch{'s' * (run.n != 1)} recorded; the rules about trends need at "
                 f"least {t.min_epochs}",
-                f"train for at least {t.min_epochs} epochs (epochs={max(t.min_epochs, 10)}) "
-                "and diagnose again"))
+                f"train for at least {t.min_epochs} epochs ({max(t.min_epochs, 10)}) "
+                "and diagnose again", None, {"epochs": max(t.min_epochs, 10)}))
         else:
             findings.append(_healthy(run))
     order = {severity: i for i, severity in enumerate(SEVERITIES)}

@@ -247,7 +247,8 @@ def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
         run.scores["train"] = float(estimator.score(X_train, y_train))
         if X_val is not None:
             run.scores["validation"] = float(estimator.score(X_val, y_val))
-        run.findings = diagnose(estimator, X=X_train, feature_names=data.feature_names)
+        run.findings = diagnose(estimator, X=X_train, y=y_train,
+                                feature_names=data.feature_names)
     if out is not None and not run.interrupted:
         _write_outputs(run, out)
     return run

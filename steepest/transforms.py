@@ -54,6 +54,12 @@ def clip_by_global_norm(grad: np.ndarray, max_norm: float, norm_type: float = 2.
     error_if_nonfinite : bool, default=False
         Raise :class:`~steepest.errors.NonFiniteError` when the norm is NaN or
         infinite instead of scaling by it.
+
+    Notes
+    -----
+    As torch, a NaN norm scales by NaN (every entry becomes NaN) and an infinite
+    norm scales by 0 (finite entries become 0, infinite ones NaN); the
+    optimizers' ``step`` then refuses the gradient before changing anything.
     """
     check_number(max_norm, "max_norm", "clip_by_global_norm", low=0.0)
     check_number(norm_type, "norm_type", "clip_by_global_norm", low=0.0, closed="neither")
@@ -63,9 +69,13 @@ def clip_by_global_norm(grad: np.ndarray, max_norm: float, norm_type: float = 2.
             f"The total gradient norm is {norm}, so it cannot be clipped. The loss has "
             "probably diverged: lower the learning rate or scale the inputs."
         )
+    # torch multiplies by the clamped coefficient whatever it is: a NaN norm makes every
+    # entry NaN and an infinite one makes the finite entries 0 (and the infinite ones NaN),
+    # so a bad gradient stays visibly bad for the step's finite check to refuse
     coefficient = max_norm / (norm + 1e-6)
-    if coefficient < 1.0:
-        grad *= coefficient
+    if not coefficient >= 1.0:
+        with np.errstate(invalid="ignore"):
+            grad *= coefficient
     return norm
 
 

@@ -13,9 +13,9 @@ import pytest
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
-from steepest import LinearRegression, MLPClassifier, nn, optim
+from steepest import LinearRegression, LogisticRegression, MLPClassifier, nn, optim
 from steepest.diagnose import Finding, Thresholds, diagnose, format_findings
-from steepest.errors import ParameterError
+from steepest.errors import NonFiniteError, ParameterError
 from steepest.train import Callback, Checkpoint, DivergenceWarning, History, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -100,7 +100,8 @@ def test_loss_rising_at_the_end_means_the_rate_is_too_high():
     finding = only(diagnose(healthy_history(loss=loss)), "lr_too_high")
     assert finding.severity == "problem"
     assert finding.evidence == "the training loss rose in 7 of the last 10 epochs, from 0.41 to 2.3"
-    assert "lower the learning rate about 10×, e.g. lr=0.001" in finding.advice
+    assert finding.advice.startswith("lower the learning rate to 0.001")
+    assert finding.suggest == {"lr": 0.001}
     assert finding.epochs == (40, 50)
     assert "healthy" not in codes(diagnose(healthy_history(loss=loss)))
 
@@ -125,7 +126,7 @@ def test_a_zigzagging_loss_is_oscillating():
     assert finding.severity == "warning"
     assert "changed direction 9 times in the last 11 epochs" in finding.evidence
     assert "between 1 and 1.4" in finding.evidence
-    assert "lr=0.0033" in finding.advice and "batch_size" in finding.advice
+    assert finding.suggest == {"lr": 0.0033} and "batch size" in finding.advice
     assert "lr_too_high" not in codes(findings)
 
 
@@ -152,7 +153,9 @@ def test_divergence_events_are_reported_with_the_rates_that_failed():
         "the divergence guard rolled the model back twice: at epoch 3 with lr=1 (the training "
         "loss rose to 4.1e+05")
     assert "then with lr=0.1, and lowered the rate to lr=0.01" in finding.evidence
-    assert finding.advice.startswith("start with lr=0.01 or lower (lr=0.1 already diverged)")
+    # below every rate that diverged, and not the 0.01 the guard went on with
+    assert finding.suggest == {"lr": 0.001}
+    assert "(lr=0.1 and lr=1 already diverged)" in finding.advice
     # a plain dict takes its events as an argument
     assert "diverged" in codes(diagnose(healthy_history(), events=events))
 
@@ -160,7 +163,7 @@ def test_divergence_events_are_reported_with_the_rates_that_failed():
 def test_a_non_finite_loss_in_a_plain_history_is_divergence():
     loss = healthy_history()["loss"][:10] + [math.inf]
     finding = only(diagnose({"loss": loss, "lr": [0.5] * 11}), "diverged")
-    assert "became inf at epoch 11" in finding.evidence and "lr=0.05" in finding.advice
+    assert "became inf at epoch 11" in finding.evidence and finding.suggest == {"lr": 0.05}
 
 
 def test_slow_linear_descent_with_a_large_gradient_means_the_rate_is_too_low():
@@ -171,7 +174,8 @@ def test_slow_linear_descent_with_a_large_gradient_means_the_rate_is_too_low():
     assert finding.severity == "warning"
     assert "from 30 to 29 (0.1% per epoch)" in finding.evidence
     assert "(12 → 11.5)" in finding.evidence
-    assert "raise the learning rate about 10×, e.g. lr=0.001" in finding.advice
+    assert finding.advice.startswith("raise the learning rate to 0.001")
+    assert finding.suggest == {"lr": 0.001}
 
 
 def test_too_low_advice_stays_below_a_rate_that_diverged():
@@ -179,7 +183,8 @@ def test_too_low_advice_stays_below_a_rate_that_diverged():
     events = [{"epoch": 2, "event": "divergence", "lr": 0.05, "new_lr": 0.005, "reason": "x"}]
     finding = only(diagnose(healthy_history(loss=loss, grad_norm=grad, lr=[0.005] * 50),
                             events=events), "lr_too_low")
-    assert "lr=0.017 (it diverged at lr=0.05" in finding.advice
+    assert "to 0.017 (it diverged at lr=0.05" in finding.advice
+    assert finding.suggest == {"lr": 0.017}
 
 
 def test_a_converging_run_is_not_too_slow():
@@ -197,7 +202,7 @@ def test_first_layers_far_weaker_than_the_last_means_vanishing_gradients(first, 
     assert finding.severity == severity
     assert f"the gradient of the first layer's weights (0.W) is {first:.2g}" in finding.evidence
     assert "(4.W: 0.5)" in finding.evidence and "0.W" in finding.evidence
-    assert "activation='relu'" in finding.advice and "batch_norm=True" in finding.advice
+    assert "ReLU" in finding.advice and "batch normalisation" in finding.advice
 
 
 def test_a_loss_that_never_moves_with_no_gradient_means_vanishing_gradients():
@@ -213,7 +218,7 @@ def test_gradients_growing_by_orders_of_magnitude_are_exploding():
     assert finding.severity == "problem"
     assert "the gradient norm grew from 0.5 at epoch 1 to 3.2e+03 at epoch 50" in \
         finding.evidence
-    assert "clip_norm=1.0" in finding.advice
+    assert finding.suggest == {"clip_norm": 1.0} and "maximum norm of 1" in finding.advice
     layer = only(diagnose(healthy_history(**{"grad_norm/2.W": np.geomspace(0.1, 80, 50)})),
                  "exploding_gradients")
     assert "layer 2.W's weight gradient grew" in layer.evidence
@@ -248,7 +253,7 @@ def test_validation_loss_rising_while_training_loss_falls_is_overfitting():
         "the validation loss was lowest at epoch 12 (0.31) and rose to 0.52 by epoch 50, "
         "while the training loss kept falling, from 0.79 to 0.05; the gap is now 0.47; the "
         "model has 1,234 parameters for 40 training samples")
-    assert "early_stopping=True" in finding.advice and "epoch 12" in finding.advice
+    assert "stop early" in finding.advice and "epoch 12" in finding.advice
 
 
 def test_a_validation_loss_that_keeps_falling_is_not_overfitting():
@@ -282,7 +287,7 @@ def test_columns_on_different_scales_are_named():
     finding = only(diagnose(healthy_history(), X=X), "unscaled_inputs")
     assert finding.severity == "warning" and finding.epochs is None
     assert "column 'income' has std 3.1e+04, column 'age' 1.2e+01" in finding.evidence
-    assert "scale=True" in finding.advice and "StandardScaler" in finding.advice
+    assert "standardise the inputs" in finding.advice and "StandardScaler" in finding.advice
     table = pa.table({"age": np.asarray(X)[:, 0], "income": np.asarray(X)[:, 1]})
     assert only(diagnose(healthy_history(), X=table), "unscaled_inputs") == finding
 
@@ -487,7 +492,7 @@ def test_real_run_rate_too_low():
     model = LinearRegression(lr=1e-4, epochs=100).fit(X, y / y.std())
     findings = diagnose(model, X=X)
     assert codes(findings) == ["lr_too_low"]
-    assert "e.g. lr=0.001" in findings[0].advice
+    assert findings[0].suggest == {"lr": 0.001}
 
 
 def test_real_run_with_a_good_rate_is_healthy():
@@ -510,7 +515,9 @@ def test_real_run_mlp_overfitting_a_tiny_training_set():
                           random_state=0).fit(X, y)
     findings = diagnose(model, X=X)
     assert codes(findings) == ["overfitting"]
-    assert "the model has 2,817 parameters for 60 training samples" in findings[0].evidence
+    # 30 rows trained, 30 held out for early stopping (the old text said 60)
+    assert ("the model has 2,817 parameters for 30 training samples (of the 60 given, the "
+            "rest held out for early stopping)") in findings[0].evidence
 
 
 def test_real_run_deep_sigmoid_network_has_vanishing_gradients(digits):
@@ -530,3 +537,261 @@ def test_a_model_that_scales_its_inputs_is_not_told_to_scale_them():
     model = LinearRegression(lr=0.1, epochs=100, scale=True).fit(X, y)
     assert "unscaled_inputs" not in codes(diagnose(model, X=X))
     assert "unscaled_inputs" in codes(diagnose(model.history_, X=X))
+
+
+# -- issue 10: the defects the labelled zoo found, each with a test ------------------------------
+
+THREE_CLASSES = np.repeat([0, 1, 2], 50)            # balanced: the prior's loss is log(3)
+
+
+def test_a_run_at_the_level_of_the_trivial_model_learned_nothing():
+    # the loss wobbles around 1.09, and log(3) = 1.0986 is what the class shares give
+    loss = 1.09 + 0.01 * np.sin(np.arange(30))
+    history = {"loss": loss, "grad_norm": np.linspace(0.5, 0.3, 30), "lr": [0.01] * 30}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert finding.code == "learned_nothing" and finding.severity == "problem"
+    assert "of the 1.1 of a model that always predicts the class shares" in finding.evidence
+    assert finding.suggest == {"lr": 0.1}
+    # far below it, the same shape is a healthy run
+    assert codes(diagnose({**history, "loss": loss / 10}, y=THREE_CLASSES)) == ["healthy"]
+
+
+def test_a_validation_accuracy_at_the_majority_share_learned_nothing():
+    # train loss near 0, validation accuracy 0.475 on two balanced classes (200 x 5000 data)
+    n = 30
+    history = {"loss": np.geomspace(0.7, 1e-3, n), "val_loss": np.linspace(0.7, 0.69, n),
+               "val_score": [0.475] * n, "grad_norm": np.geomspace(1, 1e-3, n)}
+    finding = diagnose(history, y=np.repeat([0, 1], 100))[0]
+    assert finding.code == "learned_nothing"
+    assert "the validation accuracy is 0.47, the share of the largest class is 0.5" in \
+        finding.evidence
+
+
+def test_real_runs_at_chance_are_not_called_healthy():
+    from sklearn.datasets import load_diabetes, load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    iris = MLPClassifier((16,), optimizer="sgd", lr=0.01, batch_size=None, epochs=8, tol=None,
+                         random_state=0).fit(X, y)
+    assert codes(diagnose(iris, X=X, y=y, find_lr=False))[0] == "learned_nothing"
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    diabetes = LinearRegression(lr=0.01, epochs=30, tol=None).fit(X, y)
+    found = codes(diagnose(diabetes, X=X, y=y, find_lr=False))
+    assert found[0] == "unscaled_target" and "healthy" not in found
+
+
+def test_most_relus_dead_is_a_problem_read_from_the_history():
+    history = healthy_history(**{"dead_units/1": [0.2] * 25 + [0.97] * 25,
+                                 "dead_units/3": [0.1] * 50})
+    finding = diagnose(history)[0]
+    assert (finding.code, finding.severity) == ("dead_units", "problem")
+    assert finding.evidence.startswith("97% of the units of ReLU layer 1 output 0")
+    assert "layer 3 10%" in finding.evidence
+    assert "dead_units" not in codes(diagnose(healthy_history(**{"dead_units/1": [0.3] * 50})))
+
+
+def test_a_rate_far_too_high_whose_loss_bounces_is_caught():
+    # bouncing between 3.9 and 6.6 where log(3) is the trivial model's loss
+    rng = np.random.default_rng(0)
+    loss = np.r_[1.3, rng.uniform(3.9, 6.6, 29)]
+    history = {"loss": loss, "grad_norm": rng.uniform(5, 9, 30), "lr": [1.0] * 30}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert finding.code == "loss_too_high" and finding.suggest == {"lr": 0.1}
+    assert "times the 1.1 of a model that always predicts the class shares" in finding.evidence
+
+
+def test_a_run_that_starts_exploded_and_calms_is_a_bad_start():
+    loss = np.r_[118.0, np.geomspace(2.0, 0.1, 29)]
+    history = {"loss": loss, "grad_norm": np.r_[77.0, np.geomspace(1.0, 0.05, 29)],
+               "lr": [0.01] * 30}
+    finding = only(diagnose(history, y=THREE_CLASSES), "bad_initialization")
+    assert "the first epoch's loss was 1.2e+02, 1.1e+02 times the 1.1" in finding.evidence
+    assert "gradient norm of 77" in finding.evidence and finding.suggest == {"clip_norm": 1.0}
+
+
+def test_a_layer_gradient_recovering_from_near_zero_is_not_exploding():
+    # dead at the start, alive from epoch 3 on, while the loss falls
+    layer = np.r_[1e-6, 1e-4, np.full(48, 0.3)]
+    findings = diagnose(healthy_history(**{"grad_norm/0.W": layer}))
+    assert "exploding_gradients" not in codes(findings)
+    # the same growth with a loss that does not fall is an explosion
+    rising = healthy_history(**{"grad_norm/0.W": layer},
+                             loss=np.r_[1.0, np.linspace(1.2, 3.0, 49)])
+    assert "exploding_gradients" in codes(diagnose(rising))
+
+
+def test_divergence_advice_is_neither_a_rate_that_failed_nor_the_one_in_use():
+    events = [{"epoch": 2, "event": "divergence", "lr": 0.3, "new_lr": 0.03, "reason": "x"}]
+    finding = only(diagnose(healthy_history(lr=[0.03] * 50), events=events), "diverged")
+    rate = finding.suggest["lr"]
+    assert rate < 0.3 and not 0.02 <= rate <= 0.045, finding.suggest
+    assert "lower the learning rate to 0.003 (lr=0.3 already diverged)" in finding.advice
+
+
+def linear_data(n: int = 120, scale: float = 1.0):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 3)) * [1.0, 2.0, 0.5] * scale
+    return X, X @ np.array([1.0, -2.0, 0.5]) / scale + 0.1 * rng.standard_normal(n)
+
+
+def test_scaling_advice_comes_with_the_rate_for_the_scaled_data():
+    X, y = linear_data()
+    X = np.c_[X, 1e3 * X[:, 0] + 5e3]
+    model = LinearRegression(lr=1e-8, epochs=20, tol=None, random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "unscaled_inputs")
+    assert finding.suggest["scale"] is True and finding.suggest["lr"] > 1e-3
+    assert f"use a learning rate of {finding.suggest['lr']:.2g}" in finding.advice
+
+
+def test_a_rate_too_low_is_raised_to_the_range_test_suggestion():
+    from steepest.lr_find import lr_find
+
+    X, y = linear_data()
+    model = LinearRegression(lr=1e-4, epochs=60, tol=None, random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "lr_too_low")
+    expected = lr_find(model, X, y, num_steps=Thresholds().lr_find_steps, random_state=0)
+    assert finding.suggest == {"lr": float(f"{expected.suggestion:.2g}")}
+    assert finding.suggest["lr"] != pytest.approx(1e-3)           # not "10x" blindly
+    assert "an LR range test on the training data suggests it" in finding.advice
+    # without the range test, 10x
+    assert only(diagnose(model, X=X, y=y, find_lr=False), "lr_too_low").suggest == \
+        {"lr": 0.001}
+
+
+def test_overfitting_advice_knows_early_stopping_is_on_and_alpha_is_zero():
+    X, y = make_classification(60, 20, n_informative=5, random_state=0)
+    model = MLPClassifier((128,), lr=0.01, epochs=100, alpha=0.0, early_stopping=True,
+                          validation_fraction=0.5, patience=1000, tol=None,
+                          random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y), "overfitting")
+    assert "early stopping is on" in finding.advice and "10×" not in finding.advice
+    assert finding.suggest == {"alpha": 0.01} and "alpha 0.01)" in finding.advice
+    off = diagnose(healthy_history(val_loss=np.r_[np.linspace(1.0, 0.31, 12),
+                                                  np.linspace(0.33, 0.52, 38)],
+                                   loss=np.linspace(1.0, 0.05, 50)))
+    assert only(off, "overfitting").suggest == {}   # a plain history: parameters unknown
+
+
+def test_advice_does_not_propose_the_optimizer_already_running():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier((8,), lr=1e-5, batch_size=None, epochs=10, tol=None,
+                          random_state=0).fit(X, y)                  # Adam, far too slow
+    finding = diagnose(model, X=X, y=y, find_lr=False)[0]
+    assert finding.code == "lr_too_low"
+    assert "Adam" not in finding.advice and "optimizer" not in finding.suggest
+    sgd = MLPClassifier((8,), optimizer="sgd", lr=1e-5, batch_size=None, epochs=10, tol=None,
+                        random_state=0).fit(X, y)
+    assert "Adam" in diagnose(sgd, X=X, y=y, find_lr=False)[0].advice
+
+
+def test_rate_advice_changes_the_optimizer_object_whose_rate_wins():
+    X, y = linear_data()
+    model = LinearRegression(optimizer=optim.SGD(lr=1e-4, momentum=0.5), epochs=60, tol=None,
+                             random_state=0).fit(X, y)
+    finding = only(diagnose(model, X=X, y=y, find_lr=False), "lr_too_low")
+    assert "lr" not in finding.suggest
+    changed = finding.suggest["optimizer"]
+    assert isinstance(changed, optim.SGD) and changed.momentum == 0.5 and changed.lr == 1e-3
+    assert "the optimizer object passed" in finding.advice
+    before = model.score(X, y)
+    model.set_params(**finding.suggest).fit(X, y)                    # and it applies
+    assert model.score(X, y) > before + 0.1
+
+
+def test_a_standardised_constant_column_is_not_badly_scaled():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_normal(100), np.full(100, -0.033) + 1e-17 * rng.standard_normal(100)]
+    assert "unscaled_inputs" not in codes(diagnose(healthy_history(), X=X))
+
+
+def test_an_unscaled_target_is_named_with_its_numbers():
+    X, y = linear_data()
+    finding = only(diagnose(healthy_history(), X=X, y=100 * y + 1e3), "unscaled_target")
+    assert finding.evidence.startswith("the target has mean 1e+03 and std")
+    assert codes(diagnose(healthy_history(), X=X, y=y)) == ["healthy"]
+
+
+def test_one_class_predicted_on_imbalanced_data_is_class_imbalance():
+    X, y = make_classification(300, 5, n_informative=2, weights=[0.9], flip_y=0.0,
+                               class_sep=0.5, random_state=1)
+    model = LogisticRegression(lr=0.1, epochs=30, alpha=1.0, tol=None).fit(X, y)
+    finding = diagnose(model, X=X, y=y, find_lr=False)[0]
+    assert finding.code == "class_imbalance"
+    assert "predicts class 0 for all 300 training rows; that class is 90% of them" in \
+        finding.evidence
+    assert finding.suggest == {"alpha": 0.01}
+
+
+def test_format_findings_shows_the_suggestion_as_parameters():
+    finding = Finding("lr_too_low", "warning", "The learning rate is too low", "slow",
+                      "raise the learning rate to 0.1", None, {"lr": 0.1, "scale": True})
+    assert "    try:  lr=0.1, scale=True" in format_findings([finding])
+
+
+def test_a_slow_swing_of_heavy_momentum_is_oscillating():
+    # up and down over 4-5 epochs at a time (momentum 0.99), by a third of the loss
+    t = np.arange(50)
+    loss = np.r_[np.linspace(2.0, 0.8, 20), 0.8 + 0.25 * np.sin(2 * np.pi * t[:30] / 9)]
+    finding = only(diagnose(healthy_history(loss=loss)), "oscillating")
+    assert finding.evidence.startswith("the training loss went up and down")
+    assert "each swing lasting several epochs" in finding.evidence
+    # mini-batch noise of a few percent is no swing
+    rng = np.random.default_rng(1)
+    noisy = 2.3 * np.exp(-0.1 * t) + 0.3 + 0.01 * rng.standard_normal(50)
+    assert "oscillating" not in codes(diagnose(healthy_history(loss=noisy)))
+
+
+def test_no_higher_rate_is_proposed_when_the_range_test_finds_none():
+    from sklearn.datasets import load_iris
+
+    from steepest.lr_find import lr_find
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = MLPClassifier((16,), optimizer="sgd", batch_size=None, epochs=5, tol=None,
+                          random_state=0)
+    found = lr_find(model, X, y, num_steps=Thresholds().lr_find_steps, random_state=0)
+    model.set_params(lr=found.suggestion).fit(X, y)             # the right rate, too few epochs
+    finding = diagnose(model, X=X, y=y)[0]
+    assert finding.code == "learned_nothing" and finding.suggest == {"epochs": 25}
+    assert "already about what an LR range test suggests" in finding.advice
+    assert "raise the learning rate" not in finding.advice
+
+
+def test_a_divergence_on_unscaled_inputs_is_fixed_by_scaling_at_the_tested_rate():
+    from steepest.lesson import spending_data
+
+    X, y = spending_data()
+    model = LinearRegression(lr=0.1, epochs=30, tol=None, random_state=0)
+    with warnings.catch_warnings(), pytest.raises(NonFiniteError):
+        warnings.simplefilter("ignore")
+        model.fit(X, y)                                # the guard gives up after 3 rollbacks
+    findings = diagnose(model, X=X, y=y)
+    finding = findings[0]
+    assert finding.code == "diverged" and finding.suggest["scale"] is True
+    assert finding.advice.startswith("the inputs are not scaled (see below): standardise")
+    rate = finding.suggest["lr"]
+    # the target advice keeps y as it is (scale=True does not standardise y here): a rate
+    # for the raw target, not the one tested for scaled inputs
+    target = only(findings, "unscaled_target")
+    assert "scale" not in target.suggest and target.suggest.get("lr") != rate
+    assert model.set_params(**finding.suggest).fit(X, y).score(X, y) > 0.5
+    assert 0 < rate < 1
+
+
+def test_a_loss_stuck_at_the_trivial_level_with_a_steady_gradient_is_a_plateau():
+    # a sigmoid net that fell 3% to log(3) and stays there, the gradient steady at 0.023
+    loss = np.r_[np.linspace(1.14, 1.0988, 20), 1.0986 - 1e-5 * np.arange(40)]
+    grad = np.r_[np.geomspace(0.39, 0.0232, 20), np.full(40, 0.0232)]
+    history = {"loss": loss, "grad_norm": grad, "lr": [0.05] * 60}
+    finding = diagnose(history, y=THREE_CLASSES)[0]
+    assert (finding.code, finding.severity) == ("plateau", "problem")
+    assert "at the level of a model that always predicts the class shares (1.1)" in \
+        finding.evidence
+    # the same shape far below the trivial level is a minimum, not a plateau
+    assert codes(diagnose({**history, "loss": loss / 20}, y=THREE_CLASSES)) == ["healthy"]

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from steepest import optim, schedules
 from steepest.errors import ParameterError
+from steepest.plateau import ReduceLROnPlateau
 
 DATA = json.loads((Path(__file__).parent / "data" / "schedules.json").read_text())
 CASES = DATA["cases"]
@@ -332,3 +333,72 @@ def test_a_negative_update_count_is_an_error():
 def test_bad_arguments_raise_parameter_error(make, words):
     with pytest.raises(ParameterError, match=re.escape(words)):
         make()
+
+
+# -- ReduceLROnPlateau: torch's rates, with a float or a schedule --------------------------------
+
+PLATEAU = json.loads((Path(__file__).parent / "data" / "plateau.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", PLATEAU, ids=lambda c: repr(c["kwargs"]))
+def test_reduce_on_plateau_matches_torch(case):
+    opt = optim.SGD(lr=case["lr"])
+    plateau = ReduceLROnPlateau(opt, **case["kwargs"])
+    theta, grad = np.zeros(2), np.ones(2)
+    rates = []
+    for metric in case["metrics"]:
+        opt.step(theta, grad)
+        plateau.step(metric)
+        rates.append(opt.current_lr)
+    assert rates == case["rates"]
+    assert len(set(rates)) > 1                       # every case reduces at least once
+
+
+def test_reduce_on_plateau_lowers_a_schedule_by_the_same_factors():
+    base = schedules.cosine(0.1, total_steps=100, min_lr=0.0)
+    opt = optim.SGD(lr=base)
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=0.01)
+    theta, grad = np.zeros(1), np.ones(1)
+    for metric in [1.0, 1.0, 1.0, 1.0, 1.0]:         # reductions after the 3rd and 5th
+        for _ in range(4):
+            opt.step(theta, grad)
+        plateau.step(metric)
+    assert plateau.scale == 0.25 and plateau.last_epoch == 5
+    for t in (20, 50, 99, 100):
+        assert opt.lr(t) == max(0.25 * base(t), min(0.01, base(t)))
+    assert opt.current_lr == 0.25 * base(20)
+    assert opt.lr(100) == 0.0                        # the schedule's own end is kept
+    # a reduction that would not lower the next rate by more than eps is skipped
+    tiny = optim.SGD(lr=schedules.constant(0.01))
+    flat = ReduceLROnPlateau(tiny, patience=0, min_lr=0.01)
+    flat.step(1.0), flat.step(1.0)
+    assert flat.scale == 1.0 and tiny.current_lr == 0.01
+
+
+def test_reduce_on_plateau_state_round_trips():
+    opt = optim.Adam(lr=schedules.exponential(0.1, 0.99))
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    for metric in (1.0, 1.0, 0.5, 0.6):
+        plateau.step(metric)
+    state = plateau.state_dict()
+    again = optim.Adam(lr=schedules.exponential(0.1, 0.99))
+    restored = ReduceLROnPlateau(again, factor=0.5, patience=0)
+    restored.load_state_dict(json.loads(json.dumps(state)))
+    assert restored.state_dict() == state and again.lr(7) == opt.lr(7)
+    plateau.step(0.7), restored.step(0.7)
+    assert restored.state_dict() == plateau.state_dict() and again.lr(3) == opt.lr(3)
+
+
+def test_reduce_on_plateau_refuses_bad_arguments_and_metrics():
+    opt = optim.SGD(lr=0.1)
+    with pytest.raises(ParameterError, match="'factor' parameter of ReduceLROnPlateau"):
+        ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(ParameterError, match="'mode' parameter of ReduceLROnPlateau"):
+        ReduceLROnPlateau(opt, mode="lowest")
+    with pytest.raises(ParameterError, match="'threshold_mode' parameter"):
+        ReduceLROnPlateau(opt, threshold_mode="relative")
+    with pytest.raises(ParameterError, match="must be a steepest.optim optimizer"):
+        ReduceLROnPlateau(0.1)
+    with pytest.raises(ParameterError, match="needs a finite number as the metric"):
+        ReduceLROnPlateau(opt).step(float("nan"))
+    assert opt.lr == 0.1

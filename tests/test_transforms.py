@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from steepest import optim
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.transforms import check_finite, clip_by_global_norm, clip_by_value, global_norm
 
@@ -80,3 +81,23 @@ def test_check_finite_names_the_first_bad_entry():
 def test_check_finite_accepts_large_finite_values_whose_sum_overflows():
     grad = np.full(4, np.finfo(np.float64).max)
     assert check_finite(grad) is grad
+
+
+def test_clip_by_global_norm_spreads_a_nan_norm_as_torch_does():
+    # torch.nn.utils.clip_grad_norm_ multiplies by clamp(max_norm / (norm + 1e-6), max=1):
+    # a NaN norm makes every entry NaN, an infinite one zeroes the finite entries
+    grad = np.array([1.0, np.nan, -3.0])
+    norm = clip_by_global_norm(grad, 1.0)
+    assert math.isnan(norm) and np.isnan(grad).all()
+    grad = np.array([np.inf, 2.0, -1.0])
+    assert clip_by_global_norm(grad, 1.0) == math.inf
+    assert math.isnan(grad[0]) and grad[1:].tolist() == [0.0, -0.0]
+
+
+def test_a_nan_gradient_clipped_is_still_refused_by_the_step():
+    grad = np.array([1.0, np.nan])
+    clip_by_global_norm(grad, 1.0)
+    theta = np.zeros(2)
+    with pytest.raises(NonFiniteError):
+        optim.SGD(lr=0.1).step(theta, grad)
+    assert theta.tolist() == [0.0, 0.0]

@@ -1,0 +1,542 @@
+"""A labelled zoo of training runs, to measure :func:`steepest.diagnose.diagnose`.
+
+Every run trains one of steepest's estimators on data nobody in the project wrote
+(scikit-learn's bundled sets and ``make_*`` generators) with a setting chosen to
+show one known cause (or none: the healthy controls). For each run the script
+asks ``diagnose`` what went wrong and scores:
+
+- **top-1**: the first finding's code is the run's cause (broken runs);
+- **false alarms**: a healthy run got a problem or a warning;
+- **advice**: the top finding's structured suggestion (``Finding.suggest``; for a
+  ``Finding`` without one, the first ``name=value`` of its advice text that names
+  a parameter of the estimator) is applied literally with ``set_params``, the
+  run is repeated, and it counts as improved when the held-out score rose by more
+  than ``IMPROVED`` (broken runs whose top finding is a problem or a warning).
+
+Each data set is split 60/20/20 (stratified for classes): the model trains on the
+first part, the second is its ``validation_data`` (the ``val_loss`` curve the
+rules read), the third scores it (accuracy, or R²). The data sets are split in
+two groups: ``tuning`` (iris, breast_cancer, diabetes, make_classification,
+make_regression), on which the thresholds were set, and ``held_out`` (wine,
+digits, make_moons, make_friedman1, make_blobs), kept apart to check them.
+
+::
+
+    PYTHONPATH=. .venv/bin/python bench/diagnosis_zoo.py            # every run, a minute
+    PYTHONPATH=. .venv/bin/python bench/diagnosis_zoo.py --only lr   # runs whose name has 'lr'
+    PYTHONPATH=. .venv/bin/python bench/diagnosis_zoo.py --verbose   # every finding
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import re
+import sys
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: threads only contend
+
+import numpy as np  # noqa: E402
+from sklearn import datasets
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+
+import steepest
+from steepest import optim
+from steepest.diagnose import diagnose
+
+IMPROVED = 0.01
+"""The held-out score must rise by more than this for the advice to count as improving it."""
+
+NEW_CODES = ("learned_nothing", "loss_too_high", "bad_initialization", "dead_units",
+             "class_imbalance", "unscaled_target")
+"""The causes issue 10 added rules for (main's diagnosis had none)."""
+
+TUNING = ("iris", "breast_cancer", "diabetes", "classification", "regression")
+HELD_OUT = ("wine", "digits", "moons", "friedman", "blobs")
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def _standardised(X: np.ndarray) -> np.ndarray:
+    std = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def load(name: str, *, raw: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(X, y, is_classification)``; X standardised unless ``raw``."""
+    if name in ("iris", "wine", "breast_cancer", "digits", "diabetes"):
+        bunch = getattr(datasets, f"load_{name}")()
+        X, y = bunch.data.astype(float), bunch.target
+        classes = name != "diabetes"
+    elif name == "classification":
+        X, y = datasets.make_classification(400, 10, n_informative=5, n_classes=3,
+                                            random_state=0)
+        classes = True
+    elif name == "imbalanced":
+        X, y = datasets.make_classification(600, 8, n_informative=3, weights=[0.9],
+                                            flip_y=0.02, class_sep=0.5, random_state=1)
+        classes = True
+    elif name == "regression":
+        X, y = datasets.make_regression(400, 10, n_informative=6, noise=10.0, random_state=0)
+        classes = False
+    elif name == "moons":
+        X, y = datasets.make_moons(400, noise=0.2, random_state=0)
+        classes = True
+    elif name == "friedman":
+        X, y = datasets.make_friedman1(400, 10, noise=1.0, random_state=0)
+        classes = False
+    elif name == "blobs":
+        X, y = datasets.make_blobs(400, 6, centers=4, cluster_std=3.0, random_state=0)
+        classes = True
+    elif name == "small_classification":  # few rows, many features: easy to overfit
+        X, y = datasets.make_classification(150, 40, n_informative=5, flip_y=0.1,
+                                            random_state=0)
+        classes = True
+    else:
+        raise ValueError(name)
+    X = X.astype(float)
+    if not classes:
+        y = y.astype(float)
+    return (X if raw else _standardised(X)), y, classes
+
+
+def split(X, y, classes: bool, seed: int = 0):
+    stratify = y if classes else None
+    X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=0.4, random_state=seed,
+                                                        stratify=stratify)
+    X_val, X_test, y_val, y_test = train_test_split(
+        X_rest, y_rest, test_size=0.5, random_state=seed,
+        stratify=y_rest if classes else None)
+    return X_train, y_train, X_val, y_val, X_test, y_test
+
+
+# -- the runs ----------------------------------------------------------------------------
+
+
+class _BigStartMLPRegressor(steepest.MLPRegressor):
+    """An MLPRegressor whose initial weights are ``init_gain`` times the usual (a bad start)."""
+
+    def __init__(self, hidden_layer_sizes=(100,), *, init_gain=30.0, **kwargs):
+        super().__init__(hidden_layer_sizes, **kwargs)
+        self.init_gain = init_gain
+
+    def _build_network(self, n_outputs):
+        network = super()._build_network(n_outputs)
+        network.theta *= self.init_gain
+        return network
+
+
+class _DeadStartMLPClassifier(steepest.MLPClassifier):
+    """An MLPClassifier whose hidden biases start at ``bias_start`` (most ReLUs off)."""
+
+    def __init__(self, hidden_layer_sizes=(100,), *, bias_start=-3.0, **kwargs):
+        super().__init__(hidden_layer_sizes, **kwargs)
+        self.bias_start = bias_start
+
+    def _build_network(self, n_outputs):
+        network = super()._build_network(n_outputs)
+        for layer in network.layers[:-1]:
+            if hasattr(layer, "b") and getattr(layer, "W", None) is not None:
+                layer.b[...] = self.bias_start
+        return network
+
+
+# these two need their own __init__ signature for scikit-learn's clone
+def _init_signature(cls, extra: str, default: float) -> None:
+    base = inspect.signature(steepest.MLPRegressor.__init__)
+    params = list(base.parameters.values())
+    params.append(inspect.Parameter(extra, inspect.Parameter.KEYWORD_ONLY, default=default))
+    cls.__init__.__signature__ = inspect.Signature(params)
+
+
+_init_signature(_BigStartMLPRegressor, "init_gain", 30.0)
+_init_signature(_DeadStartMLPClassifier, "bias_start", -3.0)
+
+
+@dataclass
+class Run:
+    """One labelled run: ``make()`` gives the unfitted estimator."""
+
+    name: str
+    cause: str
+    data: str
+    make: Callable[[], object]
+    raw: bool = False              # train on the unstandardised inputs
+    y_scale: float = 1.0           # multiply the regression target (an unscaled target)
+    y_shift: float = 0.0
+    rows: int | None = None        # train on the first rows only
+
+    @property
+    def group(self) -> str:
+        return "held_out" if self.data in HELD_OUT else "tuning"
+
+
+LR, LOG = steepest.LinearRegression, steepest.LogisticRegression
+MLPC, MLPR = steepest.MLPClassifier, steepest.MLPRegressor
+S = dict(random_state=0, tol=None)
+
+
+def runs() -> list[Run]:
+    return [
+        # -- healthy controls ------------------------------------------------------------
+        Run("healthy_log_iris_sgd_full", "healthy", "iris",
+            lambda: LOG(lr=0.5, epochs=200, **S)),
+        Run("healthy_log_cancer_adam_32", "healthy", "breast_cancer",
+            lambda: LOG(optimizer="adam", lr=0.01, batch_size=32, epochs=40, **S)),
+        Run("healthy_mlp_iris_adam_32", "healthy", "iris",
+            lambda: MLPC((32,), lr=0.01, batch_size=32, epochs=100, **S)),
+        Run("healthy_lin_diabetes_sgd_full", "healthy", "diabetes",
+            lambda: LR(lr=0.1, epochs=300, **S), y_scale=1 / 77.0, y_shift=-152 / 77.0),
+        Run("healthy_mlpr_regression_adam_32", "healthy", "regression",
+            lambda: MLPR((32,), lr=0.01, batch_size=32, epochs=100, **S), y_scale=0.01),
+        Run("healthy_log_classification_momentum", "healthy", "classification",
+            lambda: LOG(optimizer=optim.SGD(lr=0.1, momentum=0.9), epochs=100, **S)),
+        Run("healthy_log_wine_sgd_full", "healthy", "wine",
+            lambda: LOG(lr=0.5, epochs=200, **S)),
+        Run("healthy_mlp_digits_adam_32", "healthy", "digits",
+            lambda: MLPC((64,), lr=3e-3, batch_size=32, epochs=20, **S)),
+        Run("healthy_mlp_moons_adam_32", "healthy", "moons",
+            lambda: MLPC((32, 32), lr=0.01, batch_size=32, epochs=100, **S)),
+        Run("healthy_lin_friedman_sgd_32", "healthy", "friedman",
+            lambda: LR(lr=0.01, batch_size=32, epochs=60, **S), y_scale=0.2),
+        Run("healthy_mlpr_friedman_rmsprop_32", "healthy", "friedman",
+            lambda: MLPR((32,), optimizer="rmsprop", lr=3e-3, batch_size=32, epochs=100, **S),
+            y_scale=0.2),
+        Run("healthy_log_blobs_sgd_1", "healthy", "blobs",
+            lambda: LOG(lr=0.01, batch_size=1, epochs=15, **S)),
+        # -- the rate too high: the loss rises or jumps -----------------------------------
+        Run("lr_high_log_iris_momentum", "lr_too_high", "iris",
+            lambda: LOG(optimizer=optim.SGD(lr=0.5, momentum=0.99), epochs=80, **S)),
+        Run("lr_high_mlp_wine_adam_full", "lr_too_high", "wine",
+            lambda: MLPC((32,), lr=1.0, batch_size=None, epochs=60, **S)),
+        Run("lr_high_mlp_moons_sgd_1", "lr_too_high", "moons",
+            lambda: MLPC((32,), optimizer="sgd", lr=1.0, batch_size=1, epochs=20, **S)),
+        # -- far above what the data allow, bouncing --------------------------------------
+        Run("loss_high_log_cancer_sgd_1", "loss_too_high", "breast_cancer",
+            lambda: LOG(lr=30.0, batch_size=1, epochs=20, **S)),
+        Run("loss_high_log_classification_sgd_full", "loss_too_high", "classification",
+            lambda: LOG(lr=100.0, epochs=40, **S)),
+        Run("loss_high_mlp_digits_adam_32", "loss_too_high", "digits",
+            lambda: MLPC((64,), lr=2.0, batch_size=32, epochs=15, **S)),
+        Run("loss_high_log_classification_sgd_1", "loss_too_high", "classification",
+            lambda: LOG(lr=30.0, batch_size=1, epochs=20, **S)),
+        # -- the rate too low ---------------------------------------------------------------
+        Run("lr_low_log_iris_sgd_full", "lr_too_low", "iris",
+            lambda: LOG(lr=1e-3, epochs=100, **S)),
+        Run("lr_low_lin_regression_sgd_full", "lr_too_low", "regression",
+            lambda: LR(lr=1e-4, epochs=100, **S), y_scale=0.01),
+        Run("lr_low_mlpr_friedman_sgd_32", "lr_too_low", "friedman",
+            lambda: MLPR((32,), optimizer="sgd", lr=1e-4, batch_size=32, epochs=60, **S),
+            y_scale=0.2),
+        Run("lr_low_log_wine_sgd_full", "lr_too_low", "wine",
+            lambda: LOG(lr=1e-3, epochs=100, **S)),
+        # -- diverged -------------------------------------------------------------------------
+        Run("diverged_lin_diabetes_sgd_full", "diverged", "diabetes",
+            lambda: LR(lr=1.5, epochs=50, **S), y_scale=1 / 77.0, y_shift=-152 / 77.0),
+        Run("diverged_mlpr_regression_sgd_32", "diverged", "regression",
+            lambda: MLPR((32,), optimizer="sgd", lr=0.5, batch_size=32, epochs=30, **S),
+            y_scale=0.01),
+        Run("diverged_lin_friedman_sgd_1", "diverged", "friedman",
+            lambda: LR(lr=0.5, batch_size=1, epochs=10, **S), y_scale=0.2),
+        Run("diverged_log_obj_digits_momentum", "diverged", "digits",
+            lambda: LOG(optimizer=optim.SGD(lr=20.0, momentum=0.9), batch_size=32, epochs=20,
+                        **S)),
+        # -- oscillating ------------------------------------------------------------------------
+        Run("oscillating_lin_diabetes_momentum", "oscillating", "diabetes",
+            lambda: LR(optimizer=optim.SGD(lr=0.02, momentum=0.99), epochs=80, **S),
+            y_scale=1 / 77.0, y_shift=-152 / 77.0),
+        Run("oscillating_log_cancer_sgd_1", "oscillating", "breast_cancer",
+            lambda: LOG(lr=3.0, batch_size=1, epochs=20, **S)),
+        Run("oscillating_lin_friedman_momentum", "oscillating", "friedman",
+            lambda: LR(optimizer=optim.SGD(lr=0.02, momentum=0.99), epochs=80, **S),
+            y_scale=0.2),
+        # -- plateau ------------------------------------------------------------------------------
+        Run("plateau_mlp_classification_sigmoid_sgd", "plateau", "classification",
+            lambda: MLPC((16, 16, 16), activation="sigmoid", optimizer="sgd", lr=0.05,
+                         batch_size=None, epochs=150, **S)),
+        Run("plateau_mlp_moons_tanh_sgd", "plateau", "moons",
+            lambda: MLPC((8, 8, 8, 8), activation="sigmoid", optimizer="sgd", lr=0.1,
+                         batch_size=None, epochs=150, **S)),
+        # -- vanishing gradients ------------------------------------------------------------------
+        Run("vanishing_mlp_iris_sigmoid6", "vanishing_gradients", "iris",
+            lambda: MLPC((16,) * 6, activation="sigmoid", optimizer="sgd", lr=0.1,
+                         batch_size=32, epochs=40, **S)),
+        Run("vanishing_mlp_digits_sigmoid6", "vanishing_gradients", "digits",
+            lambda: MLPC((32,) * 6, activation="sigmoid", optimizer="sgd", lr=0.1,
+                         batch_size=32, epochs=10, **S)),
+        Run("vanishing_mlpr_diabetes_sigmoid5", "vanishing_gradients", "diabetes",
+            lambda: MLPR((16,) * 5, activation="sigmoid", optimizer="sgd", lr=0.05,
+                         batch_size=32, epochs=40, **S), y_scale=1 / 77.0,
+            y_shift=-152 / 77.0),
+        # -- exploding gradients ----------------------------------------------------------------
+        Run("exploding_mlpr_regression_sgd_32", "exploding_gradients", "regression",
+            lambda: MLPR((64, 64), optimizer="sgd", lr=2e-3, batch_size=32, epochs=20, **S)),
+        Run("exploding_mlpr_friedman_sgd_32", "exploding_gradients", "friedman",
+            lambda: MLPR((64, 64, 64), optimizer="sgd", lr=0.02, batch_size=32, epochs=20,
+                         **S), y_scale=5.0),
+        # -- overfitting -----------------------------------------------------------------------
+        Run("overfit_mlp_small_adam_32", "overfitting", "small_classification",
+            lambda: MLPC((256, 256), lr=0.01, batch_size=32, epochs=80, alpha=0.0, **S)),
+        Run("overfit_mlp_digits_adam_32", "overfitting", "digits",
+            lambda: MLPC((256, 256), lr=0.01, batch_size=32, epochs=60, alpha=0.0, **S),
+            rows=150),
+        Run("overfit_mlpr_diabetes_adam_16", "overfitting", "diabetes",
+            lambda: MLPR((256, 256), lr=0.01, batch_size=16, epochs=200, alpha=0.0, **S),
+            y_scale=1 / 77.0, y_shift=-152 / 77.0, rows=60),
+        Run("overfit_mlp_digits_es_on", "overfitting", "digits",
+            lambda: MLPC((256, 256), lr=3e-3, batch_size=16, epochs=60, alpha=0.0,
+                         early_stopping=True, patience=60, **S), rows=100),
+        # -- unscaled inputs -------------------------------------------------------------------
+        Run("unscaled_log_cancer_sgd_full", "unscaled_inputs", "breast_cancer",
+            lambda: LOG(lr=1e-6, epochs=100, **S), raw=True),
+        Run("unscaled_lin_diabetes_raw_y", "unscaled_inputs", "diabetes",
+            lambda: LR(lr=1e-1, epochs=100, **S), raw=True, y_scale=1 / 77.0,
+            y_shift=-152 / 77.0),
+        Run("unscaled_mlp_wine_adam_32", "unscaled_inputs", "wine",
+            lambda: MLPC((32,), lr=1e-3, batch_size=32, epochs=40, **S), raw=True),
+        Run("unscaled_log_digits_sgd_32", "unscaled_inputs", "digits",
+            lambda: LOG(lr=0.01, batch_size=32, epochs=10, **S), raw=True),
+        # -- learned nothing: at the trivial model's level -------------------------------------
+        Run("nothing_mlp_iris_sgd_few", "learned_nothing", "iris",
+            lambda: MLPC((16,), optimizer="sgd", lr=0.01, batch_size=None, epochs=8, **S)),
+        Run("nothing_mlpr_diabetes_adam_few", "learned_nothing", "diabetes",
+            lambda: MLPR((16,), lr=1e-3, batch_size=200, epochs=6, **S), y_scale=1 / 77.0,
+            y_shift=-152 / 77.0),
+        Run("nothing_mlp_blobs_sgd_few", "learned_nothing", "blobs",
+            lambda: MLPC((16,), optimizer="sgd", lr=3e-3, batch_size=None, epochs=10, **S)),
+        # -- a bad start: huge first loss / gradient, then calm ---------------------------------
+        Run("bad_init_mlpr_regression", "bad_initialization", "regression",
+            lambda: _BigStartMLPRegressor((32,), init_gain=30.0, lr=1e-3, batch_size=32,
+                                          epochs=30, **S), y_scale=0.01),
+        Run("bad_init_mlpr_friedman", "bad_initialization", "friedman",
+            lambda: _BigStartMLPRegressor((32,), init_gain=30.0, lr=1e-3, batch_size=32,
+                                          epochs=30, **S), y_scale=0.2),
+        # -- dead ReLUs ------------------------------------------------------------------------
+        Run("dead_mlp_cancer_bias", "dead_units", "breast_cancer",
+            lambda: _DeadStartMLPClassifier((32,), bias_start=-10.0, lr=1e-3, batch_size=32,
+                                            epochs=30, **S)),
+        Run("dead_mlp_digits_bias", "dead_units", "digits",
+            lambda: _DeadStartMLPClassifier((64,), bias_start=-10.0, lr=1e-3, batch_size=32,
+                                            epochs=10, **S)),
+        # -- class imbalance: the majority class only -------------------------------------------
+        Run("imbalance_log_sgd_full", "class_imbalance", "imbalanced",
+            lambda: LOG(lr=0.1, epochs=30, alpha=1.0, **S)),
+        Run("imbalance_mlp_adam_32", "class_imbalance", "imbalanced",
+            lambda: MLPC((8,), lr=1e-3, batch_size=64, epochs=10, alpha=3.0, **S)),
+        # -- an unscaled target ----------------------------------------------------------------
+        Run("unscaled_y_lin_diabetes", "unscaled_target", "diabetes",
+            lambda: LR(lr=0.01, epochs=60, **S)),
+        Run("unscaled_y_mlpr_friedman", "unscaled_target", "friedman",
+            lambda: MLPR((32,), lr=1e-3, batch_size=32, epochs=40, **S), y_scale=100.0,
+            y_shift=1000.0),
+        Run("unscaled_y_mlpr_regression", "unscaled_target", "regression",
+            lambda: MLPR((32,), lr=1e-3, batch_size=32, epochs=40, **S), y_shift=500.0),
+    ]
+
+
+# -- one run -----------------------------------------------------------------------------
+
+
+def _score(model, X, y) -> float:
+    try:
+        value = float(model.score(X, y))
+    except Exception:  # noqa: BLE001 -- a model that cannot score scores worst
+        return -math.inf
+    return value if math.isfinite(value) else -math.inf
+
+
+def _fit(model, data):
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X_train, y_train, validation_data=(X_val, y_val))
+        except Exception as error:  # noqa: BLE001 -- a failed fit is still a run to diagnose
+            return model, repr(error)
+    return model, None
+
+
+_DIAGNOSE_KEYWORDS = set(inspect.signature(diagnose).parameters)
+
+
+def _diagnose(model, data):
+    X_train, y_train = data[0], data[1]
+    keywords = {"X": X_train}
+    if "y" in _DIAGNOSE_KEYWORDS:
+        keywords["y"] = y_train
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return diagnose(model, **keywords)
+
+
+_ASSIGNMENT = re.compile(r"\b([a-z_]+)=('[^']*'|[-+0-9.e]+|True|False|None)")
+
+
+def suggestion(finding, model) -> dict:
+    """The finding's structured suggestion, or the first ``name=value`` of its advice."""
+    if hasattr(finding, "suggest"):
+        return dict(finding.suggest)
+    params = model.get_params()
+    for name, text in _ASSIGNMENT.findall(finding.advice):
+        if name in params:
+            value = text.strip("'") if text.startswith("'") else eval(text)  # noqa: S307
+            return {name: value}
+    return {}
+
+
+@dataclass
+class _Failed:
+    code: str
+    severity: str
+    evidence: str
+    advice: str
+
+
+@dataclass
+class Outcome:
+    run: Run
+    codes: list[str]
+    severities: list[str]
+    score: float
+    suggest: dict
+    new_score: float | None
+    seconds: float
+    diagnose_seconds: float
+    error: str | None
+
+    @property
+    def top(self) -> str:
+        return self.codes[0]
+
+    @property
+    def alarm(self) -> bool:
+        return any(s in ("problem", "warning") for s in self.severities)
+
+    @property
+    def addressed(self) -> bool:
+        return self.run.cause != "healthy" and self.severities[0] in ("problem", "warning")
+
+    @property
+    def improved(self) -> bool:
+        return self.new_score is not None and self.new_score > self.score + IMPROVED
+
+
+def prepare(run: Run):
+    X, y, classes = load(run.data, raw=run.raw)
+    if not classes:
+        y = y * run.y_scale + run.y_shift
+    data = split(X, y, classes)
+    if run.rows is not None:
+        data = (data[0][:run.rows], data[1][:run.rows], *data[2:])
+    return data
+
+
+def play(run: Run, verbose: bool = False) -> Outcome:
+    start = time.perf_counter()
+    data = prepare(run)
+    model, error = _fit(run.make(), data)
+    score = _score(model, data[4], data[5]) if error is None else -math.inf
+    begin = time.perf_counter()
+    try:
+        findings = _diagnose(model, data)
+    except Exception as failure:  # noqa: BLE001 -- the diagnosis itself failed: a miss
+        findings = [_Failed("diagnose_failed", "info", repr(failure), "")]
+    diagnosing = time.perf_counter() - begin
+    top = findings[0]
+    suggest = suggestion(top, model) if top.severity in ("problem", "warning") else {}
+    new_score = None
+    if suggest and run.cause != "healthy":
+        params = model.get_params()
+        if all(name in params for name in suggest):
+            again, again_error = _fit(clone(model).set_params(**suggest), data)
+            new_score = _score(again, data[4], data[5]) if again_error is None else -math.inf
+    outcome = Outcome(run, [f.code for f in findings], [f.severity for f in findings], score,
+                      suggest, new_score, time.perf_counter() - start, diagnosing, error)
+    if verbose:
+        print(f"--- {run.name} ({run.cause}): score {score:.3f}"
+              + (f", error {error}" if error else ""))
+        for f in findings:
+            print(f"    [{f.severity}] {f.code}: {f.evidence}\n        do: {f.advice}")
+        if new_score is not None:
+            print(f"    applied {suggest}: score {score:.3f} -> {new_score:.3f}")
+    return outcome
+
+
+# -- the figures -------------------------------------------------------------------------
+
+
+def _ratio(hits: int, total: int) -> str:
+    return f"{hits}/{total} ({100 * hits / total:.0f}%)" if total else "-"
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    lines = []
+    for group in ("tuning", "held_out", "all"):
+        chosen = [o for o in outcomes if group == "all" or o.run.group == group]
+        broken = [o for o in chosen if o.run.cause != "healthy"]
+        healthy = [o for o in chosen if o.run.cause == "healthy"]
+        addressed = [o for o in broken if o.addressed]
+        lines.append(
+            f"{group:9s} runs {len(chosen):3d}  top-1 {_ratio(sum(o.top == o.run.cause for o in broken), len(broken)):14s}"  # noqa: E501
+            f"  false alarms {_ratio(sum(o.alarm for o in healthy), len(healthy)):12s}"
+            f"  advice improves {_ratio(sum(o.improved for o in addressed), len(addressed))}")
+    old = [o for o in outcomes if o.run.cause not in NEW_CODES + ("healthy",)]
+    lines.append(f"top-1 on the causes main's rules already had (not {', '.join(NEW_CODES)}): "
+                 f"{_ratio(sum(o.top == o.run.cause for o in old), len(old))}")
+    times = sorted(o.diagnose_seconds for o in outcomes)
+    lines.append(f"diagnose itself (with its LR range tests): median "
+                 f"{times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s a run")
+    lines.append("")
+    lines.append(f"{'cause':22s} {'runs':>4s} {'top-1':>6s} {'advice':>8s}")
+    by_cause = defaultdict(list)
+    for o in outcomes:
+        by_cause[o.run.cause].append(o)
+    for cause, chosen in by_cause.items():
+        if cause == "healthy":
+            hits = f"{sum(not o.alarm for o in chosen)}/{len(chosen)} quiet"
+            lines.append(f"{cause:22s} {len(chosen):4d} {hits:>14s}")
+            continue
+        addressed = [o for o in chosen if o.addressed]
+        lines.append(f"{cause:22s} {len(chosen):4d} "
+                     f"{sum(o.top == cause for o in chosen):>3d}/{len(chosen):<2d} "
+                     f"{sum(o.improved for o in addressed):>4d}/{len(addressed):<3d}")
+    return "\n".join(lines)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    rows = []
+    for o in outcomes:
+        new = "" if o.new_score is None else f"{o.new_score:.3f}"
+        rows.append(f"{o.run.name:40s} {o.run.group:8s} {o.run.cause:20s} "
+                    f"{'ok ' if o.top == o.run.cause else 'MISS'} {o.top:20s} "
+                    f"{o.score:7.3f} {new:>7s} {o.seconds:5.1f}s {o.suggest}")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="runs whose name contains this")
+    parser.add_argument("--verbose", action="store_true", help="print every finding")
+    args = parser.parse_args(argv)
+    chosen = [run for run in runs() if args.only in run.name]
+    start = time.perf_counter()
+    outcomes = [play(run, args.verbose) for run in chosen]
+    print(table(outcomes))
+    print()
+    print(summary(outcomes))
+    print(f"\n{len(outcomes)} runs in {time.perf_counter() - start:.0f} s "
+          f"(steepest {getattr(steepest, '__version__', '?')}, numpy {np.__version__})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
