@@ -33,6 +33,8 @@ from steepest.compare import compare as run_comparison
 from steepest.compare import comparison_table, write_comparison_report
 from steepest.diagnose import format_findings, format_suggest
 from steepest.errors import ParameterError, SteepestError
+from steepest.examples import EXAMPLES
+from steepest.examples import run as run_example
 from steepest.explore import write_explorer
 from steepest.methods import LINE_SEARCH
 from steepest.model_factory import comparison_models
@@ -308,6 +310,21 @@ def explore(
 
 
 @contextmanager
+@app.command()
+def example(
+    name: Annotated[str, typer.Argument(help="The example's name.")],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,
+                                      help="Directory for the report.")] = Path("."),
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="A few seconds on a part of the data, to see that it works.")] = False,
+) -> None:
+    """Run one of the worked examples and write its report: image, sentiment, recommend,
+    federated or meta (steepest example meta --out runs)."""
+    with _errors():
+        report = run_example(name, out / f"example-{name.lower()}", quick=quick)
+    typer.echo(f"report: {report}")
+
+
 def _progress(what: str) -> Iterator:
     """A ``progress(done, total)`` callback for long work: a transient bar on a terminal;
     elsewhere (a pipe, a log) a plain line on stderr at every tenth of the work."""
