@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -462,3 +463,44 @@ def test_images_of_the_wrong_shape_are_refused():
         net.forward(np.zeros((2, 63)))
     with pytest.raises(ParameterError, match="at least one sample"):
         net.forward(np.zeros((0, 1, 8, 8)))
+
+
+# -- torch's own outputs (tests/data/conv_references.npz, scripts/make_conv_references.py) --------
+
+REFERENCES = np.load(Path(__file__).parent / "data" / "conv_references.npz")
+
+
+def reference_cases(kind):
+    return sorted({key.split(".")[0] for key in REFERENCES.files if key.startswith(kind)})
+
+
+@pytest.mark.parametrize("case", reference_cases("conv"))
+def test_conv2d_matches_torchs_stored_outputs_and_gradients(case):
+    ref = {key.split(".")[1]: REFERENCES[key] for key in REFERENCES.files
+           if key.startswith(case + ".")}
+    n, c, h, w, out, kh, kw, sh, sw, ph, pw = (int(v) for v in ref["config"])
+    net = nn.Network([nn.Conv2D(out, (kh, kw), (sh, sw), (ph, pw))], (c, h, w))
+    net.layers[0].W[...], net.layers[0].b[...] = ref["W"], ref["b"]
+    np.testing.assert_allclose(net.forward(ref["X"], training=True), ref["Y"], rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(net.backward(ref["dY"], return_dX=True), ref["dX"], rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(net.layers[0].dW, ref["dW"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.layers[0].db, ref["db"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", reference_cases("max") + reference_cases("avg"))
+def test_pools_match_torchs_stored_outputs_and_gradients_ties_included(case):
+    ref = {key.split(".")[1]: REFERENCES[key] for key in REFERENCES.files
+           if key.startswith(case + ".")}
+    n, c, h, w, kh, kw, sh, sw = (int(v) for v in ref["config"])
+    pool = nn.MaxPool2D if case.startswith("max") else nn.AvgPool2D
+    net = nn.Network([pool((kh, kw), (sh, sw))], (c, h, w))
+    np.testing.assert_allclose(net.forward(ref["X"], training=True), ref["Y"], rtol=1e-12)
+    np.testing.assert_allclose(net.backward(ref["dY"], return_dX=True), ref["dX"], rtol=1e-12)
+
+
+def test_kernel_fans_match_torchs_stored_ones():
+    for shape, expected in zip(REFERENCES["fans.shapes"], REFERENCES["fans.values"],
+                               strict=True):
+        assert init.fans(tuple(int(v) for v in shape)) == tuple(int(v) for v in expected)
