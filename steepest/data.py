@@ -423,7 +423,7 @@ class Batcher:
                  shuffle: bool = True, drop_single: bool = False, random_state=None) -> None:
         if not isinstance(X, np.ndarray) or X.ndim < 2 or X.shape[0] == 0:
             raise ParameterError(
-                "Batcher needs X as an array of at least 2 dimensions (samples first) with at "
+                "Batcher needs X as a 2-D array (or an array of images, samples first) with at "
                 "least one sample; got "
                 + (_describe_shape(X) if isinstance(X, np.ndarray) else type(X).__name__) + "."
             )
