@@ -14,8 +14,8 @@ subprocess (so no thread pool of one library leaks into the other's timing) with
 the same number of threads (``--threads``: OpenBLAS's for steepest, torch's
 intra-op threads); inside it the data are loaded, the model warmed up on two
 batches, then one epoch is timed. Rounds are interleaved, the order rotating; the
-tables give medians. The parent measures the float32 matmul rate (NumPy, 2048³)
-between rounds; the FLOP floor is the epoch's multiply-adds (forward, ∂W and ∂X,
+tables give medians. A subprocess measures the float32 matmul rate (NumPy, 2048³, same
+threads) between rounds; the FLOP floor is the epoch's multiply-adds (forward, ∂W and ∂X,
 no ∂X for the first layer) over that rate.
 
 The images are the first ``--samples`` of Fashion-MNIST's training set, read from
@@ -26,7 +26,7 @@ that both libraries train the same model, not as a result.
 
     .venv/bin/python bench/cnn_epoch.py                      # 10,000 images, 3 rounds
     .venv/bin/python bench/cnn_epoch.py --samples 60000 --rounds 5
-    .venv/bin/python bench/cnn_epoch.py --profile            # steepest's time per layer
+    .venv/bin/python bench/cnn_epoch.py --profile --threads 1  # steepest's time per layer
 """
 
 from __future__ import annotations
@@ -232,7 +232,9 @@ def conv_worker(impl: str, threads: int, repeats: int = 20) -> dict:
 
 
 def profile(threads: int, repeats: int = 30) -> None:
-    """steepest's median forward and backward time per layer at batch 64."""
+    """steepest's median forward and backward time per layer at batch 64: CPU time of the
+    process (``time.process_time``), which a busy machine disturbs less than the clock
+    does; with 1 thread it is the time the layer computes."""
     X, *_ = load(BATCH)
     net = steepest_network()
     inputs = [X]
@@ -252,17 +254,18 @@ def profile(threads: int, repeats: int = 30) -> None:
             step()
             samples = []
             for _ in range(repeats):
-                start = time.perf_counter()
+                start = time.process_time()
                 step()
-                samples.append(time.perf_counter() - start)
+                samples.append(time.process_time() - start)
             times.append(statistics.median(samples) * 1e3)
         layer.forward(x, True)
         dX = layer.backward(dY, need_dX=index > 0)
         dY = dX.copy() if dX is not None else None
         rows.append((index, repr(layer).split("(")[0], layer.out_shape, *times))
     total = sum(r[3] + r[4] for r in rows)
-    print(f"steepest, batch {BATCH}, float32, {threads} BLAS thread(s): median ms per call\n")
-    print("| layer | output | forward ms | backward ms | share |")
+    print(f"steepest, batch {BATCH}, float32, {threads} BLAS thread(s): median CPU ms per call "
+          f"of {repeats}\n")
+    print("| layer | output | forward CPU ms | backward CPU ms | share |")
     print("|---|---|---:|---:|---:|")
     for index, name, shape, f, b in reversed(rows):
         print(f"| {index} {name} | {shape} | {f:.3f} | {b:.3f} | {(f + b) / total:.0%} |")
@@ -302,7 +305,8 @@ def main() -> None:
     if args.worker:
         kind, impl = args.worker
         result = (epoch_worker(impl, args.samples, args.threads) if kind == "epoch"
-                  else conv_worker(impl, args.threads))
+                  else conv_worker(impl, args.threads) if kind == "conv"
+                  else {"gflops": sgemm_gflops()})
         print(json.dumps(result))
         return
     if args.profile:
@@ -312,10 +316,12 @@ def main() -> None:
     impls = ("steepest", "torch")
     jobs = [(kind, impl) for kind in ("epoch", "conv") for impl in impls]
     samples: dict = {job: [] for job in jobs}
-    gflops = []
+    gflops, loads = [], []
+    sgemm = ["--worker", "sgemm", "numpy", "--threads", str(args.threads)]
     start = time.perf_counter()
     for r in range(args.rounds):
-        gflops.append(sgemm_gflops())
+        gflops.append(run_worker(sgemm, args.threads)["gflops"])
+        loads.append(os.getloadavg()[0])
         k = r % len(jobs)
         for kind, impl in jobs[k:] + jobs[:k]:
             worker = ["--worker", kind, impl, "--samples", str(args.samples),
@@ -324,7 +330,8 @@ def main() -> None:
             if kind == "epoch":
                 print(f"round {r + 1} {impl} epoch: {samples[kind, impl][-1]['seconds']:.2f} s",
                       file=sys.stderr)
-    gflops.append(sgemm_gflops())
+    gflops.append(run_worker(sgemm, args.threads)["gflops"])
+    loads.append(os.getloadavg()[0])
     elapsed = time.perf_counter() - start
 
     import torch
@@ -341,8 +348,10 @@ def main() -> None:
           f"float32; median of {args.rounds} interleaved rounds, one subprocess per sample "
           "(after a 2-batch warm-up)")
     print(f"- FLOP floor: {per_sample * args.samples / 1e9:.1f} GFLOP (forward, ∂W, ∂X) / "
-          f"{rate:.1f} GFLOP/s (NumPy float32 matmul 2048³, median over rounds, min "
-          f"{min(gflops):.1f}, max {max(gflops):.1f}) = {floor:.2f} s\n")
+          f"{rate:.1f} GFLOP/s (NumPy float32 matmul 2048³ on {args.threads} thread(s), median "
+          f"over rounds, min {min(gflops):.1f}, max {max(gflops):.1f}) = {floor:.2f} s")
+    print(f"- load average (1 min) between rounds: median {statistics.median(loads):.1f}, max "
+          f"{max(loads):.1f}, on {os.cpu_count()} CPUs\n")
     print("| implementation | median s | min s | max s | torch / this | of floor | "
           "epoch loss | test accuracy (2,000) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
