@@ -5,6 +5,7 @@ to Network and Trainer, initialisation fans, buffers, errors, and a small CNN th
 from __future__ import annotations
 
 import math
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -343,6 +344,15 @@ def test_a_repeated_training_step_of_a_cnn_allocates_nothing_of_the_batchs_size(
     tracemalloc.stop()
     assert first > 10 * one_buffer
     assert again < one_buffer / 4
+
+
+def test_a_cnn_survives_pickling_with_its_parameters_views_into_theta():
+    net, X = small_cnn(), np.random.default_rng(0).normal(size=(3, 1, 8, 8))
+    Y = net.forward(X).copy()
+    again = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(again.forward(X), Y)
+    assert again.layers[0].W.base is again.theta and again.layers[0].dW.base is again.grad
+    assert again.input_shape == (1, 8, 8)
 
 
 def test_buffers_are_kept_per_batch_size():
