@@ -243,6 +243,19 @@ def test_a_small_cnn_gradient_matches_finite_differences(case, seed):
     np.testing.assert_allclose(dX, numerical_grad(value, X), rtol=1e-5, atol=1e-7)
 
 
+def test_elementwise_layers_keep_the_image_shape():
+    net = nn.Network([nn.Conv2D(3, 2), nn.LeakyReLU(0.1), nn.Dropout(0.5, random_state=0),
+                      nn.ELU(), nn.Sigmoid(), nn.Flatten(), nn.Dense(2)], (2, 4, 5),
+                     random_state=0)
+    assert [layer.out_shape for layer in net.layers[:5]] == [(3, 3, 4)] * 5
+    X = np.random.default_rng(0).normal(size=(2, 2, 4, 5))
+    Z = net.layers[0].forward(X).copy()
+    np.testing.assert_array_equal(net.layers[1].forward(Z), np.where(Z > 0, Z, 0.1 * Z))
+    net.forward(X, training=True)
+    assert net.backward(np.ones((2, 2)), return_dX=True).shape == X.shape
+    assert net.layers[2].mask.shape == (2, 3, 3, 4)
+
+
 def test_flatten_is_a_c_order_view_both_ways():
     net = nn.Network([nn.Flatten()], (2, 3, 4))
     X = np.arange(48.0).reshape(2, 2, 3, 4)
