@@ -393,7 +393,7 @@ class Batcher:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W)
         Used as it is (convert it to the network's dtype first, so no batch is
         converted again).
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
@@ -422,9 +422,10 @@ class Batcher:
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None, *,
                  shuffle: bool = True, drop_single: bool = False, random_state=None) -> None:
-        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] == 0:
+        if not isinstance(X, np.ndarray) or X.ndim < 2 or X.shape[0] == 0:
             raise ParameterError(
-                "Batcher needs X as a 2-D array with at least one sample; got "
+                "Batcher needs X as a 2-D array (or an array of images, samples first) with at "
+                "least one sample; got "
                 + (_describe_shape(X) if isinstance(X, np.ndarray) else type(X).__name__) + "."
             )
         y = np.asarray(y)

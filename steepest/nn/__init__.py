@@ -17,16 +17,21 @@ the initialisers in :mod:`steepest.nn.init`.
 from __future__ import annotations
 
 from steepest.nn import functional, init
+from steepest.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from steepest.nn.layers import ELU, BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from steepest.nn.network import Network
 
 __all__ = [
+    "AvgPool2D",
     "BatchNorm",
+    "Conv2D",
     "Dense",
     "Dropout",
     "ELU",
+    "Flatten",
     "Layer",
     "LeakyReLU",
+    "MaxPool2D",
     "Network",
     "ReLU",
     "Sigmoid",

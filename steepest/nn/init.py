@@ -14,7 +14,18 @@ Weights are stored as :class:`~steepest.nn.Dense` uses them, shape
     \text{fan\_in} = \text{shape}[0], \qquad \text{fan\_out} = \text{shape}[1]
 
 (torch stores the transpose, ``(fan_out, fan_in)``, and reads its fans the other
-way round; the formulas below are torch.nn.init's, with the same fans):
+way round). Convolution kernels are stored as torch stores them,
+``(out_channels, in_channels, kh, kw)`` (:class:`~steepest.nn.Conv2D`), and their
+fans are torch's (``_calculate_fan_in_and_fan_out``): every output value sees
+``in_channels · kh · kw`` inputs, and every input feeds ``out_channels · kh · kw``
+outputs,
+
+.. math::
+
+    \text{fan\_in} = \text{shape}[1] \prod \text{shape}[2:], \qquad
+    \text{fan\_out} = \text{shape}[0] \prod \text{shape}[2:]
+
+The formulas below are torch.nn.init's, with the same fans:
 
 =====================  ===============================================================
 ``glorot_uniform``     :math:`U(-b, b)`, :math:`b = g\sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`
@@ -65,13 +76,18 @@ Initializer = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 def fans(shape: tuple[int, ...], owner: str = "fans") -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight matrix of shape ``(fan_in, fan_out)``."""
-    if len(shape) != 2:
+    """``(fan_in, fan_out)`` of a weight matrix of shape ``(fan_in, fan_out)``, or of a
+    convolution kernel of shape ``(out_channels, in_channels, *kernel_size)``."""
+    if len(shape) < 2:
         raise ParameterError(
-            f"{owner} needs a 2-D weight array of shape (fan_in, fan_out); got shape "
-            f"{tuple(shape)}. Initialise biases with 'zeros' or 'ones'."
+            f"{owner} needs a 2-D weight array of shape (fan_in, fan_out) or a convolution "
+            f"kernel of shape (out_channels, in_channels, kh, kw); got shape {tuple(shape)}. "
+            "Initialise biases with 'zeros' or 'ones'."
         )
-    return int(shape[0]), int(shape[1])
+    if len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    receptive_field = math.prod(int(size) for size in shape[2:])
+    return int(shape[1]) * receptive_field, int(shape[0]) * receptive_field
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:

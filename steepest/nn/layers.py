@@ -1,8 +1,9 @@
 """Layers: forward and backward passes whose parameters live in a network's flat ``theta``.
 
 A layer is described by its hyperparameters when it is made (``Dense(64)``) and
-comes to life inside a :class:`~steepest.nn.Network`, which tells it its input
-width and dtype and hands it *views* into the network's ``theta`` and ``grad``:
+comes to life inside a :class:`~steepest.nn.Network`, which tells it the shape
+of its input samples and the dtype and hands it *views* into the network's
+``theta`` and ``grad``:
 a Dense layer's ``W`` and ``b`` are slices of ``theta``, its ``dW`` and ``db``
 slices of ``grad``. ``backward`` writes the parameter gradients into those views
 (overwriting them) and returns ``dX`` for the layer below.
@@ -16,6 +17,8 @@ size (copy it to keep it).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -37,21 +40,33 @@ class Layer:
     ``repr``), validate them in ``__init__``, and define ``forward``/``backward``;
     layers with parameters also define ``_parameter_shapes`` and
     ``_reset_parameters``, layers with untrained state ``state_dict`` and
-    ``load_state_dict``.
+    ``load_state_dict``. A layer on flat samples says its output width with
+    ``_output_width``; a layer on images (:mod:`steepest.nn.conv`) its output
+    shape with ``_output_shape``.
 
     Attributes (set when a Network is built)
     ----------------------------------------
+    in_shape, out_shape : tuple of int
+        The shape of one input and one output sample: ``(n_in,)`` for flat
+        samples, ``(C, H, W)`` for images.
     n_in, n_out : int
-        Input and output widths.
+        Input and output widths, the number of values in one sample
+        (``C · H · W`` for an image).
     dtype : numpy.dtype
         The network's float dtype.
     """
 
     _hyperparameters: tuple[str, ...] = ()
+    _elementwise: bool = False
+    """True for layers that treat every value on its own (activations, Dropout): they take
+    samples of any shape and keep it. The others take flat samples unless they say otherwise
+    in ``_output_shape``."""
 
     def __init__(self) -> None:
         self.n_in: int | None = None
         self.n_out: int | None = None
+        self.in_shape: tuple[int, ...] | None = None
+        self.out_shape: tuple[int, ...] | None = None
         self.dtype: np.dtype | None = None
         self._buffers: dict[int, dict[str, np.ndarray]] = {}
 
@@ -60,6 +75,22 @@ class Layer:
     def _output_width(self, n_in: int) -> int:
         """The output width for an input of ``n_in`` features (the same by default)."""
         return n_in
+
+    def _output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of an output sample for input samples of shape ``in_shape``.
+
+        Flat samples ``(n_in,)`` give ``(_output_width(n_in),)``; an elementwise
+        layer keeps any shape; other layers refuse images.
+        """
+        if len(in_shape) == 1:
+            return (self._output_width(in_shape[0]),)
+        if self._elementwise:
+            return in_shape
+        name = type(self).__name__
+        raise ParameterError(
+            f"{name} takes flat samples, but the layer before it gives samples of shape "
+            f"{in_shape}; put a Flatten() before the {name}."
+        )
 
     def _parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name → shape of each trained parameter, in their order in ``theta``."""
@@ -90,11 +121,19 @@ class Layer:
 
     # -- called by the Network ---------------------------------------------------------
 
-    def _configure(self, n_in: int | None, dtype) -> dict[str, tuple[int, ...]]:
-        """Take the input width and dtype (None: leave the network); return the parameter shapes."""
-        self.n_in, self.dtype = n_in, None if n_in is None else np.dtype(dtype)
-        self.n_out = None if n_in is None else self._output_width(n_in)
-        return {} if n_in is None else self._parameter_shapes()
+    def _configure(self, in_shape: int | tuple[int, ...] | None,
+                   dtype) -> dict[str, tuple[int, ...]]:
+        """Take the input sample shape (an int: a flat width) and the dtype; return the
+        parameter shapes. ``None`` leaves the network (and resets the layer)."""
+        if in_shape is None:
+            self.n_in = self.n_out = self.in_shape = self.out_shape = self.dtype = None
+            return {}
+        self.in_shape = (in_shape,) if isinstance(in_shape, int) else tuple(in_shape)
+        self.dtype = np.dtype(dtype)
+        self.n_in = math.prod(self.in_shape)
+        self.out_shape = self._output_shape(self.in_shape)
+        self.n_out = math.prod(self.out_shape)
+        return self._parameter_shapes()
 
     def _bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
               rng: np.random.Generator) -> None:
@@ -211,6 +250,8 @@ class Dense(Layer):
 
 class _Activation(Layer):
     """An elementwise function: ``_apply`` makes Y from X, ``_derivative`` dX from dY."""
+
+    _elementwise = True
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """``Y`` of the shape of ``X`` (n_samples, n_in)."""
@@ -332,6 +373,7 @@ class Dropout(Layer):
     """
 
     _hyperparameters = ("p", "random_state")
+    _elementwise = True
 
     def __init__(self, p: float = 0.5, *, random_state: int | None = None) -> None:
         super().__init__()

@@ -21,6 +21,7 @@ one array. Update them in place (``theta[...] = saved``), never by rebinding.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -40,8 +41,11 @@ class Network:
     ----------
     layers : sequence of Layer
         Applied in order. Each layer object belongs to one network.
-    n_features : int
-        The input width, >= 1.
+    n_features : int or tuple of int
+        The input width, >= 1, or the shape of one input sample, such as
+        ``(C, H, W)`` for images of ``C`` channels, ``H`` rows and ``W``
+        columns (the layers after a :class:`~steepest.nn.Flatten` see flat
+        samples of ``C · H · W`` values).
     dtype : {"float64", "float32"} or numpy float dtype, default="float64"
         The dtype of theta, grad, every buffer and every output; inputs of
         another dtype are converted (a copy) on the way in.
@@ -57,32 +61,38 @@ class Network:
     grad : ndarray of shape (n_params,)
         ∂J/∂theta, filled (overwritten) by :meth:`backward`.
     layers : list of Layer
-    n_features, n_outputs, n_params : int
+    input_shape, output_shape : tuple of int
+        The shape of one input sample and of one output sample: ``(n_features,)``
+        for flat ones.
+    n_features, n_outputs : int
+        The number of values in one input sample and one output sample.
+    n_params : int
     dtype : numpy.dtype
     """
 
-    def __init__(self, layers: Sequence[Layer], n_features: int, *, dtype="float64",
-                 random_state=None) -> None:
+    def __init__(self, layers: Sequence[Layer], n_features: int | tuple[int, ...], *,
+                 dtype="float64", random_state=None) -> None:
         self.layers = self._check_layers(layers)
-        self.n_features = check_number(n_features, "n_features", "Network", low=1, integer=True)
+        self.input_shape = self._check_input_shape(n_features)
+        self.n_features = math.prod(self.input_shape)
         self.dtype = self._check_dtype(dtype)
         self.random_state = random_state
         rng = self._check_random_state(random_state)
         self._last_batch: int | None = None
-
-        shapes, width = [], n_features
-        for layer in self.layers:
-            shapes.append(layer._configure(width, self.dtype))
-            width = layer.n_out
-        self.n_outputs = width
-        self.n_params = sum(int(np.prod(shape)) for layer_shapes in shapes
-                            for shape in layer_shapes.values())
-        self.theta = np.zeros(self.n_params, self.dtype)
-        self.grad = np.zeros(self.n_params, self.dtype)
+        self._flat_input = False
 
         self._names: list[tuple[str, Layer, str]] = []
-        offset = 0
         try:
+            shapes, sample_shape = [], self.input_shape
+            for layer in self.layers:
+                shapes.append(layer._configure(sample_shape, self.dtype))
+                sample_shape = layer.out_shape
+            self.output_shape, self.n_outputs = sample_shape, math.prod(sample_shape)
+            self.n_params = sum(int(np.prod(shape)) for layer_shapes in shapes
+                                for shape in layer_shapes.values())
+            self.theta = np.zeros(self.n_params, self.dtype)
+            self.grad = np.zeros(self.n_params, self.dtype)
+            offset = 0
             for index, (layer, layer_shapes) in enumerate(zip(self.layers, shapes, strict=True)):
                 params, grads = {}, {}
                 for name, shape in layer_shapes.items():
@@ -129,7 +139,10 @@ class Network:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, *input_shape)
+            For images, also (n_samples, n_features): each row is read as one
+            image in C order (channel by channel, each row by row), as a table
+            of pixels is laid out; the reshape is a view.
         training : bool, default=False
             Training mode: Dropout drops, BatchNorm uses and updates batch
             statistics. Inference mode: Dropout is the identity, BatchNorm uses
@@ -137,7 +150,7 @@ class Network:
 
         Returns
         -------
-        Y : ndarray of shape (n_samples, n_outputs)
+        Y : ndarray of shape (n_samples, *output_shape)
             A buffer the next forward with the same batch size overwrites; copy
             it to keep it.
         """
@@ -156,20 +169,22 @@ class Network:
 
         Parameters
         ----------
-        dY : array-like of shape (n_samples, n_outputs)
+        dY : array-like of shape (n_samples, *output_shape)
             (shape (n_samples,) is accepted when n_outputs is 1).
         return_dX : bool, default=False
 
         Returns
         -------
-        dX : ndarray of shape (n_samples, n_features), or None
+        dX : ndarray of the shape of the last forward's X, or None
             A buffer, as the output of :meth:`forward`.
         """
         dY = self._check_output_gradient(dY)
         start = 0 if return_dX else self._first_trained
         for index in range(len(self.layers) - 1, start - 1, -1):
             dY = self.layers[index].backward(dY, need_dX=return_dX or index > start)
-        return dY if return_dX else None
+        if not return_dX:
+            return None
+        return dY.reshape(dY.shape[0], self.n_features) if self._flat_input else dY
 
     # -- parameters and state -----------------------------------------------------------
 
@@ -221,7 +236,8 @@ class Network:
         self.theta[...] = theta
 
     def __repr__(self) -> str:
-        return (f"Network({self.layers!r}, n_features={self.n_features}, "
+        n_features = self.input_shape if len(self.input_shape) > 1 else self.n_features
+        return (f"Network({self.layers!r}, n_features={n_features!r}, "
                 f"dtype={self.dtype.name!r}, random_state={self.random_state!r})")
 
     # -- checks ------------------------------------------------------------------------
@@ -250,6 +266,19 @@ class Network:
         return list(layers)
 
     @staticmethod
+    def _check_input_shape(n_features) -> tuple[int, ...]:
+        if isinstance(n_features, numbers.Integral) and not isinstance(n_features, bool):
+            return (check_number(n_features, "n_features", "Network", low=1, integer=True),)
+        if (isinstance(n_features, tuple) and n_features and all(
+                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1
+                for size in n_features)):
+            return tuple(int(size) for size in n_features)
+        raise ParameterError(
+            "The 'n_features' parameter of Network must be an int >= 1 or a tuple of ints >= 1 "
+            f"(the shape of one sample, such as (1, 28, 28)). Got {n_features!r} instead."
+        )
+
+    @staticmethod
     def _check_dtype(dtype) -> np.dtype:
         try:
             resolved = np.dtype(dtype) if dtype is not None else None
@@ -276,6 +305,30 @@ class Network:
 
     def _check_input(self, X) -> np.ndarray:
         X = np.asarray(X)
+        if len(self.input_shape) == 1:
+            self._check_flat_input(X)
+        elif X.shape[1:] != self.input_shape:
+            if X.ndim != 2:
+                shape = ", ".join(map(str, self.input_shape))
+                raise ParameterError(
+                    f"Network expects X of shape (n_samples, {shape}), or rows of "
+                    f"{self.n_features} values, each an image in C order; got shape {X.shape}."
+                )
+            self._check_flat_input(X)
+        if X.shape[0] == 0:
+            raise ParameterError(
+                f"Network expects X with at least one sample; got shape {X.shape}."
+            )
+        if X.dtype.kind not in "biuf":
+            raise ParameterError(
+                f"Network expects numeric input; got an array of dtype {X.dtype}."
+            )
+        self._flat_input = X.shape[1:] != self.input_shape
+        if self._flat_input:
+            X = X.reshape(X.shape[0], *self.input_shape)
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    def _check_flat_input(self, X: np.ndarray) -> None:
         if X.ndim != 2 or X.shape[0] == 0:
             raise ParameterError(
                 f"Network expects X of shape (n_samples, {self.n_features}) with at least one "
@@ -286,11 +339,6 @@ class Network:
             raise ParameterError(
                 f"Network expects {self.n_features} input features, got {X.shape[1]}."
             )
-        if X.dtype.kind not in "biuf":
-            raise ParameterError(
-                f"Network expects numeric input; got an array of dtype {X.dtype}."
-            )
-        return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     def _check_output_gradient(self, dY) -> np.ndarray:
         if self._last_batch is None:
@@ -299,8 +347,8 @@ class Network:
             )
         dY = np.asarray(dY)
         if dY.ndim == 1 and self.n_outputs == 1:
-            dY = dY.reshape(-1, 1)
-        expected = (self._last_batch, self.n_outputs)
+            dY = dY.reshape(-1, *self.output_shape)
+        expected = (self._last_batch, *self.output_shape)
         if dY.shape != expected:
             raise ParameterError(
                 f"Network.backward expects dY of shape {expected} like the output of the last "

@@ -294,9 +294,10 @@ class Trainer:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
+        X : ndarray of shape (n_samples, n_features) or (n_samples, *network.input_shape)
             Numeric (validate user input with :func:`steepest.data.check_X`);
-            converted once to the network's dtype.
+            converted once to the network's dtype. Images ``(n_samples, C, H, W)``
+            for a network on images (or their rows of pixels).
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Targets as the loss expects them (class indices for the categorical
             cross-entropy).
@@ -389,12 +390,13 @@ class Trainer:
     def _inputs(self, X, y, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """X in the network's dtype, C-contiguous; y as the loss wants it, converted once."""
         X, y = np.asarray(X), np.asarray(y)
-        if X.ndim != 2 or X.dtype.kind not in "biuf":
+        images = X.ndim > 2 and X.shape[1:] == self.network.input_shape
+        if (X.ndim != 2 and not images) or X.dtype.kind not in "biuf":
             raise ParameterError(
                 f"Trainer needs {x_name} as a 2-D numeric array; got a {X.ndim}-D array of "
                 f"dtype {X.dtype}. Check user input with steepest.data.check_X first."
             )
-        if X.shape[1] != self.network.n_features:
+        if not images and X.shape[1] != self.network.n_features:
             raise ParameterError(
                 f"{x_name} has {X.shape[1]} features; the network expects "
                 f"{self.network.n_features}."
