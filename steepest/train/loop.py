@@ -479,7 +479,9 @@ class Trainer:
         if self._probe is None or self._probe[0] is not batcher:
             rows = np.linspace(0, batcher.n_samples - 1,
                                min(batcher.n_samples, _PROBE_ROWS)).astype(np.intp)
-            self._probe = (batcher, batcher.X[rows])
+            # in the layers' own shape: flat rows of pixels become (n, C, H, W) images
+            self._probe = (batcher, batcher.X[rows].reshape(rows.size,
+                                                            *self.network.input_shape))
         A = self._probe[1]
         relu, last = set(self._relu_layers), self._relu_layers[-1]
         dead: dict[str, float] = {}
