@@ -33,7 +33,6 @@ from steepest.compare import compare as run_comparison
 from steepest.compare import comparison_table, write_comparison_report
 from steepest.diagnose import format_findings, format_suggest
 from steepest.errors import ParameterError, SteepestError
-from steepest.examples import EXAMPLES
 from steepest.examples import run as run_example
 from steepest.explore import write_explorer
 from steepest.methods import LINE_SEARCH

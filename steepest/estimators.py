@@ -303,18 +303,29 @@ class _GradientDescentModel(BaseEstimator):
 
     def _fit_full_batch(self, X, y) -> None:
         """L-BFGS or Newton on the whole objective (linear models, smooth penalties)."""
-        from steepest.train import Penalty, StepLoop
+        from steepest.train import (
+            Penalty,
+            StepLoop,
+            add_penalty_hessian,
+            has_linear_hessian,
+            linear_hessian_sum,
+        )
 
         network = self._network
-        steps = StepLoop(network, self._loss,
-                         penalty=Penalty(network, self.alpha, self.penalty, self.l1_ratio))
+        penalty = Penalty(network, self.alpha, self.penalty, self.l1_ratio)
+        steps = StepLoop(network, self._loss, penalty=penalty)
 
         def objective(theta):
             network.theta[...] = theta
             value, grad = steps.value_and_grad(X, y)
             return value, grad.copy()
 
-        self._minimize(objective)
+        def hessian(theta):
+            network.theta[...] = theta
+            return add_penalty_hessian(linear_hessian_sum(network, steps.loss, X, y) / len(X),
+                                       penalty, network)
+
+        self._minimize(objective, hessian if has_linear_hessian(network, steps.loss) else None)
 
     def _minimize(self, objective, hessian=None) -> None:
         """Run the line-search method ``optimizer`` names on ``objective`` (``theta ->

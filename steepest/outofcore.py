@@ -42,7 +42,13 @@ from steepest.distributed import is_dask
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.methods import LINE_SEARCH
 from steepest.stream import ParquetStream
-from steepest.train import History, Penalty, StepLoop, weight_mask
+from steepest.train import (
+    History,
+    Penalty,
+    StepLoop,
+    add_penalty_hessian,
+    linear_hessian_sum,
+)
 
 __all__ = ["SourceSummary", "fit_out_of_core", "is_out_of_core", "score_out_of_core"]
 
@@ -102,17 +108,17 @@ class _StreamObjective:
         return float(value), grad
 
     def hessian(self, theta):
-        """Each block's Hessian by central differences of its gradient sum, added in one
-        pass, plus the L2 penalty's diagonal (as the Dask objective does)."""
+        """Each block's Hessian (exact for a linear model, else central differences of its
+        gradient sum), added in one pass, plus the L2 penalty's diagonal (as the Dask
+        objective does)."""
         theta = np.asarray(theta, dtype=np.float64)
         hessian = np.zeros((theta.size, theta.size))
         for X, y in self._blocks():
-            hessian += hessian_from_gradient(lambda p, X=X, y=y: self._sums(p, X, y)[1], theta)
-        hessian /= self.n_rows
-        if self.penalty.active:
-            weights = weight_mask(self.network)
-            hessian[weights, weights] += self.penalty.alpha * (1.0 - self.penalty.l1_ratio)
-        return hessian
+            self.network.theta[...] = theta
+            exact = linear_hessian_sum(self.network, self.steps.loss, X, y)
+            hessian += exact if exact is not None else hessian_from_gradient(
+                lambda p, X=X, y=y: self._sums(p, X, y)[1], theta)
+        return add_penalty_hessian(hessian / self.n_rows, self.penalty, self.network)
 
 
 class _StreamSource:

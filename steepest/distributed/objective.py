@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from steepest._finite_diff import hessian_from_gradient
 from steepest.data import prepare_block
-from steepest.train import Penalty, StepLoop, weight_mask
+from steepest.train import Penalty, StepLoop, add_penalty_hessian, linear_hessian_sum
 
 __all__ = ["DaskObjective", "Recipe", "ship", "step_loop"]
 
@@ -92,10 +93,16 @@ def _loss_and_grad_sums(blob, X, y, theta, mean, scale, classes):
 
 
 def _hessian_sum(blob, X, y, theta, mean, scale, classes):
-    """A partition's Hessian of :math:`S_k` at ``theta``: central differences of its own
-    gradient sum (``2d`` local evaluations, no traffic), as the in-memory Newton does."""
-    from steepest._finite_diff import hessian_from_gradient
-
+    """A partition's Hessian of :math:`S_k` at ``theta``: exact for a linear model
+    (:func:`steepest.train.linear_hessian_sum`), else central differences of its own
+    gradient sum (``2d`` local evaluations); no traffic either way."""
+    steps = step_loop(blob)
+    network = steps.network
+    Xp, yp = prepare_block(X, y, mean, scale, classes, network.dtype)
+    network.theta[...] = theta
+    exact = linear_hessian_sum(network, steps.loss, Xp, yp)
+    if exact is not None:
+        return exact
     return hessian_from_gradient(
         lambda point: _loss_and_grad_sums(blob, X, y, point, mean, scale, classes)[1],
         np.asarray(theta, dtype=np.float64))
@@ -166,7 +173,4 @@ class DaskObjective:
         central differences of its gradient sum, added here, plus the L2 penalty's
         :math:`\alpha(1-\rho)` on the weights' diagonal. One round trip."""
         hessian = np.sum(self._map(_hessian_sum, theta), axis=0) / self.n_rows
-        if self.penalty is not None and self.penalty.active:
-            weights = weight_mask(self.network)
-            hessian[weights, weights] += self.penalty.alpha * (1.0 - self.penalty.l1_ratio)
-        return hessian
+        return add_penalty_hessian(hessian, self.penalty, self.network)

@@ -28,6 +28,7 @@ from steepest.train.callbacks import (
     TrainerView,
 )
 from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
+from steepest.train.hessian import add_penalty_hessian, has_linear_hessian, linear_hessian_sum
 from steepest.train.history import History
 from steepest.train.loop import Trainer, fit
 from steepest.train.progress import ProgressBar
@@ -50,6 +51,9 @@ __all__ = [
     "StepLoop",
     "Trainer",
     "TrainerView",
+    "add_penalty_hessian",
     "fit",
+    "has_linear_hessian",
+    "linear_hessian_sum",
     "weight_mask",
 ]

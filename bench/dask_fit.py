@@ -1,4 +1,6 @@
 """Logistic regression on a Dask cluster: steepest against dask-ml, same cluster, same run.
+(Not bench/distributed.py: a script of that name, run from bench/, would shadow the
+``distributed`` package it needs.)
 
 The problem of issue 12: 1,000,000 × 20 float64, binary, L2 with scikit-learn's C = 1
 (steepest: ``alpha = 1 / n``, the same objective divided by n; dask-ml also penalises
@@ -14,8 +16,8 @@ worker processes × 1 thread, the data persisted on the workers before any timin
 Each fit's coefficients are compared with scikit-learn's ``LogisticRegression(C=1)`` on
 the same data in memory. Contestants are interleaved round by round; medians.
 
-    .venv/bin/python bench/distributed.py              # about 5 minutes
-    .venv/bin/python bench/distributed.py --rows 200000 --rounds 1   # a quick look
+    .venv/bin/python bench/dask_fit.py              # about 5 minutes
+    .venv/bin/python bench/dask_fit.py --rows 200000 --rounds 1   # a quick look
 """
 
 from __future__ import annotations
