@@ -105,13 +105,19 @@ class TaskBatch:
         Y, _ = self._forward(Phi, X)
         return self.loss.value(y.reshape(-1, *y.shape[2:]), Y.reshape(-1, Y.shape[-1]))
 
-    def gradient(self, Phi, X, y):
-        """``(mean loss over tasks, G)``: row t of G (n_tasks, n_params) is task t's gradient."""
-        Y, tape = self._forward(Phi, X)
+    def gradient(self, Phi, X, y, tape: list | None = None):
+        """``(mean loss over tasks, G)``: row t of G (n_tasks, n_params) is task t's gradient.
+
+        With ``tape`` (a list), what :meth:`hvp` needs at this point is appended to it:
+        the forward's layer inputs and slopes, and the backward's ``dY`` into each layer.
+        """
+        Y, forward = self._forward(Phi, X)
         value, dY = self._loss_gradient(Y, y)
         G = np.empty_like(Phi)
+        gradients = [None] * len(self.layers)
         for index in range(len(self.layers) - 1, -1, -1):
-            X_in, slope, _ = tape[index]
+            gradients[index] = dY
+            X_in, slope, _ = forward[index]
             if self._slices[index] is None:
                 dY = dY * slope
                 continue
@@ -122,15 +128,19 @@ class TaskBatch:
                 G[:, b_slice] = dY.sum(axis=1)
             if index:
                 dY = dY @ W.transpose(0, 2, 1)
+        if tape is not None:
+            tape.append((Phi, Y, y, forward, gradients))
         return value, G
 
-    def hvp(self, Phi, X, y, V):
-        """Row t: task t's Hessian at row t of ``Phi`` times row t of ``V`` (the R-operator)."""
-        Y, tape = self._forward(Phi, X)
-        r_inputs, RX = [], None             # forward R-pass: R{X} into every layer
+    def hvp(self, point, V):
+        """Row t: task t's Hessian times row t of ``V`` (n_tasks, n_params), at a ``point``
+        that :meth:`gradient` put on its tape (the R-operator: an R-forward and an
+        R-backward pass over the kept forward and backward)."""
+        Phi, Y, y, forward, gradients = point
+        r_inputs, RX = [], None             # R{X} into every layer
         for index in range(len(self.layers)):
             r_inputs.append(RX)
-            X_in, slope, _ = tape[index]
+            X_in, slope, _ = forward[index]
             if self._slices[index] is None:
                 RX = None if RX is None else RX * slope
                 continue
@@ -142,23 +152,21 @@ class TaskBatch:
             if rb is not None:
                 RY += rb
             RX = RY
-        _, dY = self._loss_gradient(Y, y)
         flat = Y.reshape(-1, Y.shape[-1])
         RdY = self.loss.hvp(y.reshape(flat.shape[0], *y.shape[2:]), flat,
-                            RX.reshape(flat.shape)).reshape(Y.shape) * len(Phi)
+                            RX.reshape(flat.shape)).reshape(Y.shape)
+        RdY *= len(Phi)                     # each task's own mean loss, as in the gradient
         HV = np.empty_like(Phi)
         for index in range(len(self.layers) - 1, -1, -1):
-            X_in, slope, curvature = tape[index]
-            RX = r_inputs[index]
+            X_in, slope, curvature = forward[index]
+            RX, dY = r_inputs[index], gradients[index]
             if self._slices[index] is None:
                 RdX = RdY * slope
                 if curvature is not None and RX is not None:
                     RdX += curvature * RX * dY
-                dY, RdY = dY * slope, RdX
+                RdY = RdX
                 continue
             w_slice, _, b_slice = self._slices[index]
-            W, _ = self._weights(Phi, index)
-            rW, _ = self._weights(V, index)
             rdW = X_in.transpose(0, 2, 1) @ RdY
             if RX is not None:
                 rdW += RX.transpose(0, 2, 1) @ dY
@@ -166,6 +174,7 @@ class TaskBatch:
             if b_slice is not None:
                 HV[:, b_slice] = RdY.sum(axis=1)
             if index:
+                W, _ = self._weights(Phi, index)
+                rW, _ = self._weights(V, index)
                 RdY = RdY @ W.transpose(0, 2, 1) + dY @ rW.transpose(0, 2, 1)
-                dY = dY @ W.transpose(0, 2, 1)
         return HV

@@ -33,7 +33,7 @@ from steepest.losses import get as get_loss
 from steepest.meta import _batched
 from steepest.nn import Network
 
-__all__ = ["inner_loop", "maml_gradient"]
+__all__ = ["inner_loop", "maml_gradient", "stacked_gradient"]
 
 
 def inner_loop(network: Network, loss: Loss, X, y, lr: float, steps: int,
@@ -126,17 +126,39 @@ def maml_gradient(network: Network, loss, tasks: Sequence, inner_lr: float, inne
             "by one."
         )
     if batched and vectorize is not False:
-        value, grad = _batched_gradient(network, loss, tasks, inner_lr, inner_steps, first_order)
-    else:
+        stacked = tuple(np.stack([task[i] for task in tasks]) for i in range(4))
+        return stacked_gradient(network, loss, stacked, inner_lr, inner_steps, first_order)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging inner loop: raised below
         value, grad = _task_by_task_gradient(network, loss, tasks, inner_lr, inner_steps,
                                              first_order)
+    _check_finite(value, grad, inner_lr)
+    return value, grad
+
+
+def stacked_gradient(network: Network, loss: Loss, stacked: tuple, inner_lr: float,
+                     inner_steps: int, first_order: bool = False) -> tuple[float, np.ndarray]:
+    """:func:`maml_gradient` vectorised, for tasks stacked along a first axis.
+
+    ``stacked`` is ``(X_support, y_support, X_query, y_query)`` of shapes (n_tasks,
+    n_support, n_features), (n_tasks, n_support[, ...]), ... as a sampler's ``batch``
+    gives them; ``network`` must be made of Dense layers and elementwise activations
+    (:func:`steepest.meta._batched.supports`). No argument checks: the meta-learners'
+    fast path.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging inner loop: raised below
+        value, grad = _batched_gradient(network, loss, stacked, inner_lr, inner_steps,
+                                        first_order)
+    _check_finite(value, grad, inner_lr)
+    return value, grad
+
+
+def _check_finite(value, grad, inner_lr) -> None:
     if not (np.isfinite(value) and np.isfinite(grad).all()):
         raise NonFiniteError(
             f"maml_gradient found a non-finite meta-{'loss' if not np.isfinite(value) else 'grad'}"
             f"ient with inner_lr={inner_lr}: the inner steps diverge. Lower inner_lr or scale the "
             "tasks' inputs and targets."
         )
-    return value, grad
 
 
 def _task_by_task_gradient(network, loss, tasks, inner_lr, inner_steps, first_order):
@@ -164,19 +186,16 @@ def _task_by_task_gradient(network, loss, tasks, inner_lr, inner_steps, first_or
     return float(np.mean(values)), total / len(tasks)
 
 
-def _batched_gradient(network, loss, tasks, inner_lr, inner_steps, first_order):
+def _batched_gradient(network, loss, stacked, inner_lr, inner_steps, first_order):
     batch = _batched.TaskBatch(network, loss)
-    X_support, y_support, X_query, y_query = (np.stack([task[i] for task in tasks])
-                                              for i in range(4))
-    Phi = np.tile(network.theta, (len(tasks), 1))
-    trajectory = []
+    X_support, y_support, X_query, y_query = stacked
+    Phi = np.tile(network.theta, (len(X_support), 1))
+    tape: list | None = None if first_order else []
     for _ in range(inner_steps):
-        trajectory.append(Phi)
-        Phi = Phi - inner_lr * batch.gradient(Phi, X_support, y_support)[1]
+        Phi = Phi - inner_lr * batch.gradient(Phi, X_support, y_support, tape)[1]
     value, G = batch.gradient(Phi, X_query, y_query)
-    if not first_order:
-        for phi in reversed(trajectory):
-            G -= inner_lr * batch.hvp(phi, X_support, y_support, G)
+    for point in reversed(tape or []):
+        G -= inner_lr * batch.hvp(point, G)
     return value, G.mean(axis=0)
 
 

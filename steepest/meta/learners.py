@@ -30,7 +30,13 @@ from steepest import optim
 from steepest._validation import check_number
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.meta import _batched
-from steepest.meta.gradient import _check_tasks, _same_shapes, inner_loop, maml_gradient
+from steepest.meta.gradient import (
+    _check_tasks,
+    _same_shapes,
+    inner_loop,
+    maml_gradient,
+    stacked_gradient,
+)
 
 __all__ = ["MAML", "Reptile", "adapt"]
 
@@ -64,7 +70,8 @@ def adapt(estimator, X, y, steps: int, lr: float):
     X, y = model._check_data(X, y, reset=False)
     y = model._targets(y, first=False)[0]
     network = model._network
-    values = inner_loop(network, model._trainer_loss(), model._standardize(X), y, lr, steps)
+    with np.errstate(over="ignore", invalid="ignore"):     # divergence: raised below
+        values = inner_loop(network, model._trainer_loss(), model._standardize(X), y, lr, steps)
     if not np.isfinite(network.theta).all():
         raise NonFiniteError(
             f"adapt diverged with lr={lr}: the parameters became non-finite after {steps} steps. "
@@ -87,7 +94,9 @@ class _MetaLearner:
         ----------
         tasks : callable
             A sampler ``rng -> (X_support, y_support, X_query, y_query)`` such as
-            :func:`~steepest.meta.sine_tasks`.
+            :func:`~steepest.meta.sine_tasks`. When it also has ``batch(rng, n)``
+            (tasks stacked along a first axis, as the samplers here do), meta-batches
+            are drawn with it.
         iterations : int
             The number of meta-updates (each on ``meta_batch_size`` tasks).
 
@@ -113,10 +122,20 @@ class _MetaLearner:
         self._loss = self.estimator_._trainer_loss()
         self._begin()
         history = {"loss": [], "grad_norm": [], "lr": [], "time": []}
+        draw = getattr(tasks, "batch", None)
+        fast = _batched.supports(network)
         start = time.perf_counter()
         for _ in range(iterations):
-            batch = [self._encode(tasks(rng)) for _ in range(self.meta_batch_size)]
-            value, step_norm, lr = self._meta_step(network, batch)
+            if draw is not None:
+                stacked = self._encode_stacked(draw(rng, self.meta_batch_size))
+                if fast:
+                    value, step_norm, lr = self._stacked_step(network, stacked)
+                else:
+                    batch = [tuple(part[t] for part in stacked) for t in range(len(stacked[0]))]
+                    value, step_norm, lr = self._meta_step(network, batch)
+            else:
+                batch = [self._encode(tasks(rng)) for _ in range(self.meta_batch_size)]
+                value, step_norm, lr = self._meta_step(network, batch)
             for key, number in zip(history, (value, step_norm, lr, time.perf_counter() - start),
                                    strict=True):
                 history[key].append(float(number))
@@ -173,6 +192,19 @@ class _MetaLearner:
         return (X_support, targets(y_support, first=False)[0], X_query,
                 targets(y_query, first=False)[0])
 
+    def _encode_stacked(self, stacked):
+        """Stacked tasks (a sampler's ``batch``) with targets as the loss takes them."""
+        X_support, y_support, X_query, y_query = stacked
+        targets = self.estimator_._targets
+
+        def encode(y):
+            y = np.asarray(y)
+            flat = y.reshape(y.shape[0] * y.shape[1], *y.shape[2:])
+            return targets(flat, first=False)[0].reshape(y.shape)
+
+        return (np.asarray(X_support, dtype=float), encode(y_support),
+                np.asarray(X_query, dtype=float), encode(y_query))
+
     def _check_params(self) -> None:
         owner = self._name
         check_number(self.inner_lr, "inner_lr", owner, low=0.0)
@@ -184,6 +216,11 @@ class _MetaLearner:
         """Set up what the meta-steps keep (the meta-optimizer)."""
 
     def _meta_step(self, network, batch) -> tuple[float, float, float]:
+        """One meta-update from a list of tasks: ``(loss, update norm, rate)``."""
+        raise NotImplementedError
+
+    def _stacked_step(self, network, stacked) -> tuple[float, float, float]:
+        """The same from stacked tasks, vectorised (Dense layers and activations)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -237,6 +274,14 @@ class MAML(_MetaLearner):
     def _meta_step(self, network, batch):
         value, grad = maml_gradient(network, self._loss, batch, self.inner_lr, self.inner_steps,
                                     self.first_order)
+        return self._apply(network, value, grad)
+
+    def _stacked_step(self, network, stacked):
+        value, grad = stacked_gradient(network, self._loss, stacked, self.inner_lr,
+                                       self.inner_steps, self.first_order)
+        return self._apply(network, value, grad)
+
+    def _apply(self, network, value, grad):
         lr = self._optimizer.current_lr
         self._optimizer.step(network.theta, grad)
         return value, float(np.linalg.norm(grad)), lr
@@ -273,11 +318,19 @@ class Reptile(_MetaLearner):
 
     def _meta_step(self, network, batch):
         if _batched.supports(network) and _same_shapes(batch):
-            value, mean_phi = _batched_adaptation(network, self._loss, batch, self.inner_lr,
+            stacked = tuple(np.stack([task[i] for task in batch]) for i in range(4))
+            return self._stacked_step(network, stacked)
+        value, mean_phi = _adaptation(network, self._loss, batch, self.inner_lr,
+                                      self.inner_steps)
+        return self._apply(network, value, mean_phi)
+
+    def _stacked_step(self, network, stacked):
+        with np.errstate(over="ignore", invalid="ignore"):   # divergence: raised below
+            value, mean_phi = _batched_adaptation(network, self._loss, stacked, self.inner_lr,
                                                   self.inner_steps)
-        else:
-            value, mean_phi = _adaptation(network, self._loss, batch, self.inner_lr,
-                                          self.inner_steps)
+        return self._apply(network, value, mean_phi)
+
+    def _apply(self, network, value, mean_phi):
         update = mean_phi - network.theta
         if not (np.isfinite(value) and np.isfinite(update).all()):
             raise NonFiniteError(
@@ -294,7 +347,8 @@ def _adaptation(network, loss, batch, lr, steps):
     total, values = np.zeros_like(theta), []
     try:
         for X_support, y_support, X_query, y_query in batch:
-            inner_loop(network, loss, X_support, y_support, lr, steps)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence: raised after
+                inner_loop(network, loss, X_support, y_support, lr, steps)
             values.append(loss.value(y_query, network.forward(X_query, training=True)))
             total += network.theta
             network.theta[...] = theta
@@ -303,12 +357,12 @@ def _adaptation(network, loss, batch, lr, steps):
     return float(np.mean(values)), total / len(batch)
 
 
-def _batched_adaptation(network, loss, batch, lr, steps):
-    """All tasks at once (networks of Dense layers and activations): as :func:`_adaptation`."""
+def _batched_adaptation(network, loss, stacked, lr, steps):
+    """All tasks at once, stacked (networks of Dense layers and activations): as
+    :func:`_adaptation`."""
     tasks = _batched.TaskBatch(network, loss)
-    X_support, y_support, X_query, y_query = (np.stack([task[i] for task in batch])
-                                              for i in range(4))
-    Phi = np.tile(network.theta, (len(batch), 1))
+    X_support, y_support, X_query, y_query = stacked
+    Phi = np.tile(network.theta, (len(X_support), 1))
     for _ in range(steps):
         Phi -= lr * tasks.gradient(Phi, X_support, y_support)[1]
     return tasks.value(Phi, X_query, y_query), Phi.mean(axis=0)

@@ -40,6 +40,20 @@ class SineTasks:
         y_query (k_query,)."""
         return self.task(rng, *self.draw(rng))
 
+    def batch(self, rng: np.random.Generator, n_tasks: int):
+        """``n_tasks`` tasks drawn at once, stacked: X_support (n_tasks, k_shot, 1), y_support
+        (n_tasks, k_shot), X_query (n_tasks, k_query, 1), y_query (n_tasks, k_query).
+
+        The same distribution as ``n_tasks`` calls, drawn in another order (so other
+        tasks from the same seed); what the meta-learners use.
+        """
+        amplitude = rng.uniform(*self.amplitude, size=(n_tasks, 1))
+        phase = rng.uniform(*self.phase, size=(n_tasks, 1))
+        X = rng.uniform(*self.x_range, size=(n_tasks, self.k_shot + self.k_query, 1))
+        y = amplitude * np.sin(X[:, :, 0] - phase)
+        k = self.k_shot
+        return X[:, :k], y[:, :k], X[:, k:], y[:, k:]
+
     def draw(self, rng: np.random.Generator) -> tuple[float, float]:
         """A task's ``(amplitude, phase)``."""
         return float(rng.uniform(*self.amplitude)), float(rng.uniform(*self.phase))
@@ -122,6 +136,11 @@ class ClassTasks:
         y_query = np.repeat(np.arange(self.n_way), self.k_query)
         return (self._X[np.concatenate(support)], y_support, self._X[np.concatenate(query)],
                 y_query)
+
+    def batch(self, rng: np.random.Generator, n_tasks: int):
+        """``n_tasks`` tasks, stacked along a first axis (as :meth:`SineTasks.batch`)."""
+        tasks = [self(rng) for _ in range(n_tasks)]
+        return tuple(np.stack([task[i] for task in tasks]) for i in range(4))
 
     def __repr__(self) -> str:
         return (f"class_tasks(n_way={self.n_way}, k_shot={self.k_shot}, k_query={self.k_query},"
