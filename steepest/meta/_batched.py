@@ -48,8 +48,25 @@ def _slope_and_curvature(layer, X):
     return Y, F.sigmoid_backward(Y, 1.0, slope), F.sigmoid_curvature(Y, np.empty_like(X))
 
 
+def _mm(A, B):
+    """``A @ B`` per task; a ``B`` of one row (the tasks share it: the meta-parameters before
+    the first inner step) makes one matmul of all the tasks' rows instead of one per task."""
+    if B.shape[0] == 1 and A.shape[0] != 1:
+        return (A.reshape(-1, A.shape[-1]) @ B[0]).reshape(*A.shape[:-1], B.shape[-1])
+    return A @ B
+
+
+def _mm_t(A, B):
+    """``A @ Bᵀ`` per task (a shared ``B`` as in :func:`_mm`)."""
+    return _mm(A, B.transpose(0, 2, 1))
+
+
 class TaskBatch:
     """Forward, gradient and Hessian-vector products of one loss for rows of parameters.
+
+    ``Phi`` is (n_tasks, n_params), or (1, n_params) for parameters every task shares
+    (then the layers' matmuls run once over all the tasks' rows); inputs are
+    (n_tasks, n_samples, n_features) and the gradients (n_tasks, n_params).
 
     Parameters
     ----------
@@ -85,7 +102,7 @@ class TaskBatch:
             if self._slices[index] is not None:
                 W, b = self._weights(Phi, index)
                 tape.append((X, None, None))
-                X = X @ W if b is None else X @ W + b
+                X = _mm(X, W) if b is None else _mm(X, W) + b
             else:
                 X_in = X
                 X, slope, curvature = _slope_and_curvature(layer, X)
@@ -113,7 +130,7 @@ class TaskBatch:
         """
         Y, forward = self._forward(Phi, X)
         value, dY = self._loss_gradient(Y, y)
-        G = np.empty_like(Phi)
+        G = np.empty((X.shape[0], self.n_params), Phi.dtype)
         gradients = [None] * len(self.layers)
         for index in range(len(self.layers) - 1, -1, -1):
             gradients[index] = dY
@@ -123,11 +140,11 @@ class TaskBatch:
                 continue
             w_slice, _, b_slice = self._slices[index]
             W, _ = self._weights(Phi, index)
-            G[:, w_slice] = (X_in.transpose(0, 2, 1) @ dY).reshape(len(Phi), -1)
+            G[:, w_slice] = (X_in.transpose(0, 2, 1) @ dY).reshape(len(G), -1)
             if b_slice is not None:
                 G[:, b_slice] = dY.sum(axis=1)
             if index:
-                dY = dY @ W.transpose(0, 2, 1)
+                dY = _mm_t(dY, W)
         if tape is not None:
             tape.append((Phi, Y, y, forward, gradients))
         return value, G
@@ -148,15 +165,15 @@ class TaskBatch:
             rW, rb = self._weights(V, index)
             RY = X_in @ rW
             if RX is not None:
-                RY += RX @ W
+                RY += _mm(RX, W)
             if rb is not None:
                 RY += rb
             RX = RY
         flat = Y.reshape(-1, Y.shape[-1])
         RdY = self.loss.hvp(y.reshape(flat.shape[0], *y.shape[2:]), flat,
                             RX.reshape(flat.shape)).reshape(Y.shape)
-        RdY *= len(Phi)                     # each task's own mean loss, as in the gradient
-        HV = np.empty_like(Phi)
+        RdY *= len(V)                       # each task's own mean loss, as in the gradient
+        HV = np.empty_like(V)
         for index in range(len(self.layers) - 1, -1, -1):
             X_in, slope, curvature = forward[index]
             RX, dY = r_inputs[index], gradients[index]
@@ -170,11 +187,11 @@ class TaskBatch:
             rdW = X_in.transpose(0, 2, 1) @ RdY
             if RX is not None:
                 rdW += RX.transpose(0, 2, 1) @ dY
-            HV[:, w_slice] = rdW.reshape(len(Phi), -1)
+            HV[:, w_slice] = rdW.reshape(len(V), -1)
             if b_slice is not None:
                 HV[:, b_slice] = RdY.sum(axis=1)
             if index:
                 W, _ = self._weights(Phi, index)
                 rW, _ = self._weights(V, index)
-                RdY = RdY @ W.transpose(0, 2, 1) + dY @ rW.transpose(0, 2, 1)
+                RdY = _mm_t(RdY, W) + dY @ rW.transpose(0, 2, 1)
         return HV

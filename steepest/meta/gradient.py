@@ -189,7 +189,7 @@ def _task_by_task_gradient(network, loss, tasks, inner_lr, inner_steps, first_or
 def _batched_gradient(network, loss, stacked, inner_lr, inner_steps, first_order):
     batch = _batched.TaskBatch(network, loss)
     X_support, y_support, X_query, y_query = stacked
-    Phi = np.tile(network.theta, (len(X_support), 1))
+    Phi = network.theta[None, :].copy()        # one row every task shares, until a step
     tape: list | None = None if first_order else []
     for _ in range(inner_steps):
         Phi = Phi - inner_lr * batch.gradient(Phi, X_support, y_support, tape)[1]

@@ -362,7 +362,7 @@ def _batched_adaptation(network, loss, stacked, lr, steps):
     :func:`_adaptation`."""
     tasks = _batched.TaskBatch(network, loss)
     X_support, y_support, X_query, y_query = stacked
-    Phi = np.tile(network.theta, (len(X_support), 1))
+    Phi = network.theta[None, :].copy()        # one row every task shares, until a step
     for _ in range(steps):
-        Phi -= lr * tasks.gradient(Phi, X_support, y_support)[1]
+        Phi = Phi - lr * tasks.gradient(Phi, X_support, y_support)[1]
     return tasks.value(Phi, X_query, y_query), Phi.mean(axis=0)
