@@ -315,7 +315,7 @@ def _adapted_curves_figure(models, rates):
     sampler = sine_tasks(K_SHOT)
     rng = np.random.default_rng(30_000 + SEED)
     shown = ("MAML", "pretrained")
-    fig = Figure(figsize=(11.0, 6.0), layout="constrained")
+    fig = Figure(figsize=(12.5, 6.0), layout="constrained")
     axes = fig.subplots(len(shown), 3, sharex=True, sharey=True)
     x = np.linspace(-5, 5, 300)
     for column in range(3):
@@ -337,8 +337,9 @@ def _adapted_curves_figure(models, rates):
                 ax.set_ylabel("y")
             if row == len(shown) - 1:
                 ax.set_xlabel("x")
-            if column == 2:
-                ax.legend(loc="upper right", fontsize="x-small", framealpha=0.9)
+            if column == 2:                       # beside the row, hiding no curve
+                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small",
+                          frameon=False)
     fig.suptitle(f"{K_SHOT}-shot sine regression: adapted curves", fontsize=13)
     return fig
 
