@@ -65,8 +65,7 @@ def adapt(estimator, X, y, steps: int, lr: float):
             f"adapt needs a fitted steepest estimator; got {type(estimator).__name__} that has "
             "no network yet. Fit it (or meta-train it with MAML or Reptile) first."
         )
-    model = copy.deepcopy(estimator)
-    model.__dict__.pop("_trainer", None)       # its history is the original fit's
+    model = _copy_for_adaptation(estimator)
     X, y = model._check_data(X, y, reset=False)
     y = model._targets(y, first=False)[0]
     network = model._network
@@ -79,6 +78,18 @@ def adapt(estimator, X, y, steps: int, lr: float):
         )
     model.history_ = {"loss": values}
     model.n_iter_ = steps
+    return model
+
+
+def _copy_for_adaptation(estimator):
+    """A copy of a fitted estimator with its own network and fitted arrays, without the
+    original's trainer and history (70,000 meta-iterations of history made each copy cost
+    more than the adaptation)."""
+    model = copy.copy(estimator)
+    skipped = ("_trainer", "history_", "_network")
+    model.__dict__ = copy.deepcopy({key: value for key, value in vars(estimator).items()
+                                    if key not in skipped})
+    model._network = copy.deepcopy(estimator._network)
     return model
 
 
