@@ -20,7 +20,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"optim", "schedules", "functions", "transforms", "errors", "losses", "nn",
-               "data", "train", "io", "datasets"}
+               "data", "train", "io", "datasets", "meta", "stream", "distributed",
+               "federated", "examples"}
 _ATTRIBUTES = {
     "minimize": ("steepest._minimize", "minimize"),
     "OptimizeResult": ("steepest.optim.objective", "OptimizeResult"),

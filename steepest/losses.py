@@ -20,6 +20,12 @@ The cross-entropies take logits (scores before the sigmoid or softmax) and are
 written in their log-sum-exp and softplus forms, so logits of any size, even
 :math:`|z| = 1000`, give a finite value and a finite gradient.
 
+``loss.hvp(y_true, y_pred, direction)`` is the Hessian of the mean loss with
+respect to the predictions times ``direction`` (shaped like ``y_pred``): the
+:math:`R\{dY\} = \nabla^2_{\hat y} J \cdot R\{Y\}` that
+:meth:`steepest.nn.Network.hvp` needs. It is zero almost everywhere for the
+piecewise linear losses (absolute error, hinge).
+
 ``out``, when given, is filled with the gradient and returned; it must have the
 shape and dtype of ``y_pred`` and share no memory with the inputs. A loss keeps
 its scratch arrays between calls, so a training loop that passes ``out`` allocates
@@ -67,6 +73,13 @@ class Loss:
         """Fill ``out`` with the gradient w.r.t. ``y_pred`` and return the mean loss."""
         raise NotImplementedError
 
+    def _hessian_product(self, y_true: np.ndarray, y_pred: np.ndarray, direction: np.ndarray,
+                         out: np.ndarray) -> np.ndarray:
+        """Fill ``out`` with the Hessian w.r.t. ``y_pred`` times ``direction``; zero by default
+        (the piecewise linear losses)."""
+        out[...] = 0
+        return out
+
     def _targets(self, y_true, y_pred: np.ndarray) -> np.ndarray:
         """``y_true`` as an array the shape and dtype of ``y_pred`` (elementwise losses)."""
         y_true = np.asarray(y_true)
@@ -106,6 +119,38 @@ class Loss:
         y_true = self._targets(y_true, y_pred)
         out = np.empty_like(y_pred) if out is None else self._check_out(out, y_true, y_pred)
         return self._compute(y_true, y_pred, out), out
+
+    def hvp(self, y_true, y_pred, direction, out: np.ndarray | None = None) -> np.ndarray:
+        r"""The Hessian of the mean loss with respect to ``y_pred``, times ``direction``.
+
+        :math:`\bigl(\nabla^2_{\hat y} J\bigr)\, d`: the derivative of the gradient
+        :meth:`grad` along ``d``, exact (zero almost everywhere for the absolute error
+        and the hinge, whose gradients are piecewise constant).
+
+        Parameters
+        ----------
+        y_true : array-like, as for :meth:`value_and_grad`
+        y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        direction : array-like shaped like y_pred
+        out : ndarray shaped like y_pred, optional
+            Where to write the product; a new array when omitted.
+
+        Returns
+        -------
+        ndarray shaped like y_pred
+        """
+        y_pred = self._predictions(y_pred)
+        y_true = self._targets(y_true, y_pred)
+        direction = np.asarray(direction, dtype=y_pred.dtype)
+        if direction.shape != y_pred.shape:
+            if direction.size != y_pred.size:
+                raise ParameterError(
+                    f"{type(self).__name__}.hvp needs a direction shaped like y_pred "
+                    f"{y_pred.shape}; got shape {direction.shape}."
+                )
+            direction = direction.reshape(y_pred.shape)
+        out = np.empty_like(y_pred) if out is None else self._check_out(out, y_true, y_pred)
+        return self._hessian_product(y_true, y_pred, direction, out)
 
     def value(self, y_true, y_pred) -> float:
         """The mean loss, a Python float."""
@@ -188,6 +233,9 @@ class MeanSquaredError(Loss):
         out *= 2.0 / size
         return value
 
+    def _hessian_product(self, y_true, y_pred, direction, out):
+        return np.multiply(direction, 2.0 / y_pred.size, out=out)  # H = 2 I / N
+
 
 class MeanAbsoluteError(Loss):
     r"""Mean absolute error.
@@ -248,6 +296,15 @@ class Huber(Loss):
         out *= 1.0 / size
         return value / size
 
+    def _hessian_product(self, y_true, y_pred, direction, out):
+        # H = diag([|r_i| <= δ]) / N: the clip's slope.
+        np.subtract(y_pred, y_true, out=out)
+        np.abs(out, out=out)
+        np.less_equal(out, self.delta, out=out)
+        out *= direction
+        out *= 1.0 / y_pred.size
+        return out
+
 
 class BinaryCrossEntropy(Loss):
     r"""Binary cross-entropy (log loss) from logits, as torch's ``BCEWithLogitsLoss``.
@@ -293,6 +350,14 @@ class BinaryCrossEntropy(Loss):
         out -= y_true
         out *= 1.0 / size
         return value
+
+    def _hessian_product(self, y_true, y_pred, direction, out):
+        # H = diag(σ(z_i)(1 − σ(z_i))) / N, with σ(1 − σ) = e^{-|z|} / (1 + e^{-|z|})².
+        e = np.exp(-np.abs(y_pred))
+        np.divide(e, np.square(1 + e), out=out)
+        out *= direction
+        out *= 1.0 / y_pred.size
+        return out
 
 
 class CategoricalCrossEntropy(Loss):
@@ -358,6 +423,15 @@ class CategoricalCrossEntropy(Loss):
         out[rows, y_true] -= 1
         out *= 1.0 / n
         return value
+
+    def _hessian_product(self, y_true, y_pred, direction, out):
+        # Per sample H = (diag(p) − p pᵀ) / n with p = softmax(z): p ⊙ d − p (p · d).
+        p = np.exp(y_pred - y_pred.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        np.multiply(p, direction, out=out)
+        out -= p * out.sum(axis=1, keepdims=True)
+        out *= 1.0 / y_pred.shape[0]
+        return out
 
 
 class Hinge(Loss):

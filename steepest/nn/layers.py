@@ -1,4 +1,4 @@
-"""Layers: forward and backward passes whose parameters live in a network's flat ``theta``.
+r"""Layers: forward and backward passes whose parameters live in a network's flat ``theta``.
 
 A layer is described by its hyperparameters when it is made (``Dense(64)``) and
 comes to life inside a :class:`~steepest.nn.Network`, which tells it the shape
@@ -14,6 +14,23 @@ writes into arrays it keeps per batch size, so a training loop that repeats one
 batch size allocates nothing after its first step; an array returned by
 ``forward`` or ``backward`` is overwritten by the next call with the same batch
 size (copy it to keep it).
+
+Hessian-vector products (:meth:`steepest.nn.Network.hvp`) run the R-operator
+(Pearlmutter, 1994) through every layer. A layer takes part by defining, on top
+of ``forward``/``backward``:
+
+- ``r_forward(RX)``, called right after ``forward``: return :math:`R\{Y\}` (the
+  derivative of ``Y`` along the direction) from :math:`R\{X\}` (None for zero, at
+  the network's input) and the direction's parts of the layer's parameters, the
+  views ``self.r<name>`` (``rW``, ``rb``, ``rgamma``, ...) into the network's
+  direction buffer; keep what ``r_backward`` needs.
+- ``r_backward(dY, RdY, need_dX=True)``, called right after ``backward(dY)``:
+  write :math:`R\{d\theta\}` into the views ``self.rd<name>`` (``rdW``, ...) into
+  the network's Hessian-vector buffer (overwriting them) and return
+  :math:`R\{dX\}`, or None when ``need_dX`` is false.
+
+Arrays returned are buffers, as for ``forward``/``backward``. A layer without
+them (the base class's) makes ``hvp`` raise a :class:`~steepest.errors.ParameterError`.
 """
 
 from __future__ import annotations
@@ -111,6 +128,23 @@ class Layer:
         (n_samples, n_in), or None when ``need_dX`` is false."""
         raise NotImplementedError
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray:
+        """``R{Y}`` (n_samples, n_out) from ``R{X}`` (n_samples, n_in, or None for zero)
+        and the direction views ``self.r<name>``; called right after ``forward``."""
+        raise ParameterError(
+            f"{type(self).__name__} has no R-operator, so Network.hvp cannot run through it; "
+            "define r_forward and r_backward (see steepest.nn.layers) or use other layers."
+        )
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """Fill ``self.rd<name>`` with ``R{dθ}`` from ``dY`` and ``R{dY}`` (n_samples, n_out);
+        return ``R{dX}`` (n_samples, n_in) or None; called right after ``backward(dY)``."""
+        raise ParameterError(
+            f"{type(self).__name__} has no R-operator, so Network.hvp cannot run through it; "
+            "define r_forward and r_backward (see steepest.nn.layers) or use other layers."
+        )
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """The untrained state (copies), e.g. BatchNorm's running statistics; none by default."""
         return {}
@@ -144,6 +178,14 @@ class Layer:
         self._buffers = {}
         self._reset_parameters(rng)
         self._build_state(rng)
+
+    def _bind_directions(self, directions: dict[str, np.ndarray],
+                         products: dict[str, np.ndarray]) -> None:
+        """Take the views into the direction and Hessian-vector buffers: ``self.r<name>``
+        and ``self.rd<name>``."""
+        for name in directions:
+            setattr(self, "r" + name, directions[name])
+            setattr(self, "rd" + name, products[name])
 
     @property
     def n_params(self) -> int:
@@ -247,6 +289,19 @@ class Dense(Layer):
         dX = self._buffer("dX", (dY.shape[0], self.n_in)) if need_dX else None
         return F.dense_backward(self._X, self.W, dY, self.dW, self.db if self.bias else None, dX)
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray:
+        """``R{Y} = R{X} W + X rW + rb``, shape (n_samples, units)."""
+        self._RX = RX
+        return F.dense_r_forward(self._X, RX, self.rW, self.rb if self.bias else None, self.W,
+                                 self._buffer("RY", (self._X.shape[0], self.units)))
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """Fill ``rdW``, ``rdb``; return ``R{dX} = R{dY} Wᵀ + dY rWᵀ`` (n_samples, n_in)."""
+        RdX = self._buffer("RdX", (dY.shape[0], self.n_in)) if need_dX else None
+        return F.dense_r_backward(self._X, self._RX, self.W, self.rW, dY, RdY, self.rdW,
+                                  self.rdb if self.bias else None, RdX)
+
 
 class _Activation(Layer):
     """An elementwise function: ``_apply`` makes Y from X, ``_derivative`` dX from dY."""
@@ -262,11 +317,29 @@ class _Activation(Layer):
         """``dX`` of the shape of ``dY`` (n_samples, n_in); no parameters."""
         return self._derivative(dY, self._buffer("dX", dY.shape)) if need_dX else None
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray | None:
+        """``R{Y} = f'(X) R{X}`` (None when ``R{X}`` is None: zero)."""
+        self._RX = RX
+        return None if RX is None else self._derivative(RX, self._buffer("RY", RX.shape))
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dX} = f'(X) R{dY} + f''(X) R{X} dY``; no parameters."""
+        if not need_dX:
+            return None
+        curvature = None if self._RX is None else self._curvature(self._buffer("f''", dY.shape))
+        return F.activation_r_backward(self._derivative, curvature, self._RX, dY, RdY,
+                                       self._buffer("RdX", dY.shape))
+
     def _apply(self, X, out):
         raise NotImplementedError
 
     def _derivative(self, dY, out):
         raise NotImplementedError
+
+    def _curvature(self, out):
+        """``f''(X)`` into ``out``, or None where ``f`` is piecewise linear (zero a.e.)."""
+        return None
 
 
 class ReLU(_Activation):
@@ -326,6 +399,9 @@ class ELU(_Activation):
     def _derivative(self, dY, out):
         return F.elu_backward(self._Y, self._mask, self.alpha, dY, out)
 
+    def _curvature(self, out):
+        return F.elu_curvature(self._Y, self._mask, self.alpha, out)
+
 
 class Tanh(_Activation):
     r""":math:`\tanh x`, with derivative :math:`1 - \tanh^2 x`."""
@@ -335,6 +411,9 @@ class Tanh(_Activation):
 
     def _derivative(self, dY, out):
         return F.tanh_backward(self._Y, dY, out)
+
+    def _curvature(self, out):
+        return F.tanh_curvature(self._Y, out)
 
 
 class Sigmoid(_Activation):
@@ -346,6 +425,9 @@ class Sigmoid(_Activation):
 
     def _derivative(self, dY, out):
         return F.sigmoid_backward(self._Y, dY, out)
+
+    def _curvature(self, out):
+        return F.sigmoid_curvature(self._Y, out)
 
 
 class Dropout(Layer):
@@ -401,6 +483,21 @@ class Dropout(Layer):
         if not self._training:
             return dY
         return np.multiply(dY, self.mask, out=self._buffer("dX", dY.shape))
+
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray | None:
+        """``R{X} · mask`` with the mask of the last forward (the mask does not move with θ)."""
+        if RX is None or not self._training:
+            return RX
+        return np.multiply(RX, self.mask, out=self._buffer("RY", RX.shape))
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dY} · mask`` (``R{dY}`` itself after an inference forward)."""
+        if not need_dX:
+            return None
+        if not self._training:
+            return RdY
+        return np.multiply(RdY, self.mask, out=self._buffer("RdX", RdY.shape))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """``{"rng": uint64 array}``: the generator's PCG64 state."""
@@ -497,6 +594,22 @@ class BatchNorm(Layer):
         dX = self._buffer("dX", dY.shape) if need_dX else None
         return F.batch_norm_backward(self._x_hat, self.gamma, self._inv_std, dY, self.dgamma,
                                      self.dbeta, dX, self._scale, self._training)
+
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray:
+        """``R{Y}`` (n_samples, n_in); in training through the batch statistics too."""
+        RY, self._r_x_hat, self._r_inv_std = F.batch_norm_r_forward(
+            self._x_hat, self._inv_std, self.gamma, RX, self.rgamma, self.rbeta, self._training,
+            self._buffer("RY", self._x_hat.shape))
+        return RY
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """Fill ``rdgamma``, ``rdbeta``; return ``R{dX}`` (n_samples, n_in)."""
+        RdX = self._buffer("RdX", dY.shape) if need_dX else None
+        return F.batch_norm_r_backward(self._x_hat, self._r_x_hat, self._inv_std,
+                                       self._r_inv_std, self.gamma, self.rgamma, dY, RdY,
+                                       self.dgamma, self.dbeta, self.rdgamma, self.rdbeta, RdX,
+                                       self._training)
 
     def _update_running(self, n: int) -> None:
         m = self.momentum

@@ -13,6 +13,8 @@
         net.backward(dY)                  # fills net.grad
         opt.step(net.theta, net.grad)     # updates every layer at once
 
+    Hv = net.hvp(X, y, loss, v)           # ∇²J(θ) v, exact, in net.hessian_product
+
 ``theta`` and ``grad`` are made once and never replaced: every layer's
 parameters are views into them (see DESIGN.md, "θ is one flat vector"), so
 an optimizer, a gradient clip or a checkpoint works on the whole model through
@@ -116,6 +118,7 @@ class Network:
         longer shared with ``theta``, so an optimizer step would not reach them.
         """
         self.__dict__.update(state)
+        self.__dict__.pop("_hvp_buffers", None)     # hvp binds its views again when called
         # A read-only copy (joblib memory-maps large arrays) could not be trained or
         # even run: take writeable copies, and let the batch buffers be made anew.
         self.theta, self.grad = np.array(self.theta), np.array(self.grad)
@@ -185,6 +188,109 @@ class Network:
         if not return_dX:
             return None
         return dY.reshape(dY.shape[0], self.n_features) if self._flat_input else dY
+
+    def hvp(self, X, y, loss, v, *, training: bool = True, out: np.ndarray | None = None
+            ) -> np.ndarray:
+        r"""The exact Hessian-vector product :math:`\nabla^2_\theta J(\theta)\, v` of a mean loss.
+
+        :math:`J(\theta) = \mathrm{loss}(y, f(X; \theta))`, the loss's mean over the
+        batch, differentiated twice through every layer by the R-operator
+        (Pearlmutter, 1994; forward-over-reverse): a forward and an R-forward pass give
+        :math:`R\{Y\} = \frac{d}{dt} f(X; \theta + t v)|_{t=0}`, the loss gives
+        :math:`R\{dY\} = \nabla^2_{\hat y}\,\mathrm{loss} \cdot R\{Y\}`, and a backward
+        and an R-backward pass give :math:`R\{\nabla J\} = \nabla^2 J\, v`. It costs
+        about two gradient evaluations and needs no Hessian. The protocol each layer
+        implements is in :mod:`steepest.nn.layers`.
+
+        The network's state is left as it was: ``theta`` and ``grad`` (saved and
+        put back bit for bit), BatchNorm's running estimates and Dropout's generator.
+        So two calls with the same arguments give the same product, with the same
+        Dropout masks, and a gradient computed after restoring the same generator
+        state (``load_state_dict``) sees those masks too. A penalty is not part of
+        ``J``: for ``alpha (1 - l1_ratio)/2 ||w||²`` add ``alpha (1 - l1_ratio) v`` on
+        the weights yourself (the L1 part has zero curvature almost everywhere).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like
+            The targets, as ``loss`` takes them.
+        loss : Loss or str
+            A :mod:`steepest.losses` loss (or its name); it needs ``hvp``.
+        v : array-like of shape (n_params,)
+            The direction, in theta's layout.
+        training : bool, default=True
+            The mode of the forward pass (as :meth:`forward`): with True, Dropout's
+            masks are fixed to the ones its generator draws now and BatchNorm's batch
+            statistics are differentiated as functions of θ.
+        out : ndarray of shape (n_params,), optional
+            Where to write the product (the network's dtype); by default the
+            network's own buffer :attr:`hessian_product`, overwritten by the next call.
+
+        Returns
+        -------
+        Hv : ndarray of shape (n_params,)
+        """
+        from steepest import losses
+
+        loss = losses.get(loss)
+        direction, product = self._hvp_views()
+        v = np.asarray(v)
+        if v.shape != (self.n_params,):
+            raise ParameterError(
+                f"Network.hvp expects a direction v of shape ({self.n_params},) like theta; "
+                f"got shape {v.shape}."
+            )
+        direction[...] = v
+        saved_grad = self.grad.copy()
+        saved_states = [layer.state_dict() for layer in self.layers]
+        try:
+            X = self._check_input(X)
+            RX = None
+            for layer in self.layers:
+                X = layer.forward(X, training)
+                RX = layer.r_forward(RX)
+            self._last_batch = X.shape[0]
+            dY = loss.grad(y, X)
+            RdY = loss.hvp(y, X, np.zeros_like(X) if RX is None else RX)
+            dY, RdY = self._check_output_gradient(dY), self._check_output_gradient(RdY)
+            start = self._first_trained
+            for index in range(len(self.layers) - 1, start - 1, -1):
+                layer, below = self.layers[index], index > start
+                dX = layer.backward(dY, need_dX=below)
+                RdY = layer.r_backward(dY, RdY, need_dX=below)
+                dY = dX
+        finally:
+            self.grad[...] = saved_grad
+            for layer, state in zip(self.layers, saved_states, strict=True):
+                layer.load_state_dict(state)
+        if out is None:
+            return product
+        out[...] = product
+        return out
+
+    @property
+    def hessian_product(self) -> np.ndarray:
+        """The buffer of shape (n_params,) where :meth:`hvp` writes by default."""
+        return self._hvp_views()[1]
+
+    def _hvp_views(self) -> tuple[np.ndarray, np.ndarray]:
+        """The direction and product buffers, made and bound to the layers on first use."""
+        buffers = getattr(self, "_hvp_buffers", None)
+        if buffers is None:
+            buffers = self._hvp_buffers = (np.zeros(self.n_params, self.dtype),
+                                           np.zeros(self.n_params, self.dtype))
+            direction, product = buffers
+            offset, views = 0, {id(layer): ({}, {}) for layer in self.layers}
+            for _, layer, name in self._names:
+                shape = getattr(layer, name).shape
+                stop = offset + int(np.prod(shape))
+                views[id(layer)][0][name] = direction[offset:stop].reshape(shape)
+                views[id(layer)][1][name] = product[offset:stop].reshape(shape)
+                offset = stop
+            for layer in self.layers:
+                layer._bind_directions(*views[id(layer)])
+        return buffers
 
     # -- parameters and state -----------------------------------------------------------
 
