@@ -57,6 +57,7 @@ __all__ = [
     "draw_surface",
     "optimizer_style",
     "plot_comparison",
+    "plot_function_fits",
     "plot_history",
     "plot_lr_find",
     "plot_loss_curves",
@@ -778,3 +779,44 @@ def _marker_steps(shown: np.ndarray) -> list[int]:
 def _title_size(function: TestFunction) -> float:
     """Smaller type for long formulas, so that the title fits the figure."""
     return max(9.0, min(13.0, 13.0 * 70 / max(len(function.formula), 1)))
+
+
+def plot_function_fits(rows: Sequence[Sequence[Mapping]], title: str) -> Figure:
+    """A grid of 1-D regression fits: each panel a true function, the points fitted and
+    the model's curves (a meta-learner's adapted curves, as Finn et al.'s figure 2).
+
+    Parameters
+    ----------
+    rows : sequence of sequences of dict
+        One dict per panel: ``title``, ``x`` (the grid), ``truth`` (the function on it),
+        ``points`` (``(x, y)`` of the fitted points), ``points_label``, ``colour`` and
+        ``curves``, a list of ``(label, linestyle, values on x)``.
+    title : str
+    """
+    from matplotlib.figure import Figure
+
+    n_rows, n_columns = len(rows), max(len(row) for row in rows)
+    figure = Figure(figsize=(4.2 * n_columns, 3.0 * n_rows), layout="constrained")
+    axes = np.atleast_2d(figure.subplots(n_rows, n_columns, sharex=True, sharey=True,
+                                         squeeze=False))
+    for r, row in enumerate(rows):
+        for c, panel in enumerate(row):
+            ax = axes[r, c]
+            ax.plot(panel["x"], panel["truth"], color="black", linewidth=2,
+                    label="true function")
+            ax.plot(*panel["points"], "^", color="black", markersize=7,
+                    markerfacecolor="white", label=panel["points_label"])
+            for label, linestyle, values in panel["curves"]:
+                ax.plot(panel["x"], values, linestyle, color=panel["colour"], linewidth=1.6,
+                        label=label)
+            ax.grid(True, color="0.9", linewidth=0.8)
+            ax.set_title(panel["title"], fontsize=10)
+            if c == 0:
+                ax.set_ylabel("y")
+            if r == n_rows - 1:
+                ax.set_xlabel("x")
+            if c == len(row) - 1:  # beside the row, hiding no curve
+                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small",
+                          frameon=False)
+    figure.suptitle(title, fontsize=13)
+    return figure

@@ -19,8 +19,8 @@ figure 2), the meta-training curves with their diagnosis, and 3-way 1-shot
 classification of scikit-learn's digits (meta-trained on digits 0-6, tested on
 7-9).
 
-The figure of adapted curves is drawn here (steepest.plot has no sine-curve
-figure); the meta-training curves use :func:`steepest.plot.plot_training_curves`.
+Both figures are drawn by :mod:`steepest.plot` (``plot_function_fits``,
+``plot_training_curves``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from steepest.errors import ParameterError
+from steepest.plot import plot_function_fits
 
 __all__ = ["run"]
 
@@ -318,40 +319,29 @@ def _write_digits_section(report, digits) -> None:
 
 
 def _adapted_curves_figure(models, rates):
-    from matplotlib.figure import Figure
-
+    """Finn et al.'s figure 2: the true sine, the K points, and the curves after 0, 1 and
+    10 adaptation steps, for MAML and the pretrained network on the same three tasks."""
     from steepest.meta import adapt, sine_tasks
 
     sampler = sine_tasks(K_SHOT)
     rng = np.random.default_rng(30_000 + SEED)
     shown = ("MAML", "pretrained")
-    fig = Figure(figsize=(12.5, 6.0), layout="constrained")
-    axes = fig.subplots(len(shown), 3, sharex=True, sharey=True)
     x = np.linspace(-5, 5, 300)
-    for column in range(3):
+    rows: list[list[dict]] = [[] for _ in shown]
+    for _ in range(3):
         amplitude, phase = sampler.draw(rng)
         X_support, y_support, _, _ = sampler.task(rng, amplitude, phase)
         for row, name in enumerate(shown):
-            ax = axes[row, column]
-            ax.plot(x, sampler.curve(x, amplitude, phase), color="black", linewidth=2,
-                    label="true function")
-            ax.plot(X_support[:, 0], y_support, "^", color="black", markersize=7,
-                    markerfacecolor="white", label=f"{K_SHOT} points used")
-            for steps, linestyle in ((0, ":"), (1, "--"), (10, "-")):
-                adapted = adapt(models[name], X_support, y_support, steps, rates[name])
-                ax.plot(x, adapted.predict(x[:, None]), linestyle, color=_COLOURS[name],
-                        linewidth=1.6, label=f"after {steps} step{'s' if steps != 1 else ''}")
-            ax.grid(True, color="0.9", linewidth=0.8)
-            ax.set_title(f"{name}: A = {amplitude:.2f}, φ = {phase:.2f}", fontsize=10)
-            if column == 0:
-                ax.set_ylabel("y")
-            if row == len(shown) - 1:
-                ax.set_xlabel("x")
-            if column == 2:                       # beside the row, hiding no curve
-                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small",
-                          frameon=False)
-    fig.suptitle(f"{K_SHOT}-shot sine regression: adapted curves", fontsize=13)
-    return fig
+            curves = [(f"after {steps} step{'s' if steps != 1 else ''}", linestyle,
+                       adapt(models[name], X_support, y_support, steps,
+                             rates[name]).predict(x[:, None]))
+                      for steps, linestyle in ((0, ":"), (1, "--"), (10, "-"))]
+            rows[row].append({"title": f"{name}: A = {amplitude:.2f}, φ = {phase:.2f}",
+                              "x": x, "truth": sampler.curve(x, amplitude, phase),
+                              "points": (X_support[:, 0], y_support),
+                              "points_label": f"{K_SHOT} points used",
+                              "colour": _COLOURS[name], "curves": curves})
+    return plot_function_fits(rows, f"{K_SHOT}-shot sine regression: adapted curves")
 
 
 def _png(figure) -> bytes:

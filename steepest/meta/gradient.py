@@ -32,6 +32,7 @@ from steepest.losses import Loss
 from steepest.losses import get as get_loss
 from steepest.meta import _batched
 from steepest.nn import Network
+from steepest.train import StepLoop
 
 __all__ = ["inner_loop", "maml_gradient", "stacked_gradient"]
 
@@ -40,10 +41,10 @@ def inner_loop(network: Network, loss: Loss, X, y, lr: float, steps: int,
                trajectory: list | None = None) -> list[float]:
     """Take ``steps`` full-batch SGD steps on ``(X, y)`` from the network's theta, in place.
 
-    One step is forward (training mode) → loss → backward → ``optim.SGD(lr).step``:
-    :math:`\\theta \\leftarrow \\theta - \\text{lr}\\, \\nabla L(\\theta)` on the mean loss,
-    without penalty or clipping (MAML's inner loop). This is the one place the meta
-    package trains a network.
+    One step is one :meth:`steepest.train.StepLoop.step` with ``optim.SGD(lr)``: forward
+    (training mode) → loss → backward → :math:`\\theta \\leftarrow \\theta - \\text{lr}\\,
+    \\nabla L(\\theta)` on the mean loss, without penalty or clipping (MAML's inner loop).
+    This is the one place the meta package trains a network.
 
     Parameters
     ----------
@@ -63,16 +64,13 @@ def inner_loop(network: Network, loss: Loss, X, y, lr: float, steps: int,
     list of float
         The loss before each step.
     """
-    optimizer = optim.SGD(lr=lr)
+    loop = StepLoop(network, loss, optim.SGD(lr=lr))
     values = []
     for _ in range(steps):
         if trajectory is not None:
             trajectory.append((network.theta.copy(),
                                [layer.state_dict() for layer in network.layers]))
-        value, dY = loss.value_and_grad(y, network.forward(X, training=True))
-        network.backward(dY)
-        optimizer.step(network.theta, network.grad)
-        values.append(value)
+        values.append(loop.step(X, y))
     return values
 
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from steepest import optim
+from steepest import losses, optim
 from steepest._validation import check_number
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.meta import _batched
@@ -70,7 +70,7 @@ def adapt(estimator, X, y, steps: int, lr: float):
     y = model._targets(y, first=False)[0]
     network = model._network
     with np.errstate(over="ignore", invalid="ignore"):     # divergence: raised below
-        values = inner_loop(network, model._trainer_loss(), model._standardize(X), y, lr, steps)
+        values = inner_loop(network, losses.get(model._loss), model._standardize(X), y, lr, steps)
     if not np.isfinite(network.theta).all():
         raise NonFiniteError(
             f"adapt diverged with lr={lr}: the parameters became non-finite after {steps} steps. "
@@ -130,7 +130,7 @@ class _MetaLearner:
         rng = np.random.default_rng(self.random_state)
         self.estimator_ = self._start(tasks(rng))
         network = self.estimator_._network
-        self._loss = self.estimator_._trainer_loss()
+        self._loss = losses.get(self.estimator_._loss)
         self._begin()
         history = {"loss": [], "grad_norm": [], "lr": [], "time": []}
         draw = getattr(tasks, "batch", None)
