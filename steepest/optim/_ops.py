@@ -69,3 +69,26 @@ def moments_(exp_avg: np.ndarray, exp_avg_sq: np.ndarray, g: np.ndarray, beta1: 
     lerp_(exp_avg, g, 1 - beta1, out)
     exp_avg_sq *= beta2
     addcmul_(exp_avg_sq, 1 - beta2, g, g, out)
+
+
+def decay_split(weight_decay: float, decoupled: bool, lr: float) -> tuple[float | None, float]:
+    """``(shrink, coupled)`` for the Adam family's two kinds of weight decay: decoupled
+    (AdamW), θ is first scaled by ``shrink = 1 − lr·λ`` (None when λ = 0); coupled, ``λ``
+    is added to the gradient as ``λθ`` (``coupled = λ``, else 0)."""
+    if decoupled:
+        return (1 - lr * weight_decay if weight_decay != 0 else None), 0.0
+    return None, weight_decay
+
+
+def adam_moments_(theta: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
+                  exp_avg_sq: np.ndarray, *, shrink: float | None, coupled: float,
+                  maximize: bool, beta1: float, beta2: float, work: np.ndarray,
+                  out: np.ndarray) -> np.ndarray:
+    """The first half of an Adam-family step on NumPy arrays: the decoupled shrink of θ,
+    the prepared gradient ``g`` (:func:`prepared_grad`) and the moments updated from it
+    (:func:`moments_`); returns ``g`` (``grad`` itself or ``work``)."""
+    if shrink is not None:
+        theta *= shrink
+    g = prepared_grad(theta, grad, coupled, maximize, work)
+    moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
+    return g

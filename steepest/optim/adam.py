@@ -6,7 +6,7 @@ import numpy as np
 
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number
-from steepest.optim._ops import addcdiv_, moments_, prepared_grad
+from steepest.optim._ops import adam_moments_, addcdiv_, decay_split
 from steepest.optim.optimizer import Optimizer
 
 
@@ -66,25 +66,17 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        shrink, coupled = decay_split(self.weight_decay, self.decoupled_weight_decay, lr)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if kernels is not None:
-            decoupled = self.decoupled_weight_decay and self.weight_decay != 0
-            kernels.adam(theta, grad, state["exp_avg"], state["exp_avg_sq"],
-                         state.get("max_exp_avg_sq"),
-                         shrink=1 - lr * self.weight_decay if decoupled else None,
-                         weight_decay=0.0 if self.decoupled_weight_decay else self.weight_decay,
-                         maximize=self.maximize, beta1=beta1, beta2=beta2,
-                         bias_correction2_sqrt=bias_correction2_sqrt, eps=self.eps,
-                         step_size=-lr / bias_correction1)
+            kernels.adam(theta, grad, exp_avg, exp_avg_sq, state.get("max_exp_avg_sq"),
+                         shrink=shrink, weight_decay=coupled, maximize=self.maximize,
+                         beta1=beta1, beta2=beta2, bias_correction2_sqrt=bias_correction2_sqrt,
+                         eps=self.eps, step_size=-lr / bias_correction1)
             return
         work, denom, out = self._buffers(theta, 3)
-        if self.decoupled_weight_decay:
-            if self.weight_decay != 0:
-                theta *= 1 - lr * self.weight_decay
-            g = prepared_grad(theta, grad, 0.0, self.maximize, work)
-        else:
-            g = prepared_grad(theta, grad, self.weight_decay, self.maximize, work)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
+        adam_moments_(theta, grad, exp_avg, exp_avg_sq, shrink=shrink, coupled=coupled,
+                      maximize=self.maximize, beta1=beta1, beta2=beta2, work=work, out=out)
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             np.sqrt(state["max_exp_avg_sq"], out=denom)

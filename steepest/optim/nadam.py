@@ -6,7 +6,7 @@ import numpy as np
 
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number
-from steepest.optim._ops import addcdiv_, moments_, prepared_grad
+from steepest.optim._ops import adam_moments_, addcdiv_, decay_split
 from steepest.optim.optimizer import Optimizer
 
 
@@ -61,8 +61,7 @@ class NAdam(Optimizer):
 
     def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
-        coupled_decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
-        decoupled = self.decoupled_weight_decay and self.weight_decay != 0
+        shrink, coupled = decay_split(self.weight_decay, self.decoupled_weight_decay, lr)
         bias_correction2 = 1 - beta2**step
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * self.momentum_decay))
@@ -73,17 +72,14 @@ class NAdam(Optimizer):
         avg_step = -lr * mu_next / (1.0 - mu_product_next)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if kernels is not None:
-            kernels.nadam(theta, grad, exp_avg, exp_avg_sq,
-                          shrink=1 - lr * self.weight_decay if decoupled else None,
-                          weight_decay=coupled_decay, maximize=self.maximize, beta1=beta1,
+            kernels.nadam(theta, grad, exp_avg, exp_avg_sq, shrink=shrink,
+                          weight_decay=coupled, maximize=self.maximize, beta1=beta1,
                           beta2=beta2, bias_correction2=bias_correction2, eps=self.eps,
                           grad_step=grad_step, avg_step=avg_step)
             return
         work, denom, out = self._buffers(theta, 3)
-        if decoupled:
-            theta *= 1 - lr * self.weight_decay
-        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
-        moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
+        g = adam_moments_(theta, grad, exp_avg, exp_avg_sq, shrink=shrink, coupled=coupled,
+                          maximize=self.maximize, beta1=beta1, beta2=beta2, work=work, out=out)
         np.divide(exp_avg_sq, bias_correction2, out=denom)
         np.sqrt(denom, out=denom)
         denom += self.eps

@@ -6,7 +6,7 @@ import numpy as np
 
 from steepest._types import ScalarOrSchedule
 from steepest._validation import check_number
-from steepest.optim._ops import moments_, prepared_grad
+from steepest.optim._ops import adam_moments_, decay_split
 from steepest.optim.optimizer import Optimizer
 
 
@@ -55,8 +55,7 @@ class RAdam(Optimizer):
 
     def _update(self, theta, grad, state, lr, step, kernels=None):
         beta1, beta2 = self.betas
-        coupled_decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
-        decoupled = self.decoupled_weight_decay and self.weight_decay != 0
+        shrink, coupled = decay_split(self.weight_decay, self.decoupled_weight_decay, lr)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         rho_inf = 2 / (1 - beta2) - 1
@@ -67,17 +66,14 @@ class RAdam(Optimizer):
                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if kernels is not None:
-            kernels.radam(theta, grad, exp_avg, exp_avg_sq,
-                          shrink=1 - lr * self.weight_decay if decoupled else None,
-                          weight_decay=coupled_decay, maximize=self.maximize, beta1=beta1,
+            kernels.radam(theta, grad, exp_avg, exp_avg_sq, shrink=shrink,
+                          weight_decay=coupled, maximize=self.maximize, beta1=beta1,
                           beta2=beta2, bias_correction1=bias_correction1, lr=lr, rect=rect,
                           eps=self.eps, bias_correction2_sqrt=bias_correction2**0.5)
             return
         work, update, out = self._buffers(theta, 3)
-        if decoupled:
-            theta *= 1 - lr * self.weight_decay
-        g = prepared_grad(theta, grad, coupled_decay, self.maximize, work)
-        moments_(exp_avg, exp_avg_sq, g, beta1, beta2, out)
+        adam_moments_(theta, grad, exp_avg, exp_avg_sq, shrink=shrink, coupled=coupled,
+                      maximize=self.maximize, beta1=beta1, beta2=beta2, work=work, out=out)
         np.divide(exp_avg, bias_correction1, out=update)
         update *= lr
         if rect is not None:
