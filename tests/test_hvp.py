@@ -184,3 +184,50 @@ def test_hvp_survives_a_deepcopy_of_the_network():
     assert not np.allclose(twin.hvp(X, y, "mse", v), before)
     twin.theta[0] -= 1.0
     np.testing.assert_allclose(twin.hvp(X, y, "mse", v), before, rtol=1e-14)
+
+
+CONV_STACKS = {
+    "conv": lambda k: [nn.Conv2D(2, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Dense(k)],
+    "conv_strided_no_bias": lambda k: [nn.Conv2D(3, (2, 3), stride=(2, 1), bias=False),
+                                       nn.Flatten(), nn.Dense(k)],
+    "two_convs": lambda k: [nn.Conv2D(2, 3, padding=1), nn.Tanh(), nn.Conv2D(2, 2, stride=2),
+                            nn.Flatten(), nn.Dense(k)],
+    "conv_maxpool": lambda k: [nn.Conv2D(2, 2), nn.MaxPool2D(2), nn.Flatten(), nn.Dense(k)],
+    "conv_avgpool": lambda k: [nn.Conv2D(2, 3, padding=1), nn.AvgPool2D(2, stride=1),
+                               nn.Sigmoid(), nn.Flatten(), nn.Dense(k)],
+}
+
+
+def max_positions(network) -> list:
+    return [layer.argmax.copy() for layer in network.layers if isinstance(layer, nn.MaxPool2D)]
+
+
+@pytest.mark.parametrize("kind", sorted(CONV_STACKS))
+@settings(deadline=None, max_examples=10)
+@given(n=st.integers(2, 4), channels=st.integers(1, 2), height=st.integers(4, 6),
+       width=st.integers(4, 6), loss_name=st.sampled_from(["mse", "categorical_crossentropy"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_hvp_through_convolutions_and_pools_matches_finite_differences(kind, n, channels,
+                                                                       height, width, loss_name,
+                                                                       seed):
+    rng = np.random.default_rng(seed)
+    k = 3 if loss_name == "categorical_crossentropy" else 2
+    network = nn.Network(CONV_STACKS[kind](k), (channels, height, width), random_state=seed)
+    network.theta[...] = rng.normal(size=network.n_params) * 0.5
+    X = rng.normal(size=(n, channels, height, width))
+    y, loss = targets(loss_name, rng, n, k), losses.get(loss_name)
+    v = rng.normal(size=network.n_params)
+    v /= np.linalg.norm(v)
+    theta = network.theta.copy()
+    hv = network.hvp(X, y, loss, v).copy()
+    np.testing.assert_array_equal(network.theta, theta)
+
+    def gradient(point):
+        network.theta[...] = point
+        network.backward(loss.grad(y, network.forward(X, True)))
+        return network.grad.copy(), max_positions(network)
+
+    (up, max_up), (down, max_down) = gradient(theta + STEP * v), gradient(theta - STEP * v)
+    assume(all(np.array_equal(a, b) for a, b in zip(max_up, max_down, strict=True)))
+    fd = (up - down) / (2 * STEP)
+    assert relative_error(hv, fd) < TOLERANCE or np.abs(hv - fd).max() < 1e-9

@@ -244,6 +244,60 @@ class Conv2D(_ImageLayer):
         return _kernels().col2im(dcols.reshape(C, kh, kw, n, OH, OW), kh, kw, sh, sw, ph, pw,
                                  dX)
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray:
+        """``R{Y} = conv(R{X}, W) + conv(X, rW) + rb`` (bilinear in the input and the
+        weights): two matmuls on the columns, ``X``'s kept by forward."""
+        (O, OH, OW), (C, H, W) = self.out_shape, self.in_shape
+        n = self._cols.shape[1] // (OH * OW)
+        (kh, kw), (ph, pw) = self._kernel, self._padding
+        products = self._batch_buffer("Rproducts", n, (O, n * OH * OW))
+        np.matmul(self.rW.reshape(O, -1), self._cols, out=products)
+        self._Rcols = None
+        if RX is not None:
+            Rcols = self._batch_buffer("Rcols", n, (C, kh, kw, n, OH, OW))
+            padded = self._buffer("padded", (n, C, H + 2 * ph, W + 2 * pw)) if ph or pw \
+                else None
+            im2col(RX, self._kernel, self._stride, self._padding, padded, Rcols)
+            self._Rcols = Rcols = Rcols.reshape(C * kh * kw, n * OH * OW)
+            products += self.W.reshape(O, -1) @ Rcols
+        RY = self._buffer("RY", (n, O, OH, OW))
+        by_channel = products.reshape(O, n, OH * OW).transpose(1, 0, 2)
+        if self.bias:
+            np.add(by_channel, self.rb[:, None], out=RY.reshape(n, O, OH * OW))
+        else:
+            np.copyto(RY.reshape(n, O, OH * OW), by_channel)
+        return RY
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dW} = R{dY}·colsᵀ + dY·R{cols}ᵀ``, ``R{db} = Σ R{dY}``; return
+        ``R{dX} = col2im(Wᵀ R{dY} + rWᵀ dY)``."""
+        n, (O, OH, OW) = dY.shape[0], self.out_shape
+        (kh, kw), (sh, sw), (ph, pw) = self._kernel, self._stride, self._padding
+        C = self.in_shape[0]
+
+        def by_channel(array, name):
+            out = self._batch_buffer(name, n, (O, n * OH * OW))
+            np.copyto(out.reshape(O, n, OH * OW),
+                      array.reshape(n, O, OH * OW).transpose(1, 0, 2))
+            return out
+
+        dY_c, RdY_c = by_channel(dY, "dY_c"), by_channel(RdY, "RdY_c")
+        rdW = self.rdW.reshape(O, -1)
+        np.matmul(RdY_c, self._cols.T, out=rdW)
+        if self._Rcols is not None:
+            rdW += dY_c @ self._Rcols.T
+        if self.bias:
+            np.sum(RdY_c, axis=1, out=self.rdb)
+        if not need_dX:
+            return None
+        Rdcols = self._batch_buffer("Rdcols", n, (C * kh * kw, n * OH * OW))
+        np.matmul(self.W.reshape(O, -1).T, RdY_c, out=Rdcols)
+        Rdcols += self.rW.reshape(O, -1).T @ dY_c
+        RdX = self._buffer("RdX", (n, *self.in_shape))
+        return _kernels().col2im(Rdcols.reshape(C, kh, kw, n, OH, OW), kh, kw, sh, sw, ph,
+                                 pw, RdX)
+
 
 class _Pool2D(_ImageLayer):
     """A pooling window of ``kernel_size`` moved by ``stride`` (default: the kernel)."""
@@ -300,6 +354,25 @@ class MaxPool2D(_Pool2D):
         dX = self._buffer("dX", (dY.shape[0], *self.in_shape))
         return _kernels().max_pool_backward(np.ascontiguousarray(dY), self.argmax, dX)
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray | None:
+        """``R{Y}``: ``R{X}`` at each window's maximum (the max is linear where it does
+        not switch)."""
+        if RX is None:
+            return None
+        n, C = RX.shape[0], self.in_shape[0]
+        RY = self._buffer("RY", (n, *self.out_shape))
+        np.copyto(RY.reshape(n, C, -1), np.take_along_axis(
+            RX.reshape(n, C, -1), self.argmax.reshape(n, C, -1).astype(np.intp), axis=2))
+        return RY
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dX}``: ``R{dY}`` at each window's maximum, as backward routes ``dY``."""
+        if not need_dX:
+            return None
+        RdX = self._buffer("RdX", (RdY.shape[0], *self.in_shape))
+        return _kernels().max_pool_backward(np.ascontiguousarray(RdY), self.argmax, RdX)
+
 
 class AvgPool2D(_Pool2D):
     r"""The mean of each window, per channel, as torch's ``AvgPool2d`` (no padding).
@@ -330,6 +403,25 @@ class AvgPool2D(_Pool2D):
         return _kernels().avg_pool_backward(np.ascontiguousarray(dY), kh, kw, sh, sw,
                                             self.dtype.type(kh * kw), dX)
 
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray | None:
+        """``R{Y}``: the window means of ``R{X}`` (the layer is linear)."""
+        if RX is None:
+            return None
+        (kh, kw), (sh, sw) = self._kernel, self._stride
+        RY = self._buffer("RY", (RX.shape[0], *self.out_shape))
+        return _kernels().avg_pool(np.ascontiguousarray(RX), kh, kw, sh, sw,
+                                   self.dtype.type(kh * kw), RY)
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dX}``: ``R{dY} / (kh·kw)`` spread over its window."""
+        if not need_dX:
+            return None
+        (kh, kw), (sh, sw) = self._kernel, self._stride
+        RdX = self._buffer("RdX", (RdY.shape[0], *self.in_shape))
+        return _kernels().avg_pool_backward(np.ascontiguousarray(RdY), kh, kw, sh, sw,
+                                            self.dtype.type(kh * kw), RdX)
+
 
 class Flatten(Layer):
     """Samples of any shape, such as images ``(C, H, W)``, as flat rows of ``C·H·W`` values
@@ -348,3 +440,12 @@ class Flatten(Layer):
     def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
         """``dX`` (n_samples, *in_shape), a view of ``dY`` (n_samples, n_in)."""
         return dY.reshape(dY.shape[0], *self.in_shape) if need_dX else None
+
+    def r_forward(self, RX: np.ndarray | None) -> np.ndarray | None:
+        """``R{Y}``: ``R{X}`` flattened (a view)."""
+        return None if RX is None else RX.reshape(RX.shape[0], self.n_in)
+
+    def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
+                   need_dX: bool = True) -> np.ndarray | None:
+        """``R{dX}``: ``R{dY}`` in the input's shape (a view)."""
+        return RdY.reshape(RdY.shape[0], *self.in_shape) if need_dX else None
