@@ -308,7 +308,6 @@ def explore(
     typer.echo(f"Explorer: {path.resolve()} (open it in a browser; it works offline)")
 
 
-@contextmanager
 @app.command()
 def example(
     name: Annotated[str, typer.Argument(help="The example's name.")],
@@ -324,6 +323,7 @@ def example(
     typer.echo(f"report: {report}")
 
 
+@contextmanager
 def _progress(what: str) -> Iterator:
     """A ``progress(done, total)`` callback for long work: a transient bar on a terminal;
     elsewhere (a pipe, a log) a plain line on stderr at every tenth of the work."""
