@@ -374,3 +374,10 @@ def test_train_on_a_local_dask_cluster(parquet_table, tmp_path):
 def test_out_of_core_flags_that_cannot_go_together(parquet_table, arguments, line):
     result = runner.invoke(app, ["train", str(parquet_table), "--target", "label", *arguments])
     assert result.exit_code != 0 and error_line(result) == line
+
+
+def test_example_names_the_examples_when_the_name_is_wrong():
+    result = runner.invoke(app, ["example", "imagee"])
+    assert error_line(result) == (
+        "Error: Unknown example 'imagee'. Valid names are: federated, image, meta, recommend, "
+        "sentiment. Did you mean 'image'?")
