@@ -17,6 +17,7 @@ the initialisers in :mod:`steepest.nn.init`.
 from __future__ import annotations
 
 from steepest.nn import functional, init
+from steepest.nn.embedding import Embedding
 from steepest.nn.layers import ELU, BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from steepest.nn.network import Network
 
@@ -25,6 +26,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "ELU",
+    "Embedding",
     "Layer",
     "LeakyReLU",
     "Network",
