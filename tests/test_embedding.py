@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck import numerical_grad
 from steepest import losses, nn, optim
 from steepest.errors import ParameterError
 from steepest.train import Trainer
