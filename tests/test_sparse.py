@@ -39,6 +39,7 @@ def quiet_and_counted(monkeypatch):
     from steepest.train import _per_sample, _per_sample_kernel
 
     monkeypatch.setattr(_per_sample, "MIN_UPDATES", 0)
+    monkeypatch.setattr(_per_sample, "MIN_SPARSE_UPDATES", 0)
     for name in ("epoch", "sparse_epoch"):
         kernel = getattr(_per_sample_kernel, name)
         monkeypatch.setattr(_per_sample_kernel, name,

@@ -62,6 +62,10 @@ importing Numba and loading the compiled loop cost 0.5-1 s, what the loop spends
 process has loaded, so the same run always takes the same path (and a resumed run
 the path of the uninterrupted one)."""
 
+MIN_SPARSE_UPDATES = 2**11
+"""``MIN_UPDATES`` for a sparse ``X``: the NumPy loop then gathers a CSR row per update
+(about 0.3 ms each), so the compiled loop pays for its loading after about 2,000."""
+
 _MSE, _LOGISTIC, _SOFTMAX = 0, 1, 2
 _LOSSES = {losses.MeanSquaredError: _MSE, losses.BinaryCrossEntropy: _LOGISTIC,
            losses.CategoricalCrossEntropy: _SOFTMAX}
@@ -86,11 +90,11 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
         return None
     layer = network.layers[0]
     X, n = batcher.X, batcher.n_samples
-    if n * max(trainer.target_epochs, 1) < MIN_UPDATES:
+    sparse = is_sparse(X)
+    if n * max(trainer.target_epochs, 1) < (MIN_SPARSE_UPDATES if sparse else MIN_UPDATES):
         return None
     targets = _targets(kind, batcher.y, n, layer.units, network.dtype)
     rates = _rates(trainer, n) if targets is not None else None
-    sparse = is_sparse(X)
     if rates is None or not (sparse or X.flags.c_contiguous):
         return None
     order = batcher.epoch_order()

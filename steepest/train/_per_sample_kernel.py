@@ -76,7 +76,8 @@ def _loss_gradient(kind, z, values, labels, sample, units, zero, one, two_over_u
             t, target = z[c], values[sample, c]
             e = np.exp(-np.abs(t))
             terms += np.log1p(e) + max(t, zero) - target * t
-            z[c] = (np.exp(min(t, zero)) / (e + one) - target) * one_over_units
+            # σ(t) = e^{min(t, 0)} / (1 + e^{-|t|}), and e^{min(t, 0)} is e for t <= 0
+            z[c] = ((e if t <= zero else one) / (e + one) - target) * one_over_units
         value = float(terms) / units
     else:  # the mean over one sample: no division
         label = labels[sample]
@@ -182,13 +183,23 @@ def sparse_epoch(total, data, indices, indptr, order, values, labels, neg_rates,
     for i in range(order.size):
         sample = order[i]
         start, stop = indptr[sample], indptr[sample + 1]
-        for c in range(units):
-            z[c] = zero
-        for p in range(start, stop):
-            xj = data[p]
-            at = indices[p] * units
+        largest = zero  # max |x_j| of the row: |x_j dz| <= largest·|dz| bounds the products
+        if units == 1:
+            s = zero
+            for p in range(start, stop):
+                xj = data[p]
+                s += xj * theta[indices[p]]
+                largest = max(largest, abs(xj))
+            z[0] = s
+        else:
             for c in range(units):
-                z[c] += xj * theta[at + c]
+                z[c] = zero
+            for p in range(start, stop):
+                xj = data[p]
+                largest = max(largest, abs(xj))
+                at = indices[p] * units
+                for c in range(units):
+                    z[c] += xj * theta[at + c]
         if lazy and scale != 1.0:
             for c in range(units):
                 z[c] = z[c] * scale
@@ -203,12 +214,9 @@ def sparse_epoch(total, data, indices, indptr, order, values, labels, neg_rates,
         rate = neg_rates[i]
         if lazy:
             nonfinite = 0
-            for p in range(start, stop):
-                for c in range(units):
-                    g = data[p] * z[c]
-                    nonfinite += not (g - g == 0)
-            for c in range(units):
-                nonfinite += not (z[c] - z[c] == 0)
+            for c in range(units):  # every x_j dz finite, without a pass over the row
+                bound = largest * abs(z[c])
+                nonfinite += not (z[c] - z[c] == 0) or not (bound - bound == 0)
             if nonfinite:
                 _unscale(theta, n_weights, scale)
                 return total, i, 2, value
@@ -216,13 +224,18 @@ def sparse_epoch(total, data, indices, indptr, order, values, labels, neg_rates,
             if scale < 1e-9:  # fold s into the weights before it underflows (or is <= 0)
                 _unscale(theta, n_weights, scale)
                 scale = 1.0
-            for c in range(units):
-                step[c] = (rate * z[c]) / scale
-            for p in range(start, stop):
-                xj = data[p]
-                at = indices[p] * units
+            if units == 1:
+                step0 = (rate * z[0]) / scale
+                for p in range(start, stop):
+                    theta[indices[p]] += data[p] * step0
+            else:
                 for c in range(units):
-                    theta[at + c] += xj * step[c]
+                    step[c] = (rate * z[c]) / scale
+                for p in range(start, stop):
+                    xj = data[p]
+                    at = indices[p] * units
+                    for c in range(units):
+                        theta[at + c] += xj * step[c]
             if bias:
                 for c in range(units):
                     q = n_weights + c
