@@ -109,6 +109,8 @@ def test_a_sparse_fit_is_the_dense_fit(estimator, fit, fmt):
                                    rtol=1e-9)
     else:
         np.testing.assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-9)
+        np.testing.assert_allclose(sparse.history_["grad_norm"], dense.history_["grad_norm"],
+                                   rtol=1e-9)
     if kind == "regression":
         np.testing.assert_allclose(sparse.predict(X), dense.predict(X.toarray()), rtol=rtol,
                                    atol=atol)

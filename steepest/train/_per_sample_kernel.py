@@ -170,7 +170,8 @@ def sparse_epoch(total, data, indices, indptr, order, values, labels, neg_rates,
     ``weight_decay``, ``w ← (1 − lr (l2 + λ)) w``, multiplies the scalar ``s``, and the
     data step adds ``−lr·x_j dz / s`` to the row's ``v_j``, so an update costs
     O(non-zeros · units), as scikit-learn's SGD; ``theta`` holds ``s·v`` again on
-    return (and whenever ``s`` falls below 1e-9). Without ``lazy`` the penalty and the
+    return (and whenever ``s`` falls below 1e-9), and ``grad`` the gradient of the last
+    update (written in full for that one only). Without ``lazy`` the penalty and the
     step touch every weight, as the dense loop's do (O(n_features · units)), with the
     same arithmetic.
 
@@ -220,6 +221,17 @@ def sparse_epoch(total, data, indices, indptr, order, values, labels, neg_rates,
             if nonfinite:
                 _unscale(theta, n_weights, scale)
                 return total, i, 2, value
+            if i == order.size - 1:  # leave grad as the dense loop does: the last gradient
+                for q in range(n_weights):
+                    grad[q] = _penalized(zero, theta[q] * scale, l1, l2)
+                for p in range(start, stop):
+                    at = indices[p] * units
+                    for c in range(units):
+                        q = at + c
+                        grad[q] = _penalized(data[p] * z[c], theta[q] * scale, l1, l2)
+                if bias:
+                    for c in range(units):
+                        grad[n_weights + c] = z[c]
             scale *= 1.0 + rate * (l2 + weight_decay)  # the decay of every weight at once
             if scale < 1e-9:  # fold s into the weights before it underflows (or is <= 0)
                 _unscale(theta, n_weights, scale)
