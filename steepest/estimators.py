@@ -536,6 +536,7 @@ class _GradientDescentModel(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # SciPy sparse X: steepest.sparse
         return tags
 
 
