@@ -462,7 +462,8 @@ class _GradientDescentModel(BaseEstimator):
             self._dtype = np.dtype(np.float32 if getattr(X, "dtype", None) == np.float32
                                    else np.float64)
         if is_sparse(X):  # kept sparse: CSR for the first Dense layer (steepest.sparse)
-            X = check_sparse_X(X, dtype=self._dtype, owner=type(self).__name__)
+            X = check_sparse_X(X, dtype=self._dtype, owner=type(self).__name__,
+                               n_features=None if reset else self.n_features_in_)
             y = check_y(y, X.shape[0], numeric=not classifier, multi_output=not classifier,
                         dtype=self._dtype)
         else:

@@ -66,6 +66,11 @@ def check_sparse_X(X, *, dtype="float64", n_features: int | None = None,
     """
     import scipy.sparse as sp
 
+    if X.ndim != 2:
+        raise ParameterError(
+            f"{name} must be a 2-D sparse matrix of shape (n_samples, n_features); got one "
+            f"of shape {X.shape}."
+        )
     n, d = X.shape
     for size, what in ((n, "sample"), (d, "feature")):
         if size == 0:

@@ -261,8 +261,11 @@ def test_bad_sparse_input_is_refused_clearly():
                                              rf"{row}\)"):
         LogisticRegression().fit(bad, y)
     model = LogisticRegression(optimizer="lbfgs").fit(X, y)
+    narrow = sp.random(3, 24, format="csr")
     with pytest.raises(ParameterError, match="expecting 25 features"):
-        model.predict(sp.random(3, 24, format="csr"))
+        model.predict(narrow)
+    with pytest.raises(ParameterError, match="expecting 25 features"):
+        LogisticRegression(epochs=2).fit(X, y, validation_data=(narrow, y[:3]))
     with pytest.raises(ParameterError, match="0 sample"):
         check_sparse_X(sp.csr_matrix((0, 4)))
     net = nn.Network([nn.Tanh(), nn.Dense(1)], 25)
