@@ -69,10 +69,11 @@ def _plot_rmse(histories: dict, quick: bool):
 
     fig = Figure(figsize=(10.5, 4.0), layout="constrained")
     ax = fig.subplots()
-    for (name, history), marker in zip(histories.items(), "os", strict=False):
+    for (name, history), marker, color in zip(histories.items(), "os", ("#1f77b4", "#d62728"),
+                                              strict=False):
         epochs = np.arange(1, len(history["val_rmse"]) + 1)
-        ax.plot(epochs, history["val_rmse"], marker=marker, label=f"{name}: test")
-        ax.plot(epochs, history["rmse"], marker=marker, linestyle=":", alpha=0.6,
+        ax.plot(epochs, history["val_rmse"], marker=marker, color=color, label=f"{name}: test")
+        ax.plot(epochs, history["rmse"], marker=marker, color=color, linestyle=":", alpha=0.5,
                 label=f"{name}: training")
     if not quick:
         ax.axhline(SURPRISE_README_RMSE, color="0.3", linestyle="--", linewidth=1,
