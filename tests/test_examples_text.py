@@ -88,3 +88,25 @@ def test_recommendations_are_unseen_items_in_order(quiet):
         assert scores == sorted(scores, reverse=True)
         pairs = np.array([[user, row[2]] for row in mine])
         np.testing.assert_allclose(model.predict(pairs), scores)
+
+
+def test_train_validation_curves_pair_each_run_s_lines_by_colour():
+    from steepest.plot import plot_train_validation
+
+    histories = {"a": {"rmse": [1.0, 0.9, 0.8], "val_rmse": [1.1, 1.0, 0.95]},
+                 "b": {"rmse": [1.2, 1.0], "val_rmse": [1.3, 1.1]}}
+    figure = plot_train_validation(histories, "rmse", "val_rmse", ylabel="RMSE",
+                                   validation_label="test", references={"peer": 0.934})
+    (ax,) = figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"a: test", "a: training", "b: test", "b: training", "peer"}
+    for run in histories:
+        assert lines[f"{run}: test"].get_color() == lines[f"{run}: training"].get_color()
+        np.testing.assert_array_equal(lines[f"{run}: test"].get_ydata(),
+                                      histories[run]["val_rmse"])
+    assert lines["a: test"].get_color() != lines["b: test"].get_color()
+    np.testing.assert_array_equal(lines["peer"].get_ydata(), [0.934, 0.934])
+    scored = plot_train_validation({"a": {"loss": [1, 0.5], "val_loss": [1, 0.7],
+                                          "val_score": [0.6, 0.8]}}, score_key="val_score")
+    assert len(scored.axes) == 2
+    np.testing.assert_array_equal(scored.axes[1].get_lines()[0].get_ydata(), [0.6, 0.8])

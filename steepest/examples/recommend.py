@@ -26,6 +26,7 @@ import numpy as np
 
 from steepest import MatrixFactorization, optim
 from steepest.datasets import fetch_movielens_100k
+from steepest.plot import plot_train_validation
 from steepest.report import Report
 
 __all__ = ["run"]
@@ -64,28 +65,6 @@ def _recommendations(model, X_train, users) -> list[list]:
     return rows
 
 
-def _plot_rmse(histories: dict, quick: bool):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
-    ax = fig.subplots()
-    for (name, history), marker, color in zip(histories.items(), "os", ("#1f77b4", "#d62728"),
-                                              strict=False):
-        epochs = np.arange(1, len(history["val_rmse"]) + 1)
-        ax.plot(epochs, history["val_rmse"], marker=marker, color=color, label=f"{name}: test")
-        ax.plot(epochs, history["rmse"], marker=marker, color=color, linestyle=":", alpha=0.5,
-                label=f"{name}: training")
-    if not quick:
-        ax.axhline(SURPRISE_README_RMSE, color="0.3", linestyle="--", linewidth=1,
-                   label=f"Surprise SVD, README ({SURPRISE_README_RMSE})")
-        ax.axhline(SURPRISE_MEASURED_RMSE, color="0.6", linestyle="--", linewidth=1,
-                   label=f"Surprise SVD, measured ({SURPRISE_MEASURED_RMSE})")
-    ax.set(xlabel="epoch", ylabel="RMSE", title="RMSE per epoch")
-    ax.grid(True, color="0.9")
-    fig.legend(loc="outside right center", fontsize="small", frameon=False)
-    return fig
-
-
 def run(out_dir: str | os.PathLike = "steepest-recommend", *, quick: bool = False) -> Path:
     """Train the factorisations and write ``out_dir/report.html``; return its path.
 
@@ -98,6 +77,7 @@ def run(out_dir: str | os.PathLike = "steepest-recommend", *, quick: bool = Fals
     """
     from sklearn.metrics import mean_absolute_error
     from sklearn.model_selection import train_test_split
+
 
     bunch = fetch_movielens_100k()
     X, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=np.float64)
@@ -137,7 +117,12 @@ def run(out_dir: str | os.PathLike = "steepest-recommend", *, quick: bool = Fals
                 "split, so they compare within the spread of splits (about ±0.005); "
                 "bench/mf.py runs Surprise itself on the same folds."})
     report.add_heading("RMSE per epoch")
-    report.add_figure(_plot_rmse(histories, quick),
+    references = {} if quick else {f"Surprise SVD, README ({SURPRISE_README_RMSE})":
+                                   SURPRISE_README_RMSE,
+                                   f"Surprise SVD, measured ({SURPRISE_MEASURED_RMSE})":
+                                   SURPRISE_MEASURED_RMSE}
+    report.add_figure(plot_train_validation(histories, "rmse", "val_rmse", ylabel="RMSE",
+                                            validation_label="test", references=references),
                       caption="Test RMSE (solid) and training RMSE as the epoch went "
                               "(dotted), epoch by epoch.")
     report.add_heading("Top recommendations")

@@ -30,6 +30,7 @@ import numpy as np
 
 from steepest import LogisticRegression, nn, optim
 from steepest.datasets import fetch_rotten_tomatoes
+from steepest.plot import plot_train_validation, plot_training_curves
 from steepest.report import Report
 from steepest.train import Trainer
 
@@ -128,23 +129,6 @@ def _embedding_bag(train_texts, test_texts, y_train, y_test, quick: bool):
     return accuracy, seconds, history.to_dict()
 
 
-def _plot_embedding_bag(history):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9.0, 3.6), layout="constrained")
-    losses, accuracy = fig.subplots(1, 2)
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    losses.plot(epochs, history["loss"], marker="o", label="training")
-    losses.plot(epochs, history["val_loss"], marker="s", label="test")
-    losses.set(xlabel="epoch", ylabel="objective", title="Loss")
-    losses.legend(frameon=False)
-    accuracy.plot(epochs, history["val_score"], marker="s", color="#9467bd")
-    accuracy.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy")
-    for ax in (losses, accuracy):
-        ax.grid(True, color="0.9")
-    return fig
-
-
 def _top_words(pipeline, k: int = 15):
     vectorizer, model = pipeline[0], pipeline[-1]
     words = vectorizer.get_feature_names_out()
@@ -164,7 +148,6 @@ def run(out_dir: str | os.PathLike = "steepest-sentiment", *, quick: bool = Fals
     quick : bool, default=False
         A fifth of the reviews and 3 epochs, for a test (seconds, not a minute).
     """
-    from steepest.plot import plot_training_curves
 
     bunch, train_texts, test_texts, y_train, y_test = _split(quick)
     rows, histories, fitted = [], {}, {}
@@ -214,7 +197,9 @@ def run(out_dir: str | os.PathLike = "steepest-sentiment", *, quick: bool = Fals
                               "the L2 term) per epoch (L-BFGS: per iteration) and against "
                               "time. All three approach the same minimum; the stochastic run's "
                               "first epoch includes loading its compiled loop.")
-    report.add_figure(_plot_embedding_bag(bag_history),
+    report.add_figure(plot_train_validation({"embedding bag": bag_history}, ylabel="objective",
+                                            validation_label="test", score_key="val_score",
+                                            score_label="test accuracy"),
                       caption="The embedding bag, epoch by epoch: it fits the training "
                               "reviews far better than the test ones (a vector per word to "
                               f"learn from {len(train_texts):,} snippets).")
