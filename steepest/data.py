@@ -32,6 +32,7 @@ import numpy as np
 
 from steepest._validation import check_number
 from steepest.errors import ParameterError
+from steepest.sparse import is_sparse, take_rows
 
 __all__ = [
     "Batcher",
@@ -374,15 +375,17 @@ def train_validation_split(X, y, validation_fraction: float, *, stratify: bool =
     :func:`split_indices`). The parts are new C-contiguous arrays; the order of
     the rows within each part is their order in X.
     """
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
+    sparse = is_sparse(X)  # a SciPy sparse X is split into two CSR matrices
+    X, y = (X.tocsr() if sparse else np.asarray(X)), np.asarray(y)
+    if X.shape[0] != len(y):
         raise ParameterError(
-            f"X has {len(X)} samples but y has {len(y)}; pass one target per sample."
+            f"X has {X.shape[0]} samples but y has {len(y)}; pass one target per sample."
         )
-    train, val = split_indices(len(X), validation_fraction, stratify=y if stratify else None,
-                               random_state=random_state)
-    return (np.take(X, train, axis=0), np.take(X, val, axis=0),
-            np.take(y, train, axis=0), np.take(y, val, axis=0))
+    train, val = split_indices(X.shape[0], validation_fraction,
+                               stratify=y if stratify else None, random_state=random_state)
+    X_train, X_val = (take_rows(X, train), take_rows(X, val)) if sparse else \
+        (np.take(X, train, axis=0), np.take(X, val, axis=0))
+    return X_train, X_val, np.take(y, train, axis=0), np.take(y, val, axis=0)
 
 
 # -- batches ---------------------------------------------------------------------------
@@ -393,9 +396,12 @@ class Batcher:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W)
+    X : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W), or SciPy sparse
+        matrix of shape (n_samples, n_features)
         Used as it is (convert it to the network's dtype first, so no batch is
-        converted again).
+        converted again). A sparse ``X`` is kept as CSR; its shuffled batches are
+        row gathers (new CSR matrices of the batch's non-zeros), its unshuffled ones
+        row slices.
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
     batch_size : int or None, default=None
         ``None`` (or any size >= n_samples): the whole data set in one batch, in
@@ -422,7 +428,9 @@ class Batcher:
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None, *,
                  shuffle: bool = True, drop_single: bool = False, random_state=None) -> None:
-        if not isinstance(X, np.ndarray) or X.ndim < 2 or X.shape[0] == 0:
+        sparse = is_sparse(X)
+        if not (sparse or isinstance(X, np.ndarray)) or X.shape[0] == 0 \
+                or (X.ndim != 2 if sparse else X.ndim < 2):
             raise ParameterError(
                 "Batcher needs X as a 2-D array (or an array of images, samples first) with at "
                 "least one sample; got "
@@ -436,7 +444,8 @@ class Batcher:
             )
         if batch_size is not None:
             check_number(batch_size, "batch_size", "Batcher", low=1, integer=True)
-        self.X, self.y = X, y
+        self.X, self.y = (X.tocsr() if sparse else X), y
+        self._sparse = sparse
         self.n_samples = n = X.shape[0]
         self.full = batch_size is None or batch_size >= n
         self.batch_size = n if self.full else int(batch_size)
@@ -479,6 +488,9 @@ class Batcher:
         starts = range(0, self._n_batches * k, k)
         if order is None:
             return ((self.X[a:a + k], self.y[a:a + k]) for a in starts)
+        if self._sparse:  # each batch a new CSR matrix of its rows' non-zeros
+            return ((take_rows(self.X, order[a:a + k]), self.y[order[a:a + k]])
+                    for a in starts)
         if self._X_batch is None:
             self._X_batch = np.empty((k, *self.X.shape[1:]), self.X.dtype)
             self._y_batch = np.empty((k, *self.y.shape[1:]), self.y.dtype)

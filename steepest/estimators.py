@@ -61,11 +61,12 @@ from steepest._params import (
     rate_rule as _rate,
 )
 from steepest._validation import check_number
-from steepest.data import check_X, check_X_y, train_validation_split
+from steepest.data import check_X, check_X_y, check_y, train_validation_split
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
 from steepest.factorization import MatrixFactorization
 from steepest.io import load_arrays, save_arrays
 from steepest.outofcore import fit_out_of_core, is_out_of_core
+from steepest.sparse import check_sparse_X, column_std, is_sparse, scale_columns
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "load"]
 
@@ -401,8 +402,9 @@ class _GradientDescentModel(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """The network's raw outputs on ``X``, shape (n_samples, n_outputs), a copy."""
         check_is_fitted(self, "n_features_in_")
-        X = check_X(X, dtype=self._dtype, n_features=self.n_features_in_,
-                    owner=type(self).__name__)
+        check = check_sparse_X if is_sparse(X) else check_X
+        X = check(X, dtype=self._dtype, n_features=self.n_features_in_,
+                  owner=type(self).__name__)
         return self._network.forward(self._standardize(X), training=False).copy()
 
     def _standardize(self, X, first: bool = False) -> np.ndarray:
@@ -410,11 +412,29 @@ class _GradientDescentModel(BaseEstimator):
         ``first`` takes the statistics from this X (the training data)."""
         if not self.scale:
             return X
+        if is_sparse(X):
+            return self._scale_sparse(X, first)
         if first:
             self.input_mean_ = X.mean(axis=0)
             std = X.std(axis=0)
             self.input_scale_ = np.where(std > 0, std, 1.0)  # a constant column stays put
         return (X - self.input_mean_) / self.input_scale_
+
+    def _scale_sparse(self, X, first: bool):
+        """A sparse X divided by the columns' standard deviations, not centered (as
+        ``StandardScaler(with_mean=False)``: centering would fill in every zero), so
+        ``input_mean_`` is 0; a model scaled with centering (fitted on dense data)
+        refuses sparse input."""
+        if first:
+            self.input_mean_ = np.zeros(X.shape[1])
+            self.input_scale_ = column_std(X)
+        elif np.any(self.input_mean_ != 0):
+            raise ParameterError(
+                f"{type(self).__name__} was fitted with scale=True on dense data, so it "
+                "centers each feature, which a sparse X cannot take without becoming dense; "
+                "pass X.toarray(), or fit on sparse data (scaled without centering)."
+            )
+        return scale_columns(X, self.input_scale_)
 
     # -- checks ----------------------------------------------------------------------
 
@@ -439,8 +459,14 @@ class _GradientDescentModel(BaseEstimator):
         if reset:  # float32 data trains in float32 (half the bytes), anything else in float64
             self._dtype = np.dtype(np.float32 if getattr(X, "dtype", None) == np.float32
                                    else np.float64)
-        X, y = check_X_y(X, y, dtype=self._dtype, numeric_y=not classifier,
-                         multi_output=not classifier)
+        if is_sparse(X):  # kept sparse: CSR for the first Dense layer (steepest.sparse)
+            X = check_sparse_X(X, dtype=self._dtype, owner=type(self).__name__,
+                               n_features=None if reset else self.n_features_in_)
+            y = check_y(y, X.shape[0], numeric=not classifier, multi_output=not classifier,
+                        dtype=self._dtype)
+        else:
+            X, y = check_X_y(X, y, dtype=self._dtype, numeric_y=not classifier,
+                             multi_output=not classifier)
         if not reset and X.shape[1] != self.n_features_in_:
             check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
         return X, y
@@ -509,6 +535,7 @@ class _GradientDescentModel(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # SciPy sparse X: steepest.sparse
         return tags
 
 

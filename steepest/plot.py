@@ -3,9 +3,11 @@
 Every figure of the library is drawn here, and only here: the surfaces and their paths,
 the training curves of the demo, :func:`plot_run_comparison` (what
 :func:`steepest.compare.plot_comparison` draws), :func:`plot_lr_find` (also
-:func:`steepest.lr_find.plot_lr_find`) and :func:`plot_history` (one run's loss, rate
-and gradient norm, for ``steepest train`` and the lesson). The other modules call these;
-this one imports none of them, and reads the results it draws by their attributes.
+:func:`steepest.lr_find.plot_lr_find`), :func:`plot_history` (one run's loss, rate
+and gradient norm, for ``steepest train`` and the lesson) and
+:func:`plot_train_validation` (training against held-out curves, for the examples). The
+other modules call these; this one imports none of them, and reads the results it draws
+by their attributes.
 :func:`surface_grid`, :func:`value_range` and :func:`draw_surface` are the pieces the
 explorer draws its own contour image with.
 
@@ -62,6 +64,7 @@ __all__ = [
     "plot_lr_find",
     "plot_loss_curves",
     "plot_run_comparison",
+    "plot_train_validation",
     "plot_training_curves",
     "plot_trajectories",
     "surface_grid",
@@ -543,6 +546,64 @@ def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
         grad_ax.legend(frameon=False, fontsize="small")
     for ax in (loss_ax, lr_ax, grad_ax):
         ax.grid(alpha=0.3)
+    return figure
+
+
+def plot_train_validation(histories: Mapping[str, Mapping[str, Sequence[float]]],
+                          train_key: str = "loss", validation_key: str = "val_loss", *,
+                          ylabel: str = "loss", validation_label: str = "validation",
+                          score_key: str | None = None, score_label: str = "score",
+                          references: Mapping[str, float] | None = None) -> Figure:
+    """A measure on the training and the held-out data per epoch, one colour per run.
+
+    The left panel shows, for each run, ``validation_key`` as a solid line and
+    ``train_key`` dotted in the same colour, with each of ``references`` (a published
+    figure, a peer's score) as a dashed horizontal line; with ``score_key`` a right
+    panel shows that series (``val_score``, an accuracy) per epoch.
+
+    Parameters
+    ----------
+    histories : mapping of str to mapping
+        Run name to its per-epoch series (an estimator's ``history_``), the first
+        value for epoch 1.
+    train_key, validation_key : str, default="loss", "val_loss"
+        The series to draw (``"rmse"`` and ``"val_rmse"`` for a factorisation).
+    ylabel : str, default="loss"
+    validation_label : str, default="validation"
+        What the held-out data are called in the legend (``"test"``).
+    score_key : str, optional
+    score_label : str, default="score"
+    references : mapping of str to float, optional
+        Label → value of the horizontal lines.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11.0 if score_key else 10.5, 4.0), layout="constrained")
+    axes = figure.subplots(1, 2 if score_key else 1, squeeze=False)[0]
+    colours = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+    for index, (name, history) in enumerate(histories.items()):
+        colour, marker = colours[index % len(colours)], "osD^v<>"[index % 7]
+        epochs = np.arange(1, len(history[validation_key]) + 1)
+        axes[0].plot(epochs, history[validation_key], color=colour, marker=marker,
+                     label=f"{name}: {validation_label}")
+        axes[0].plot(epochs, history[train_key], color=colour, marker=marker, linestyle=":",
+                     alpha=0.55, label=f"{name}: training")
+        if score_key:
+            axes[1].plot(epochs, history[score_key], color=colour, marker=marker, label=name)
+    for (label, value), shade in zip((references or {}).items(), ("0.3", "0.6", "0.45"),
+                                     strict=False):
+        axes[0].axhline(value, color=shade, linestyle="--", linewidth=1, label=label)
+    axes[0].set(xlabel="epoch", ylabel=ylabel, title=f"{ylabel} per epoch")
+    if score_key:
+        axes[1].set(xlabel="epoch", ylabel=score_label, title=f"{score_label} per epoch")
+    for ax in axes:
+        ax.grid(True, color="0.9")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right center", fontsize="small", frameon=False)
     return figure
 
 

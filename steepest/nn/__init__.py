@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from steepest.nn import functional, init
 from steepest.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from steepest.nn.embedding import Embedding
 from steepest.nn.layers import ELU, BatchNorm, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from steepest.nn.network import Network
 
@@ -29,6 +30,7 @@ __all__ = [
     "Dropout",
     "ELU",
     "Flatten",
+    "Embedding",
     "Layer",
     "LeakyReLU",
     "MaxPool2D",

@@ -23,20 +23,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from steepest.sparse import is_sparse
+
 # -- Dense: Y = X W + b ---------------------------------------------------------------
 
 
 def dense(X, W, b, out):
-    """``Y = X W + b``. ``W`` has shape (n_in, n_out), ``b`` (n_out,) or None."""
-    np.matmul(X, W, out=out)
+    """``Y = X W + b``. ``W`` has shape (n_in, n_out), ``b`` (n_out,) or None; a sparse
+    ``X`` (SciPy CSR) is multiplied as it is, O(non-zeros · n_out)."""
+    if is_sparse(X):
+        out[...] = X @ W
+    else:
+        np.matmul(X, W, out=out)
     if b is not None:
         out += b
     return out
 
 
 def dense_backward(X, W, dY, dW, db, dX):
-    r"""``dW = Xᵀ dY``, ``db = Σᵢ dYᵢ``, ``dX = dY Wᵀ`` (``db``, ``dX`` skipped when None)."""
-    np.matmul(X.T, dY, out=dW)
+    r"""``dW = Xᵀ dY``, ``db = Σᵢ dYᵢ``, ``dX = dY Wᵀ`` (``db``, ``dX`` skipped when None).
+
+    A sparse ``X`` gives ``dW`` by the sparse product ``Xᵀ dY``; its ``dX`` (dense) is
+    never asked for (see :class:`~steepest.nn.Dense`)."""
+    if is_sparse(X):
+        dW[...] = X.T @ dY
+    else:
+        np.matmul(X.T, dY, out=dW)
     if db is not None:
         np.sum(dY, axis=0, out=db)
     if dX is not None:

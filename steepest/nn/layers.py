@@ -43,6 +43,7 @@ from steepest._validation import check_number
 from steepest.errors import ParameterError, StateError
 from steepest.nn import functional as F
 from steepest.nn import init
+from steepest.sparse import is_sparse
 
 __all__ = ["BatchNorm", "Dense", "Dropout", "ELU", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh"]
 
@@ -78,6 +79,8 @@ class Layer:
     """True for layers that treat every value on its own (activations, Dropout): they take
     samples of any shape and keep it. The others take flat samples unless they say otherwise
     in ``_output_shape``."""
+    accepts_sparse: bool = False
+    """Whether the layer takes a SciPy sparse input as the first layer of a network."""
 
     def __init__(self) -> None:
         self.n_in: int | None = None
@@ -251,9 +254,16 @@ class Dense(Layer):
         The weights and their gradient: views into the network's theta and grad.
     b, db : ndarray of shape (units,)
         The bias and its gradient (absent when ``bias=False``).
+
+    Notes
+    -----
+    As the first layer it takes a SciPy sparse ``X`` (CSR): ``X W`` and ``dW = Xᵀ dY``
+    are sparse products, O(non-zeros · units), and ``dX`` (which would be dense) is not
+    formed: asking for it raises.
     """
 
     _hyperparameters = ("units", "bias", "weight_init", "bias_init")
+    accepts_sparse = True
 
     def __init__(self, units: int, *, bias: bool = True, weight_init="glorot_uniform",
                  bias_init="zeros") -> None:
@@ -286,6 +296,12 @@ class Dense(Layer):
 
     def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
         """Fill ``dW`` (n_in, units) and ``db`` (units,); return ``dX`` (n_samples, n_in)."""
+        if need_dX and is_sparse(self._X):
+            raise ParameterError(
+                "Dense.backward was asked for the gradient with respect to a sparse input, "
+                "which would be a dense (n_samples, n_features) array; a sparse input has no "
+                "use for it. Call Network.backward without return_dX."
+            )
         dX = self._buffer("dX", (dY.shape[0], self.n_in)) if need_dX else None
         return F.dense_backward(self._X, self.W, dY, self.dW, self.db if self.bias else None, dX)
 

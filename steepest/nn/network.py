@@ -32,6 +32,7 @@ import numpy as np
 from steepest._validation import check_number
 from steepest.errors import ParameterError, StateError
 from steepest.nn.layers import Layer
+from steepest.sparse import is_sparse
 
 __all__ = ["Network"]
 
@@ -410,6 +411,8 @@ class Network:
         return np.random.default_rng(random_state)
 
     def _check_input(self, X) -> np.ndarray:
+        if is_sparse(X):
+            return self._check_sparse_input(X)
         X = np.asarray(X)
         if len(self.input_shape) == 1:
             self._check_flat_input(X)
@@ -445,6 +448,25 @@ class Network:
             raise ParameterError(
                 f"Network expects {self.n_features} input features, got {X.shape[1]}."
             )
+
+    def _check_sparse_input(self, X):
+        """A SciPy sparse ``X`` as CSR of the network's dtype, for a first layer that takes
+        it (Dense); converted (a copy of the non-zeros) only when it is not already."""
+        first = self.layers[0]
+        if not first.accepts_sparse:
+            raise ParameterError(
+                f"Network got a sparse X, but its first layer is {type(first).__name__}; sparse "
+                "input goes into a first Dense layer. Put a Dense layer first, or pass "
+                "X.toarray() if it fits in memory."
+            )
+        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != self.n_features:
+            raise ParameterError(
+                f"Network expects X of shape (n_samples, {self.n_features}) with at least one "
+                f"sample; got a sparse matrix of shape {X.shape}."
+            )
+        if X.format == "csr" and X.dtype == self.dtype:
+            return X
+        return X.tocsr().astype(self.dtype)
 
     def _check_output_gradient(self, dY) -> np.ndarray:
         if self._last_batch is None:

@@ -51,6 +51,7 @@ from steepest._validation import check_number
 from steepest.data import Batcher, as_generator
 from steepest.errors import NonFiniteError, ParameterError, StateError, user_stacklevel
 from steepest.nn import Dense, Network, ReLU
+from steepest.sparse import is_sparse
 from steepest.train._per_sample import run_epoch
 from steepest.train.callbacks import Callback, Checkpoint
 from steepest.train.divergence import DivergenceError, DivergenceGuard, DivergenceWarning
@@ -389,7 +390,9 @@ class Trainer:
 
     def _inputs(self, X, y, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """X in the network's dtype, C-contiguous; y as the loss wants it, converted once."""
-        X, y = np.asarray(X), np.asarray(y)
+        if not is_sparse(X):
+            X = np.asarray(X)
+        y = np.asarray(y)
         images = X.ndim > 2 and X.shape[1:] == self.network.input_shape
         if (X.ndim != 2 and not images) or X.dtype.kind not in "biuf":
             raise ParameterError(
@@ -508,15 +511,16 @@ class Trainer:
             n_chunks = max(1, min(batcher.n_samples // k, math.ceil(1024 / k)))
             rows = np.linspace(0, batcher.n_samples - 1, n_chunks * k).astype(np.intp)
             X, y = X[rows], y[rows]
-        chunk = k if k > 1 else len(X)
+        n = X.shape[0]
+        chunk = k if k > 1 else n
         state = self.network.state_dict()
         try:
             total = sum(self.loss.value(y[a:a + chunk],
                                         self.network.forward(X[a:a + chunk], training=True))
-                        * len(X[a:a + chunk]) for a in range(0, len(X), chunk))
+                        * (min(a + chunk, n) - a) for a in range(0, n, chunk))
         finally:
             self.network.load_state_dict(state)
-        return total / len(X) + self.penalty.value()
+        return total / n + self.penalty.value()
 
     def _last_rate(self) -> float:
         """The rate of the latest update (of the next one before any)."""

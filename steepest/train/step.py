@@ -48,6 +48,7 @@ from steepest import losses
 from steepest.errors import NonFiniteError
 from steepest.nn import Network
 from steepest.optim import Optimizer
+from steepest.sparse import is_sparse
 from steepest.train.divergence import BAD_GRADIENT, bad_loss_reason
 from steepest.train.regularization import Penalty
 from steepest.transforms import clip_by_global_norm
@@ -136,15 +137,19 @@ class StepLoop:
         self._buffers: dict[tuple[int, ...], np.ndarray] = {}
 
     def inputs(self, X, y) -> tuple[np.ndarray, np.ndarray]:
-        """``X`` in the network's dtype, C-contiguous; ``y`` as the loss wants it.
+        """``X`` in the network's dtype, C-contiguous (a sparse ``X``: CSR); ``y`` as the
+        loss wants it.
 
         Class indices (integer-valued) become ``intp`` for the categorical
         cross-entropy (other values are left for the loss to reject); other
         numeric targets take the network's dtype. No copy when they already are.
         """
-        X, y = np.asarray(X), np.asarray(y)
         dtype = self.network.dtype
-        X = np.ascontiguousarray(X, dtype=dtype)
+        if is_sparse(X):  # CSR in the dtype, for the first Dense layer's sparse products
+            X = X if X.format == "csr" and X.dtype == dtype else X.tocsr().astype(dtype)
+        else:
+            X = np.ascontiguousarray(X, dtype=dtype)
+        y = np.asarray(y)
         if isinstance(self.loss, losses.CategoricalCrossEntropy):
             if y.dtype.kind in "iu" or (y.dtype.kind == "f" and np.all(y == np.round(y))):
                 y = np.ascontiguousarray(y, dtype=np.intp)
