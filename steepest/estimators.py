@@ -326,7 +326,8 @@ class _GradientDescentModel(BaseEstimator):
             return add_penalty_hessian(linear_hessian_sum(network, steps.loss, X, y) / len(X),
                                        penalty, network)
 
-        self._minimize(objective, hessian if has_linear_hessian(network, steps.loss) else None)
+        exact = has_linear_hessian(network, steps.loss) and isinstance(X, np.ndarray)
+        self._minimize(objective, hessian if exact else None)
 
     def _minimize(self, objective, hessian=None) -> None:
         """Run the line-search method ``optimizer`` names on ``objective`` (``theta ->

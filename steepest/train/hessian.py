@@ -43,9 +43,10 @@ def linear_hessian_sum(network: Network, loss, X: np.ndarray, y: np.ndarray
                        ) -> np.ndarray | None:
     """The Hessian of the loss *summed* over the rows of ``(X, y)`` at ``network.theta``,
     shape (n_params, n_params), float64; None when the network is not one Dense layer
-    or the loss is not one of mse, binary or categorical cross-entropy (use central
-    differences then). ``X`` and ``y`` as the loss takes them (prepared)."""
-    if not has_linear_hessian(network, loss):
+    or the loss is not one of mse, binary or categorical cross-entropy, or ``X`` is a SciPy
+    sparse matrix (use central differences of the gradient then, which keep ``X`` sparse).
+    ``X`` and ``y`` as the loss takes them (prepared)."""
+    if not has_linear_hessian(network, loss) or not isinstance(X, np.ndarray):
         return None
     loss = losses.get(loss)
     layer = network.layers[0]
