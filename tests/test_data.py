@@ -297,8 +297,9 @@ def test_check_X_shapes():
 
 def test_check_X_non_numeric_missing_complex_sparse():
     cases = {
-        "X has a non-numeric value 'red' in column 1 (first at row 2); encode categorical "
-        "columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder).":
+        "X has a non-numeric value 'red' in column 1 (first at row 2), where each argument "
+        "must be a number or a string holding a number; encode categorical columns as "
+        "numbers first (e.g. sklearn.preprocessing.OneHotEncoder).":
             np.array([[1, 1.0], [2, 3], [3, "red"]], dtype=object),
         "X has a missing value (None) in column 0 (first at row 1); remove or impute missing "
         "values.": np.array([[1, 2], [None, 3]], dtype=object),

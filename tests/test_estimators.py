@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as ScikitLogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -39,6 +39,30 @@ def textbook_descent(x, y, lr, epochs):
         residual = y - (w * x + b)
         w, b = w + lr * 2 * np.mean(x * residual), b + lr * 2 * np.mean(residual)
     return w, b
+
+
+def test_the_seeds_example_runs_every_epoch_and_equals_the_textbook_loop():
+    """With the defaults (tol=None: epochs keeps Keras's meaning) the seed's example runs
+    its 1000 epochs and is the textbook loop to 1e-12 (it stopped at 998 by tol before)."""
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no ConvergenceWarning without a tol
+        model = LinearRegression(lr=0.01, epochs=1000, batch_size=None).fit(x.reshape(-1, 1),
+                                                                            y)
+    w, b = textbook_descent(x, y, 0.01, 1000)
+    assert model.n_iter_ == 1000 and len(model.history_["loss"]) == 1000
+    assert abs(model.coef_[0] - w) <= 1e-12 and abs(model.intercept_ - b) <= 1e-12
+
+
+@pytest.mark.parametrize("cls", [LinearRegression, LogisticRegression, MLPClassifier,
+                                 MLPRegressor])
+def test_tol_defaults_to_none_and_a_tol_still_warns_when_epochs_run_out(cls):
+    assert cls().tol is None
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = X[:, 0] > 0 if issubclass(cls, (LogisticRegression, MLPClassifier)) else X[:, 0]
+    small = {"hidden_layer_sizes": (4,)} if cls in (MLPClassifier, MLPRegressor) else {}
+    with pytest.warns(ConvergenceWarning, match="did not converge in 3 epochs"):
+        cls(epochs=3, tol=1e-12, patience=5, **small).fit(X, y)
 
 
 def test_textbook_linear_regression():
@@ -239,17 +263,15 @@ def test_string_labels_round_trip(digits):
 
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("model", [
-    LinearRegression(epochs=100), LogisticRegression(epochs=100),
+    LinearRegression(), LogisticRegression(),
     MLPClassifier((16,), lr=1e-2, epochs=100), MLPRegressor((16,), lr=1e-2, epochs=100),
 ], ids=lambda m: type(m).__name__)
 def test_scikit_learn_estimator_checks(model):
+    """Every check passes, none expected to fail (check_dtype_object included: a
+    non-numeric X is a NonNumericError, a TypeError as well as steepest's message)."""
     from sklearn.utils.estimator_checks import check_estimator
 
-    check_estimator(model, expected_failed_checks={
-        # scikit-learn wants a TypeError quoting float(); ours is a ValueError that names
-        # the column, the row and the value, and says what to do.
-        "check_dtype_object": "steepest's own message for non-numeric values",
-    })
+    check_estimator(model)
 
 
 def test_scale_standardizes_inside_the_model_and_its_file(tmp_path):

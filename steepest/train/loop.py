@@ -284,7 +284,8 @@ class Trainer:
 
     # -- training ----------------------------------------------------------------------
 
-    def fit(self, X, y, *, epochs: int, validation_data=None, score=None) -> History:
+    def fit(self, X, y, *, epochs: int, sample_weight=None, validation_data=None,
+            score=None) -> History:
         """Train until ``epochs`` epochs are complete in all, or a callback stops.
 
         ``epochs`` counts the epochs already run (by an earlier call, or before
@@ -301,6 +302,12 @@ class Trainer:
             cross-entropy).
         epochs : int
             >= 1.
+        sample_weight : ndarray of shape (n_samples,), optional
+            Weights of the samples (>= 0): the objective's data term becomes the
+            weighted mean loss ``Σ w_i ℓ_i / Σ w_i``. The weights are
+            rescaled to mean 1 and each batch's loss is ``(1/b) Σ_k w_k ℓ_k``,
+            so the full batch is exactly that mean and a mini-batch an unbiased estimate
+            of it; the epoch's ``loss`` is the weighted mean over its batches.
         validation_data : tuple (X_val, y_val), optional
             Evaluated at the end of every epoch (``val_loss``).
         score : callable, optional
@@ -313,25 +320,33 @@ class Trainer:
         History
         """
         check_number(epochs, "epochs", "Trainer.fit", low=1, integer=True)
-        return self._run(X, y, validation_data, score, epochs, partial=False)
+        return self._run(X, y, sample_weight, validation_data, score, epochs, partial=False)
 
-    def partial_fit(self, X, y, *, validation_data=None, score=None) -> History:
+    def partial_fit(self, X, y, *, sample_weight=None, validation_data=None,
+                    score=None) -> History:
         """Run exactly one more epoch on ``(X, y)``, keeping the optimizer's state, the
         generator of the batch orders and the history from earlier calls.
+
+        ``sample_weight`` is rescaled to mean 1 within this call (see :meth:`fit`).
 
         Requests to stop from callbacks are ignored (as scikit-learn's
         ``partial_fit`` ignores early stopping); the divergence guard works as in
         :meth:`fit`.
         """
-        return self._run(X, y, validation_data, score, self.epoch + 1, partial=True)
+        return self._run(X, y, sample_weight, validation_data, score, self.epoch + 1,
+                         partial=True)
 
-    def _run(self, X, y, validation_data, score, target: int, partial: bool) -> History:
+    def _run(self, X, y, sample_weight, validation_data, score, target: int,
+             partial: bool) -> History:
         X, y = self._inputs(X, y, "X", "y")
+        weight = self._weights(sample_weight, X.shape[0])
         batcher = self._batcher
-        if batcher is None or batcher.X is not X or batcher.y is not y:
+        if batcher is None or batcher.X is not X or batcher.y is not y or weight is not None \
+                or batcher.sample_weight is not None:
             # a new one for new data; the same arrays again (partial_fit) reuse its buffers
             batcher = self._batcher = Batcher(X, y, self.batch_size, shuffle=self.shuffle,
-                                              drop_single=self.drop_single, random_state=self.rng)
+                                              drop_single=self.drop_single, random_state=self.rng,
+                                              sample_weight=weight)
         validation = None
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -399,6 +414,19 @@ class Trainer:
                 f"{self.network.n_features}."
             )
         return self.steps.inputs(X, y)
+
+    def _weights(self, sample_weight, n_samples: int) -> np.ndarray | None:
+        """The sample weights in the network's dtype, rescaled to mean 1 (None: none)."""
+        if sample_weight is None:
+            return None
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != (n_samples,) or not np.isfinite(weight).all() \
+                or (weight < 0).any() or not weight.any():
+            raise ParameterError(
+                f"The 'sample_weight' of Trainer must hold {n_samples} finite weights >= 0, "
+                "not all zero. Check them with steepest.data.check_sample_weight first."
+            )
+        return (weight * (n_samples / weight.sum())).astype(self.network.dtype)
 
     def _epoch(self, batcher: Batcher, validation, score) -> None:
         """One epoch: batches, validation, the divergence check, history, callbacks."""
@@ -497,16 +525,17 @@ class Trainer:
         about 1024 evenly spaced samples in batches of the training size; the network's
         state (BatchNorm statistics, dropout generators) is put back afterwards.
         """
-        X, y, k = batcher.X, batcher.y, batcher.batch_size
+        X, y, w, k = batcher.X, batcher.y, batcher.sample_weight, batcher.batch_size
         if not batcher.full:
             n_chunks = max(1, min(batcher.n_samples // k, math.ceil(1024 / k)))
             rows = np.linspace(0, batcher.n_samples - 1, n_chunks * k).astype(np.intp)
-            X, y = X[rows], y[rows]
+            X, y, w = X[rows], y[rows], None if w is None else w[rows]
         chunk = k if k > 1 else len(X)
         state = self.network.state_dict()
         try:
             total = sum(self.loss.value(y[a:a + chunk],
-                                        self.network.forward(X[a:a + chunk], training=True))
+                                        self.network.forward(X[a:a + chunk], training=True),
+                                        sample_weight=None if w is None else w[a:a + chunk])
                         * len(X[a:a + chunk]) for a in range(0, len(X), chunk))
         finally:
             self.network.load_state_dict(state)
