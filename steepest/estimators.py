@@ -495,6 +495,7 @@ class _GradientDescentModel(BaseEstimator):
         names = feature_names(X)
         owner = type(self).__name__
         if reset:
+            self._fitted_on_names = names is not None
             if names is not None:
                 self.feature_names_in_ = names
             elif hasattr(self, "feature_names_in_"):
@@ -504,8 +505,11 @@ class _GradientDescentModel(BaseEstimator):
         if fitted is None and names is None:
             return
         if names is None:
-            warnings.warn(f"X does not have valid feature names, but {owner} was fitted with "
-                          "feature names", UserWarning, stacklevel=user_stacklevel())
+            # only after fitting on a frame here: names loaded from a file or set by a
+            # caller who ordered the columns itself (the command line) need no warning
+            if getattr(self, "_fitted_on_names", False):
+                warnings.warn(f"X does not have valid feature names, but {owner} was fitted "
+                              "with feature names", UserWarning, stacklevel=user_stacklevel())
             return
         if fitted is None:
             warnings.warn(f"X has feature names, but {owner} was fitted without feature names",
