@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from steepest.errors import NonNumericError, ParameterError
 
 __all__ = [
     "Batcher",
+    "TargetScale",
     "as_generator",
     "check_X",
     "check_X_y",
@@ -423,7 +425,8 @@ def standardization(X: np.ndarray, sample_weight: np.ndarray | None = None
     -------
     mean : ndarray of shape (n_features,)
     scale : ndarray of shape (n_features,)
-        :math:`\sigma_j`, or 1 where the column is constant (it is then only centred).
+        :math:`\sigma_j`, or 1 where every entry of the column is the same (it is then
+        only centred).
     """
     peak = np.max(np.abs(X), axis=0)
     peak = np.where(peak > 0, peak, 1.0).astype(X.dtype)
@@ -432,8 +435,8 @@ def standardization(X: np.ndarray, sample_weight: np.ndarray | None = None
     deviation = unit - mean
     variance = np.average(deviation * deviation, axis=0, weights=sample_weight)
     std = np.sqrt(variance) * peak
-    mean = mean * peak
-    return mean, np.where(std > 0, std, 1.0).astype(X.dtype)
+    constant = np.all(X == X[0], axis=0)               # exactly: rounding leaves ~1e-16
+    return mean * peak, np.where(constant | (std == 0), 1.0, std).astype(X.dtype)
 
 
 # -- train/validation split ------------------------------------------------------------
@@ -674,6 +677,14 @@ class Batcher:
 # -- blocks of data that live elsewhere -------------------------------------------------------
 
 
+class TargetScale(NamedTuple):
+    """A regression target standardised as ``(y - mean) / scale`` (for
+    :func:`prepare_block`)."""
+
+    mean: float
+    scale: float
+
+
 def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
     """A block of rows read from a stream or a Dask partition, as a network and its loss
     take them.
@@ -684,9 +695,10 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
     y : array-like of shape (n,)
     mean, scale : ndarray of shape (n_features,), optional
         Standardise: ``(X - mean) / scale``.
-    classes : ndarray, optional
-        Sorted labels; ``y`` becomes their indices (floats of ``dtype`` for two classes,
-        for the binary cross-entropy).
+    classes : ndarray or TargetScale, optional
+        Sorted labels: ``y`` becomes their indices (floats of ``dtype`` for two classes,
+        for the binary cross-entropy); or a :class:`TargetScale`: the numeric ``y``
+        becomes ``(y - mean) / scale``.
     dtype : numpy dtype, default=float64
 
     Returns
@@ -699,6 +711,8 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
         X = (X - mean) / scale
     X = np.ascontiguousarray(X, dtype=dtype)
     y = np.asarray(y)
+    if isinstance(classes, TargetScale):
+        return X, (np.asarray(y, dtype=dtype) - classes.mean) / classes.scale
     if classes is not None:
         index = np.searchsorted(classes, y)
         unknown = (index >= classes.size) | (classes[np.minimum(index, classes.size - 1)] != y)

@@ -447,8 +447,10 @@ class _GradientDescentModel(BaseEstimator):
         if self.scale:
             self.input_mean_ = summary.mean
             self.input_scale_ = np.where(summary.std > 0, summary.std, 1.0)
-            if not isinstance(self, ClassifierMixin):  # not standardised out of core (yet)
-                self.y_mean_, self.y_scale_ = np.zeros(n_outputs), np.ones(n_outputs)
+            if not isinstance(self, ClassifierMixin):
+                std = summary.target_std
+                self.y_mean_ = np.array([summary.target_mean], dtype=self._dtype)
+                self.y_scale_ = np.array([std if std else 1.0], dtype=self._dtype)
         self._network = self._build_network(n_outputs)
 
     def _record(self, history) -> None:

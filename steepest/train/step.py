@@ -205,7 +205,7 @@ class StepLoop:
             ``network.grad`` itself (copy it to keep it); all NaN when the loss is
             not finite.
         """
-        value = self.gradient(X, y, weight)
+        value = self.gradient(X, y) if weight is None else self.gradient(X, y, weight)
         grad = self.network.grad
         if not math.isfinite(value):
             grad.fill(math.nan)
@@ -235,7 +235,7 @@ class StepLoop:
         NonFiniteError
             As :meth:`update`.
         """
-        value = self.gradient(X, y, weight)
+        value = self.gradient(X, y) if weight is None else self.gradient(X, y, weight)
         if math.isfinite(value):
             self.update()
         return value
