@@ -48,7 +48,7 @@ import numpy as np
 
 from steepest import losses, optim
 from steepest._validation import check_number
-from steepest.data import Batcher, as_generator
+from steepest.data import Batcher, as_generator, check_sample_weight
 from steepest.errors import NonFiniteError, ParameterError, StateError, user_stacklevel
 from steepest.nn import Dense, Network, ReLU
 from steepest.train._per_sample import run_epoch
@@ -417,15 +417,9 @@ class Trainer:
 
     def _weights(self, sample_weight, n_samples: int) -> np.ndarray | None:
         """The sample weights in the network's dtype, rescaled to mean 1 (None: none)."""
-        if sample_weight is None:
+        weight = check_sample_weight(sample_weight, n_samples)
+        if weight is None:
             return None
-        weight = np.asarray(sample_weight, dtype=np.float64)
-        if weight.shape != (n_samples,) or not np.isfinite(weight).all() \
-                or (weight < 0).any() or not weight.any():
-            raise ParameterError(
-                f"The 'sample_weight' of Trainer must hold {n_samples} finite weights >= 0, "
-                "not all zero. Check them with steepest.data.check_sample_weight first."
-            )
         return (weight * (n_samples / weight.sum())).astype(self.network.dtype)
 
     def _epoch(self, batcher: Batcher, validation, score) -> None:
