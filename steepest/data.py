@@ -430,11 +430,11 @@ def standardization(X: np.ndarray, sample_weight: np.ndarray | None = None
     """
     peak = np.max(np.abs(X), axis=0)
     peak = np.where(peak > 0, peak, 1.0).astype(X.dtype)
-    unit = X / peak                                    # every entry in [-1, 1]
+    unit = X / peak                                    # every entry in [-1, 1]; one copy
     mean = np.average(unit, axis=0, weights=sample_weight)
-    deviation = unit - mean
-    variance = np.average(deviation * deviation, axis=0, weights=sample_weight)
-    std = np.sqrt(variance) * peak
+    unit -= mean
+    np.square(unit, out=unit)
+    std = np.sqrt(np.average(unit, axis=0, weights=sample_weight)) * peak
     constant = np.all(X == X[0], axis=0)               # exactly: rounding leaves ~1e-16
     return mean * peak, np.where(constant | (std == 0), 1.0, std).astype(X.dtype)
 
