@@ -442,8 +442,11 @@ class _GradientDescentModel(BaseEstimator):
         else:
             _, n_outputs = self._targets(np.zeros(1, self._dtype), first=True)
         self.n_features_in_ = summary.n_features
+        self._fitted_on_names = False     # a stream always names its columns: no warning
         if summary.feature_names is not None:
             self.feature_names_in_ = summary.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         if self.scale:
             self.input_mean_ = summary.mean
             self.input_scale_ = np.where(summary.std > 0, summary.std, 1.0)
