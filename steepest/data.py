@@ -27,21 +27,26 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
 from steepest._validation import check_number
-from steepest.errors import ParameterError
+from steepest.errors import NonNumericError, ParameterError
 from steepest.sparse import is_sparse, take_rows
 
 __all__ = [
     "Batcher",
+    "TargetScale",
     "as_generator",
     "check_X",
     "check_X_y",
+    "check_sample_weight",
     "check_y",
+    "feature_names",
     "prepare_block",
     "split_indices",
+    "standardization",
     "train_validation_split",
 ]
 
@@ -132,11 +137,16 @@ def _to_float(array: np.ndarray, name: str, labels, dtype: np.dtype) -> np.ndarr
         pass
     i, j, value = _first_non_numeric(matrix)
     where = f"{_column_name(labels, j)} (first at row {i})" if array.ndim == 2 else f"row {i}"
-    remedy = ("encode categorical columns as numbers first (e.g. "
-              "sklearn.preprocessing.OneHotEncoder)") if array.ndim == 2 else \
-        "the targets must be numbers here"
-    raise ParameterError(
-        f"{name} has a non-numeric value {value!r} in {where}; {remedy}."
+    if array.ndim != 2:
+        raise ParameterError(
+            f"{name} has a non-numeric value {value!r} in {where}; the targets must be "
+            "numbers here."
+        ) from None
+    # the words after "where" are those scikit-learn's check_dtype_object looks for
+    raise NonNumericError(
+        f"{name} has a non-numeric value {value!r} in {where}, where each argument must be a "
+        "number or a string holding a number; encode categorical columns as numbers first "
+        "(e.g. sklearn.preprocessing.OneHotEncoder)."
     ) from None
 
 
@@ -169,6 +179,57 @@ def _check_finite(array: np.ndarray, original: np.ndarray, name: str, labels,
     raise ParameterError(f"{name} has an infinity {where}; replace it or drop those rows.")
 
 
+def _refuse_duplicates(labels, name: str) -> None:
+    """Raise naming the first column name that occurs more than once."""
+    seen: set = set()
+    for label in labels:
+        if label in seen:
+            raise ParameterError(
+                f"{name} has two columns named {label!r}; give every column its own name."
+            )
+        seen.add(label)
+
+
+def feature_names(X, name: str = "X") -> np.ndarray | None:
+    """The column names of a data frame as scikit-learn keeps them in ``feature_names_in_``.
+
+    Parameters
+    ----------
+    X : array-like
+        An object with a ``columns`` attribute (a pandas or Dask DataFrame) names its
+        columns; anything else has none.
+    name : str, default="X"
+
+    Returns
+    -------
+    ndarray of object (str) of shape (n_features,), or None
+        None when ``X`` has no columns or none of them is named by a string (an array,
+        a DataFrame with the default integer labels).
+
+    Raises
+    ------
+    ParameterError
+        For a column name used twice, or names that mix strings with other types
+        (as scikit-learn refuses them).
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    labels = list(columns)
+    strings = [isinstance(label, str) for label in labels]
+    if not any(strings):
+        return None
+    if not all(strings):
+        other = labels[strings.index(False)]
+        raise ParameterError(
+            f"{name} has column names of mixed types: strings and {other!r} of type "
+            f"{type(other).__name__}; feature names are only supported when all of them are "
+            f"strings. Convert them with {name}.columns = {name}.columns.astype(str)."
+        )
+    _refuse_duplicates(labels, name)
+    return np.asarray(labels, dtype=object)
+
+
 def check_X(X, *, dtype="float64", n_features: int | None = None, owner: str | None = None,
             name: str = "X") -> np.ndarray:
     """``X`` as a C-contiguous 2-D float array with finite entries, or a clear error.
@@ -199,6 +260,8 @@ def check_X(X, *, dtype="float64", n_features: int | None = None, owner: str | N
     """
     labels = getattr(X, "columns", None)
     labels = list(labels) if labels is not None else None
+    if labels is not None:
+        _refuse_duplicates(labels, name)
     array = _as_array(X, name)
     if array.ndim != 2:
         hint = {
@@ -291,6 +354,90 @@ def check_X_y(X, y, *, dtype="float64", numeric_y: bool = True, multi_output: bo
     """:func:`check_X` and :func:`check_y` together, with the sample counts compared."""
     X = check_X(X, dtype=dtype)
     return X, check_y(y, X.shape[0], numeric=numeric_y, multi_output=multi_output, dtype=dtype)
+
+
+def check_sample_weight(sample_weight, n_samples: int, *, dtype="float64",
+                        name: str = "sample_weight") -> np.ndarray | None:
+    """Weights of the samples as a 1-D float array, or None when none are given.
+
+    Parameters
+    ----------
+    sample_weight : None, float or array-like of shape (n_samples,)
+        A number gives every sample that weight.
+    n_samples : int
+    dtype : {"float64", "float32"}, default="float64"
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) or None
+        A new array (the caller's is never changed).
+
+    Raises
+    ------
+    ParameterError
+        For the wrong shape, a NaN, an infinity or a negative weight (naming the first
+        row), or weights that are all zero.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    array = _as_array(sample_weight, name)
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ParameterError(
+            f"{name} must hold one weight per sample, shape ({n_samples},); got "
+            f"{_describe_shape(array)}."
+        )
+    weights = _to_float(array, name, None, np.dtype(dtype)).copy()
+    _check_finite(weights, array, name, None, "give every sample a finite weight")
+    if (weights < 0).any():
+        row = int(np.argmax(weights < 0))
+        raise ParameterError(
+            f"{name} has the negative weight {float(weights[row])!r} at row {row}; weights "
+            "must be >= 0."
+        )
+    if not weights.any():
+        raise ParameterError(f"{name} is zero for every sample; at least one must be > 0.")
+    return weights
+
+
+def standardization(X: np.ndarray, sample_weight: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per column the (weighted) mean and standard deviation, computed without overflow.
+
+    With weights :math:`w_i` (all 1 when None), for column :math:`j`
+
+    .. math::
+
+        \mu_j = \frac{\sum_i w_i x_{ij}}{\sum_i w_i}, \qquad
+        \sigma_j = \sqrt{\frac{\sum_i w_i (x_{ij} - \mu_j)^2}{\sum_i w_i}}
+
+    (``ddof=0``, as ``StandardScaler``). Each column is divided by its largest
+    magnitude :math:`m_j` first and the results multiplied back, so a column of
+    values near ``1e300`` (whose squares overflow) gets its finite scale, not inf.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite values.
+    sample_weight : ndarray of shape (n_samples,), optional
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    scale : ndarray of shape (n_features,)
+        :math:`\sigma_j`, or 1 where every entry of the column is the same (it is then
+        only centred).
+    """
+    peak = np.max(np.abs(X), axis=0)
+    peak = np.where(peak > 0, peak, 1.0).astype(X.dtype)
+    unit = X / peak                                    # every entry in [-1, 1]; one copy
+    mean = np.average(unit, axis=0, weights=sample_weight)
+    unit -= mean
+    np.square(unit, out=unit)
+    std = np.sqrt(np.average(unit, axis=0, weights=sample_weight)) * peak
+    constant = np.all(X == X[0], axis=0)               # exactly: rounding leaves ~1e-16
+    return mean * peak, np.where(constant | (std == 0), 1.0, std).astype(X.dtype)
 
 
 # -- train/validation split ------------------------------------------------------------
@@ -417,17 +564,22 @@ class Batcher:
     random_state : int, numpy.random.Generator or None, default=None
         The generator of the orders; a Generator is used (and advanced) as it
         is, so a trainer can keep one across data sets and checkpoints.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Weights of the samples: each batch then comes with its rows' weights,
+        ``(X_batch, y_batch, w_batch)``, cut and shuffled as the rows are.
 
     Attributes
     ----------
     n_samples, n_batches : int
+    sample_weight : ndarray or None
     batch_size : int
         The effective size (n_samples for the full batch).
     rng : numpy.random.Generator
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None, *,
-                 shuffle: bool = True, drop_single: bool = False, random_state=None) -> None:
+                 shuffle: bool = True, drop_single: bool = False, random_state=None,
+                 sample_weight: np.ndarray | None = None) -> None:
         sparse = is_sparse(X)
         if not (sparse or isinstance(X, np.ndarray)) or X.shape[0] == 0 \
                 or (X.ndim != 2 if sparse else X.ndim < 2):
@@ -444,7 +596,14 @@ class Batcher:
             )
         if batch_size is not None:
             check_number(batch_size, "batch_size", "Batcher", low=1, integer=True)
-        self.X, self.y = (X.tocsr() if sparse else X), y
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)
+            if sample_weight.shape != (X.shape[0],):
+                raise ParameterError(
+                    f"X has {X.shape[0]} samples but sample_weight has shape "
+                    f"{sample_weight.shape}; pass one weight per sample."
+                )
+        self.X, self.y, self.sample_weight = (X.tocsr() if sparse else X), y, sample_weight
         self._sparse = sparse
         self.n_samples = n = X.shape[0]
         self.full = batch_size is None or batch_size >= n
@@ -463,6 +622,7 @@ class Batcher:
             self._n_batches -= 1
         self._X_batch: np.ndarray | None = None
         self._y_batch: np.ndarray | None = None
+        self._w_batch: np.ndarray | None = None
 
     @property
     def n_batches(self) -> int:
@@ -472,8 +632,9 @@ class Batcher:
     def __len__(self) -> int:
         return self._n_batches
 
-    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The batches of one epoch, as ``(X_batch, y_batch)``, C-contiguous.
+    def epoch(self) -> Iterator[tuple[np.ndarray, ...]]:
+        """The batches of one epoch, as ``(X_batch, y_batch)`` (``(X_batch, y_batch,
+        w_batch)`` with ``sample_weight``), C-contiguous.
 
         The new order is drawn here, when this is called, not on the first
         ``next``. The full batch is ``(X, y)`` themselves and unshuffled batches
@@ -482,25 +643,40 @@ class Batcher:
         set, with its memory and its fresh pages to fault in): copy a batch to
         keep it.
         """
+        w = self.sample_weight
         if self.full:
-            return iter(((self.X, self.y),))
+            return iter(((self.X, self.y) if w is None else (self.X, self.y, w),))
         order, k = self.epoch_order(), self.batch_size
         starts = range(0, self._n_batches * k, k)
         if order is None:
-            return ((self.X[a:a + k], self.y[a:a + k]) for a in starts)
+            if w is None:
+                return ((self.X[a:a + k], self.y[a:a + k]) for a in starts)
+            return ((self.X[a:a + k], self.y[a:a + k], w[a:a + k]) for a in starts)
         if self._sparse:  # each batch a new CSR matrix of its rows' non-zeros
-            return ((take_rows(self.X, order[a:a + k]), self.y[order[a:a + k]])
-                    for a in starts)
+            picks = (order[a:a + k] for a in starts)
+            if w is None:
+                return ((take_rows(self.X, rows), self.y[rows]) for rows in picks)
+            return ((take_rows(self.X, rows), self.y[rows], w[rows]) for rows in picks)
         if self._X_batch is None:
             self._X_batch = np.empty((k, *self.X.shape[1:]), self.X.dtype)
             self._y_batch = np.empty((k, *self.y.shape[1:]), self.y.dtype)
-        return self._gather(order, starts)
+        if w is None:
+            return self._gather(order, starts)
+        if self._w_batch is None:
+            self._w_batch = np.empty(k, w.dtype)
+        return self._gather_weighted(order, starts)
 
     def _gather(self, order: np.ndarray, starts: range):
         for a in starts:
             rows = order[a:a + self.batch_size]
             yield (np.take(self.X, rows, axis=0, out=self._X_batch[:rows.size], mode="clip"),
                    np.take(self.y, rows, axis=0, out=self._y_batch[:rows.size], mode="clip"))
+
+    def _gather_weighted(self, order: np.ndarray, starts: range):
+        for (X_batch, y_batch), a in zip(self._gather(order, starts), starts, strict=True):
+            rows = order[a:a + self.batch_size]
+            yield X_batch, y_batch, np.take(self.sample_weight, rows,
+                                            out=self._w_batch[:rows.size], mode="clip")
 
     def epoch_order(self) -> np.ndarray | None:
         """The order of the samples in a new epoch (a permutation of their indices), or
@@ -516,6 +692,14 @@ class Batcher:
 # -- blocks of data that live elsewhere -------------------------------------------------------
 
 
+class TargetScale(NamedTuple):
+    """A regression target standardised as ``(y - mean) / scale`` (for
+    :func:`prepare_block`)."""
+
+    mean: float
+    scale: float
+
+
 def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
     """A block of rows read from a stream or a Dask partition, as a network and its loss
     take them.
@@ -526,9 +710,10 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
     y : array-like of shape (n,)
     mean, scale : ndarray of shape (n_features,), optional
         Standardise: ``(X - mean) / scale``.
-    classes : ndarray, optional
-        Sorted labels; ``y`` becomes their indices (floats of ``dtype`` for two classes,
-        for the binary cross-entropy).
+    classes : ndarray or TargetScale, optional
+        Sorted labels: ``y`` becomes their indices (floats of ``dtype`` for two classes,
+        for the binary cross-entropy); or a :class:`TargetScale`: the numeric ``y``
+        becomes ``(y - mean) / scale``.
     dtype : numpy dtype, default=float64
 
     Returns
@@ -541,6 +726,8 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
         X = (X - mean) / scale
     X = np.ascontiguousarray(X, dtype=dtype)
     y = np.asarray(y)
+    if isinstance(classes, TargetScale):
+        return X, (np.asarray(y, dtype=dtype) - classes.mean) / classes.scale
     if classes is not None:
         index = np.searchsorted(classes, y)
         unknown = (index >= classes.size) | (classes[np.minimum(index, classes.size - 1)] != y)

@@ -30,6 +30,11 @@ class ParameterError(SteepestError, ValueError):
     """A parameter has a value outside its valid range or of the wrong type."""
 
 
+class NonNumericError(ParameterError, TypeError):
+    """Data hold a value that is not a number (a ``TypeError`` too, as scikit-learn's
+    checks expect of an object array holding, say, a dict)."""
+
+
 class NonFiniteError(SteepestError, FloatingPointError):
     """A gradient, loss or parameter became NaN or infinite."""
 

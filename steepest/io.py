@@ -113,7 +113,8 @@ def read_table(path: str | os.PathLike):
     """A CSV or Parquet file as a ``pyarrow.Table`` (pyarrow loads on first use).
 
     Raises :class:`~steepest.errors.FileFormatError` for a missing file, an
-    unknown suffix or a file that does not parse, naming the file and the cause.
+    unknown suffix, a file that does not parse or two columns of the same name,
+    naming the file and the cause.
     """
     path = Path(path)
     if not path.exists():
@@ -136,13 +137,25 @@ def read_table(path: str | os.PathLike):
         else:
             from pyarrow import parquet
 
+            _refuse_duplicate_columns(path, parquet.read_schema(path).names)
             table = parquet.read_table(path)
     except (pa.ArrowInvalid, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise FileFormatError(f"Could not read '{path}': {first}") from None
+    _refuse_duplicate_columns(path, table.column_names)
     if table.num_rows == 0:
         raise FileFormatError(f"'{path}' has no data rows.")
     return table
+
+
+def _refuse_duplicate_columns(path: Path, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise FileFormatError(
+                f"'{path}' has two columns named {name!r}; give every column its own name."
+            )
+        seen.add(name)
 
 
 def write_csv(path: str | os.PathLike, columns: dict[str, np.ndarray]) -> Path:

@@ -96,9 +96,12 @@ class Loss:
 
     # -- the public surface ----------------------------------------------------------
 
-    def value_and_grad(self, y_true, y_pred, out: np.ndarray | None = None
-                       ) -> tuple[float, np.ndarray]:
-        """The mean loss and its gradient ``dY`` with respect to ``y_pred``.
+    _weighted = False
+    """Whether ``_compute`` takes ``weight`` (per-sample weights of the mean)."""
+
+    def value_and_grad(self, y_true, y_pred, out: np.ndarray | None = None, *,
+                       sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        r"""The mean loss and its gradient ``dY`` with respect to ``y_pred``.
 
         Parameters
         ----------
@@ -108,6 +111,12 @@ class Loss:
             The predictions (logits for the cross-entropies and the hinge).
         out : ndarray shaped like y_pred, optional
             Where to write the gradient; a new array when omitted.
+        sample_weight : ndarray of shape (n_samples,), optional
+            Weights :math:`w_i` of the samples in the mean: the value becomes
+            :math:`\frac{1}{N}\sum_i w_i \ell_i` (the same :math:`N` as unweighted, so
+            weights of mean 1 give the weighted mean :math:`\sum w\ell / \sum w`) and
+            each sample's gradient is multiplied by :math:`w_i`. Mean squared error and
+            the cross-entropies only.
 
         Returns
         -------
@@ -118,7 +127,9 @@ class Loss:
         y_pred = self._predictions(y_pred)
         y_true = self._targets(y_true, y_pred)
         out = np.empty_like(y_pred) if out is None else self._check_out(out, y_true, y_pred)
-        return self._compute(y_true, y_pred, out), out
+        if sample_weight is None:
+            return self._compute(y_true, y_pred, out), out
+        return self._compute(y_true, y_pred, out, self._check_weight(sample_weight, y_pred)), out
 
     def hvp(self, y_true, y_pred, direction, out: np.ndarray | None = None) -> np.ndarray:
         r"""The Hessian of the mean loss with respect to ``y_pred``, times ``direction``.
@@ -152,11 +163,28 @@ class Loss:
         out = np.empty_like(y_pred) if out is None else self._check_out(out, y_true, y_pred)
         return self._hessian_product(y_true, y_pred, direction, out)
 
-    def value(self, y_true, y_pred) -> float:
-        """The mean loss, a Python float."""
+    def value(self, y_true, y_pred, *, sample_weight: np.ndarray | None = None) -> float:
+        """The mean loss, a Python float (weighted as in :meth:`value_and_grad`)."""
         y_pred = self._predictions(y_pred)
         y_true = self._targets(y_true, y_pred)
-        return self._compute(y_true, y_pred, self._scratch("dY", y_pred.shape, y_pred.dtype))
+        out = self._scratch("dY", y_pred.shape, y_pred.dtype)
+        if sample_weight is None:
+            return self._compute(y_true, y_pred, out)
+        return self._compute(y_true, y_pred, out, self._check_weight(sample_weight, y_pred))
+
+    def _check_weight(self, sample_weight, y_pred: np.ndarray) -> np.ndarray:
+        if not self._weighted:
+            raise ParameterError(
+                f"{type(self).__name__} does not take sample weights; use the mean squared "
+                "error or a cross-entropy, or drop sample_weight."
+            )
+        weight = np.asarray(sample_weight, dtype=y_pred.dtype)
+        if weight.shape != (y_pred.shape[0],):
+            raise ParameterError(
+                f"sample_weight must hold one weight per sample, shape ({y_pred.shape[0]},); "
+                f"got shape {weight.shape}."
+            )
+        return weight
 
     def grad(self, y_true, y_pred, out: np.ndarray | None = None) -> np.ndarray:
         """The gradient with respect to ``y_pred`` (see :meth:`value_and_grad`)."""
@@ -225,11 +253,18 @@ class MeanSquaredError(Loss):
     with ``multioutput="uniform_average"``).
     """
 
-    def _compute(self, y_true, y_pred, out):
+    _weighted = True
+
+    def _compute(self, y_true, y_pred, out, weight=None):
         size = y_pred.size
         np.subtract(y_pred, y_true, out=out)
-        flat = out.reshape(-1)
-        value = float(np.dot(flat, flat)) / size
+        if weight is None:
+            flat = out.reshape(-1)
+            value = float(np.dot(flat, flat)) / size
+        else:
+            rows = out.reshape(out.shape[0], -1)
+            value = float(np.dot(weight, np.einsum("ij,ij->i", rows, rows))) / size
+            rows *= weight[:, None]
         out *= 2.0 / size
         return value
 
@@ -332,7 +367,9 @@ class BinaryCrossEntropy(Loss):
                                     "For -1/+1 labels pass (y + 1) / 2.")
         return y_true
 
-    def _compute(self, y_true, y_pred, out):
+    _weighted = True
+
+    def _compute(self, y_true, y_pred, out, weight=None):
         size, z = y_pred.size, y_pred
         e = self._scratch("exp", z.shape, z.dtype)
         work = self._scratch("work", z.shape, z.dtype)
@@ -342,12 +379,17 @@ class BinaryCrossEntropy(Loss):
         np.log1p(e, out=out)
         out += np.maximum(z, 0, out=work)
         out -= np.multiply(y_true, z, out=work)            # ℓ_i, term by term
-        value = float(out.sum()) / size
+        if weight is None:
+            value = float(out.sum()) / size
+        else:
+            value = float(np.dot(weight, out.reshape(out.shape[0], -1).sum(axis=1))) / size
         e += 1
         np.minimum(z, 0, out=out)
         np.exp(out, out=out)
         out /= e                                           # σ(z)
         out -= y_true
+        if weight is not None:
+            out *= weight.reshape(-1, *(1,) * (out.ndim - 1))
         out *= 1.0 / size
         return value
 
@@ -409,7 +451,9 @@ class CategoricalCrossEntropy(Loss):
                                     "Check that y_pred has one column per class.")
         return y_true
 
-    def _compute(self, y_true, y_pred, out):
+    _weighted = True
+
+    def _compute(self, y_true, y_pred, out, weight=None):
         n, z = y_pred.shape[0], y_pred
         m = np.max(z, axis=1, out=self._scratch("max", (n,), z.dtype))
         np.subtract(z, m[:, None], out=out)
@@ -419,8 +463,10 @@ class CategoricalCrossEntropy(Loss):
         rows = np.arange(n)
         terms = m - z[rows, y_true]
         terms += np.log(s, out=s)                          # per-sample loss
-        value = float(terms.sum()) / n
+        value = float(terms.sum() if weight is None else np.dot(weight, terms)) / n
         out[rows, y_true] -= 1
+        if weight is not None:
+            out *= weight[:, None]
         out *= 1.0 / n
         return value
 

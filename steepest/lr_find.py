@@ -187,7 +187,7 @@ def lr_find(model, X, y, *, start_lr: float = 1e-7, end_lr: float = 10.0,
     gamma = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     ramp = schedules.exponential(float(start_lr), gamma)
     # fit's own preparation and trainer; the test drives the trainer's step loop by hand
-    X, y = est._prepare(X, y, stepwise=owner)
+    X, y, _ = est._prepare(X, y, stepwise=owner)
     trainer = est._make_trainer(lr=ramp)
     X, y = trainer.steps.inputs(X, y)
     batcher = Batcher(X, y, batch_size, shuffle=True, drop_single=trainer.drop_single,

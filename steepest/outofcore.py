@@ -37,7 +37,7 @@ import numpy as np
 
 from steepest import losses
 from steepest._finite_diff import hessian_from_gradient
-from steepest.data import prepare_block
+from steepest.data import TargetScale, prepare_block
 from steepest.distributed import is_dask
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.methods import LINE_SEARCH
@@ -69,6 +69,8 @@ class SourceSummary:
     mean: np.ndarray
     std: np.ndarray
     feature_names: np.ndarray | None
+    target_mean: float | None = None
+    target_std: float | None = None
 
 
 class _StreamObjective:
@@ -132,7 +134,8 @@ class _StreamSource:
         stats = stream.statistics()
         self.summary = SourceSummary(stats.n_rows, stream.n_features, stream.dtype,
                                      stats.labels, stats.mean, stats.std,
-                                     np.asarray(stream.feature_names, dtype=object))
+                                     np.asarray(stream.feature_names, dtype=object),
+                                     stats.target_mean, stats.target_std)
         self.where = f"streamed from {len(stream.files)} file(s)"
 
     def objective(self, network, loss, penalty, mean, scale, classes):
@@ -164,7 +167,8 @@ class _DaskSource:
         self.data = DaskData(X, y)
         s = self.data.summary()
         self.summary = SourceSummary(s.n_rows, self.data.n_features, self.data.dtype,
-                                     s.labels, s.mean, s.std, self.data.feature_names)
+                                     s.labels, s.mean, s.std, self.data.feature_names,
+                                     s.target_mean, s.target_std)
         client = self.data.client
         self.where = ("on Dask's local scheduler" if client is None else
                       f"on the Dask cluster at {client.scheduler.address} "
@@ -211,6 +215,8 @@ def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resum
     network, loss = model._network, losses.get(model._loss)
     mean, scale = (model.input_mean_, model.input_scale_) if model.scale else (None, None)
     classes = getattr(model, "classes_", None)
+    if classes is None and model.scale:               # the regressors' standardised target
+        classes = TargetScale(float(model.y_mean_[0]), float(model.y_scale_[0]))
     penalty = Penalty(network, model.alpha, model.penalty, model.l1_ratio)
     if model._optimizer_name() in LINE_SEARCH:
         objective = source.objective(network, loss, penalty, mean, scale, classes)

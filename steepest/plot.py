@@ -502,20 +502,27 @@ def plot_lr_find(result, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
-    """Three panels of one training run, per epoch: loss, learning rate, gradient norm.
+def plot_history(history: Mapping[str, Sequence[float]], score_name: str | None = None
+                 ) -> Figure:
+    """The panels of one training run, per epoch: loss, validation score, learning rate,
+    gradient norm, each with its axes labelled.
 
     The loss panel shows the training loss (and ``val_loss`` when recorded), on a
     log scale when every finite loss is positive and they span more than a factor
-    of 20; the learning-rate panel the rate of each epoch's last update; the
-    gradient panel (log scale) the norm of the last gradient over all parameters,
-    and per layer's weights when the history has ``grad_norm/<layer>`` series.
+    of 20; next to it, when the history has ``val_score``, the validation metric
+    (accuracy or R², higher is better); then the rate of each epoch's last update,
+    and (log scale) the norm of the last gradient over all parameters, and per
+    layer's weights when the history has ``grad_norm/<layer>`` series. Three panels
+    in a row without a score, four in a 2 × 2 grid with one.
 
     Parameters
     ----------
     history : mapping of str to sequence of float
         An estimator's ``history_``: ``loss``, ``lr`` and ``grad_norm``, one value
-        per epoch, optionally ``val_loss`` and ``grad_norm/<layer>``.
+        per epoch, optionally ``val_loss``, ``val_score`` and ``grad_norm/<layer>``.
+    score_name : str, optional
+        What ``val_score`` measures (``"accuracy"``, ``"R²"``), for its axis label;
+        by default ``"score (accuracy or R²)"``.
 
     Returns
     -------
@@ -523,8 +530,13 @@ def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(11, 3.4), layout="constrained")
-    loss_ax, lr_ax, grad_ax = figure.subplots(1, 3)
+    scored = "val_score" in history
+    if scored:
+        figure = Figure(figsize=(10, 6.4), layout="constrained")
+        (loss_ax, score_ax), (lr_ax, grad_ax) = figure.subplots(2, 2)
+    else:
+        figure = Figure(figsize=(11, 3.4), layout="constrained")
+        loss_ax, lr_ax, grad_ax = figure.subplots(1, 3)
     epochs = np.arange(1, len(history["loss"]) + 1)
     loss_ax.plot(epochs, history["loss"], label="training", color="#0072B2")
     if "val_loss" in history:
@@ -532,19 +544,25 @@ def plot_history(history: Mapping[str, Sequence[float]]) -> Figure:
     loss = np.asarray(history["loss"], dtype=float)
     if np.all(loss[np.isfinite(loss)] > 0) and np.nanmax(loss) > 20 * np.nanmin(loss):
         loss_ax.set_yscale("log")
-    loss_ax.set(title="Loss", xlabel="epoch")
+    loss_ax.set(title="Loss", xlabel="epoch", ylabel="loss (objective)")
     loss_ax.legend(frameon=False)
+    if scored:
+        score_ax.plot(epochs, history["val_score"], color="#D55E00", label="validation")
+        score_ax.set(title="Validation score", xlabel="epoch",
+                     ylabel=score_name or "score (accuracy or R²)")
     lr_ax.plot(epochs, history["lr"], color="#009E73")
-    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch", ylim=(0, None))
+    lr_ax.set(title="Learning rate (last update of the epoch)", xlabel="epoch",
+              ylabel="learning rate", ylim=(0, None))
     grad_ax.plot(epochs, history["grad_norm"], color="#CC79A7", label="all parameters")
     layers = [key for key in history if key.startswith("grad_norm/")]
     for shade, key in zip(np.linspace(0.35, 0.85, len(layers)), layers, strict=True):
         grad_ax.plot(epochs, history[key], color=str(shade), linewidth=1,
                      label=f"layer {key.removeprefix('grad_norm/')}")
-    grad_ax.set(title="Gradient norm", xlabel="epoch", yscale="log")
+    grad_ax.set(title="Gradient norm", xlabel="epoch", ylabel="L2 norm of the gradient",
+                yscale="log")
     if len(layers) > 1:
         grad_ax.legend(frameon=False, fontsize="small")
-    for ax in (loss_ax, lr_ax, grad_ax):
+    for ax in figure.axes:
         ax.grid(alpha=0.3)
     return figure
 

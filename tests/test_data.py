@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from steepest.data import (
     Batcher,
     as_generator,
+    check_sample_weight,
     check_X,
     check_X_y,
     check_y,
+    feature_names,
     split_indices,
+    standardization,
     train_validation_split,
 )
 from steepest.errors import ParameterError
@@ -297,8 +300,9 @@ def test_check_X_shapes():
 
 def test_check_X_non_numeric_missing_complex_sparse():
     cases = {
-        "X has a non-numeric value 'red' in column 1 (first at row 2); encode categorical "
-        "columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder).":
+        "X has a non-numeric value 'red' in column 1 (first at row 2), where each argument "
+        "must be a number or a string holding a number; encode categorical columns as "
+        "numbers first (e.g. sklearn.preprocessing.OneHotEncoder).":
             np.array([[1, 1.0], [2, 3], [3, "red"]], dtype=object),
         "X has a missing value (None) in column 0 (first at row 1); remove or impute missing "
         "values.": np.array([[1, 2], [None, 3]], dtype=object),
@@ -368,3 +372,72 @@ def test_check_X_y():
     assert X.dtype == y.dtype == np.float32
     with pytest.raises(ParameterError, match="^X has 2 samples but y has 3"):
         check_X_y([[1, 2], [3, 4]], [1, 0, 1])
+
+
+# -- sample weights, names and scaling statistics -----------------------------------------
+
+
+@given(st.integers(1, 30), st.one_of(st.none(), st.integers(1, 12)), st.booleans(),
+       st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+def test_weighted_batches_carry_the_weights_of_their_rows(n, batch_size, shuffle, seed):
+    X, y = indexed(n)
+    weight = 1.0 + np.arange(n) / 10
+    batcher = Batcher(X, y, batch_size, shuffle=shuffle, random_state=seed, sample_weight=weight)
+    seen = []
+    for _ in range(2):
+        for X_batch, y_batch, w_batch in batcher.epoch():
+            np.testing.assert_array_equal(X_batch[:, 0], y_batch)
+            np.testing.assert_array_equal(w_batch, weight[y_batch.astype(int)])
+            seen.append(y_batch.astype(int).copy())
+    assert sorted(np.concatenate(seen).tolist()) == sorted(list(range(n)) * 2)
+    unweighted = Batcher(X, y, batch_size, shuffle=shuffle, random_state=seed)
+    assert all(len(batch) == 2 for batch in unweighted.epoch())
+    with pytest.raises(ParameterError, match="sample_weight has shape"):
+        Batcher(X, y, sample_weight=np.ones(n + 1))
+
+
+def test_check_sample_weight():
+    assert check_sample_weight(None, 3) is None
+    np.testing.assert_array_equal(check_sample_weight(2, 3), [2.0, 2.0, 2.0])
+    given = [1, 0, 3]
+    weights = check_sample_weight(given, 3, dtype="float32")
+    assert weights.dtype == np.float32 and given == [1, 0, 3]
+    for bad, message in [([1.0, -2.0, 1.0], "negative weight -2.0 at row 1"),
+                         ([1.0, np.nan, 1.0], "sample_weight has a NaN at row 1"),
+                         ([0, 0, 0], "zero for every sample"),
+                         ([[1.0, 1.0, 1.0]], "one weight per sample, shape \\(3,\\)")]:
+        with pytest.raises(ParameterError, match=message):
+            check_sample_weight(bad, 3)
+
+
+def test_feature_names_as_scikit_learn_keeps_them():
+    pd = pytest.importorskip("pandas")
+    assert feature_names(np.ones((2, 2))) is None
+    assert feature_names(pd.DataFrame(np.ones((2, 2)))) is None        # integer labels
+    assert feature_names(pd.DataFrame(np.ones((2, 2)), columns=["a", "b"])).tolist() == [
+        "a", "b"]
+    with pytest.raises(ParameterError, match="mixed types: strings and 1 of type int"):
+        feature_names(pd.DataFrame(np.ones((2, 2)), columns=["a", 1]))
+    with pytest.raises(ParameterError, match="^X has two columns named 'a'; give every column "
+                                             "its own name.$"):
+        check_X(pd.DataFrame(np.ones((2, 2)), columns=["a", "a"]))
+
+
+@given(st.integers(2, 20), st.floats(-300, 300), st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+def test_standardization_is_the_weighted_mean_and_std_at_any_magnitude(n, exponent, seed):
+    rng = np.random.default_rng(seed)
+    unit = rng.normal(size=(n, 3))
+    unit[:, 2] = 1.5                                  # a constant column: scale 1
+    weight = rng.uniform(0.1, 2.0, size=n)
+    magnitude = 10.0 ** min(exponent, 307 - 1)
+    mean, scale = standardization(unit * magnitude, weight)
+    expected_mean = np.average(unit, axis=0, weights=weight)
+    expected_std = np.sqrt(np.average((unit - expected_mean) ** 2, axis=0, weights=weight))
+    np.testing.assert_allclose(mean / magnitude, expected_mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(scale[:2] / magnitude, expected_std[:2], rtol=1e-9)
+    assert scale[2] == 1.0 and np.isfinite(scale).all()
+    plain_mean, plain_scale = standardization(unit)
+    np.testing.assert_allclose(plain_mean, unit.mean(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(plain_scale[:2], unit.std(axis=0)[:2], rtol=1e-12)

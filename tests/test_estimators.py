@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as ScikitLogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -39,6 +39,30 @@ def textbook_descent(x, y, lr, epochs):
         residual = y - (w * x + b)
         w, b = w + lr * 2 * np.mean(x * residual), b + lr * 2 * np.mean(residual)
     return w, b
+
+
+def test_the_seeds_example_runs_every_epoch_and_equals_the_textbook_loop():
+    """With the defaults (tol=None: epochs keeps Keras's meaning) the seed's example runs
+    its 1000 epochs and is the textbook loop to 1e-12 (it stopped at 998 by tol before)."""
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no ConvergenceWarning without a tol
+        model = LinearRegression(lr=0.01, epochs=1000, batch_size=None).fit(x.reshape(-1, 1),
+                                                                            y)
+    w, b = textbook_descent(x, y, 0.01, 1000)
+    assert model.n_iter_ == 1000 and len(model.history_["loss"]) == 1000
+    assert abs(model.coef_[0] - w) <= 1e-12 and abs(model.intercept_ - b) <= 1e-12
+
+
+@pytest.mark.parametrize("cls", [LinearRegression, LogisticRegression, MLPClassifier,
+                                 MLPRegressor])
+def test_tol_defaults_to_none_and_a_tol_still_warns_when_epochs_run_out(cls):
+    assert cls().tol is None
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = X[:, 0] > 0 if issubclass(cls, (LogisticRegression, MLPClassifier)) else X[:, 0]
+    small = {"hidden_layer_sizes": (4,)} if cls in (MLPClassifier, MLPRegressor) else {}
+    with pytest.warns(ConvergenceWarning, match="did not converge in 3 epochs"):
+        cls(epochs=3, tol=1e-12, patience=5, **small).fit(X, y)
 
 
 def test_textbook_linear_regression():
@@ -239,17 +263,15 @@ def test_string_labels_round_trip(digits):
 
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("model", [
-    LinearRegression(epochs=100), LogisticRegression(epochs=100),
+    LinearRegression(), LogisticRegression(),
     MLPClassifier((16,), lr=1e-2, epochs=100), MLPRegressor((16,), lr=1e-2, epochs=100),
 ], ids=lambda m: type(m).__name__)
 def test_scikit_learn_estimator_checks(model):
+    """Every check passes, none expected to fail (check_dtype_object included: a
+    non-numeric X is a NonNumericError, a TypeError as well as steepest's message)."""
     from sklearn.utils.estimator_checks import check_estimator
 
-    check_estimator(model, expected_failed_checks={
-        # scikit-learn wants a TypeError quoting float(); ours is a ValueError that names
-        # the column, the row and the value, and says what to do.
-        "check_dtype_object": "steepest's own message for non-numeric values",
-    })
+    check_estimator(model)
 
 
 def test_scale_standardizes_inside_the_model_and_its_file(tmp_path):
@@ -372,3 +394,186 @@ def test_non_finite_parameters_are_a_non_finite_error_the_cli_shows_in_one_line(
         raise error.value
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"Error: {error.value}"] and "\n" not in str(error.value)
+
+
+# -- data like scikit-learn: names, weights, classes, scaling -----------------------------
+
+
+@pytest.fixture(scope="module")
+def iris_frame():
+    pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+
+    data = load_iris(as_frame=True)
+    return data.data.rename(columns=lambda name: name.replace(" (cm)", "")), data.target
+
+
+def test_a_data_frame_names_the_features_and_reordered_columns_are_refused(iris_frame):
+    X, y = iris_frame
+    model = LogisticRegression(scale=True).fit(X, y)
+    assert model.feature_names_in_.tolist() == list(X.columns) and model.n_features_in_ == 4
+    reordered = X[X.columns[::-1]]
+    np.testing.assert_array_equal(model.predict(reordered[model.feature_names_in_]),
+                                  model.predict(X))
+    with pytest.raises(ParameterError, match=r"X has the columns of fit in another order "
+                                             r"\('petal width', .*pass X\[model"):
+        model.predict(reordered)
+    with pytest.raises(ParameterError, match="in another order"):
+        model.score(reordered, y)
+
+
+def test_missing_or_renamed_columns_are_refused_naming_them(iris_frame):
+    X, y = iris_frame
+    model = LinearRegression().fit(X, y)
+    renamed = X.rename(columns={"sepal length": "length"})
+    with pytest.raises(ParameterError, match="lacks the column.s. 'sepal length' seen in fit and "
+                                             "has the column.s. 'length' not seen in fit"):
+        model.predict(renamed)
+    with pytest.raises(ParameterError, match="lacks the column.s. 'petal width'"):
+        model.predict(X.drop(columns="petal width"))
+
+
+def test_names_in_fit_and_none_at_predict_warn_as_scikit_learn(iris_frame):
+    X, y = iris_frame
+    model = MLPClassifier((4,), epochs=2, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
+                                         "MLPClassifier was fitted with feature names"):
+        model.predict(X.to_numpy())
+    plain = MLPClassifier((4,), epochs=2, random_state=0).fit(X.to_numpy(), y)
+    assert not hasattr(plain, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but MLPClassifier was fitted "
+                                         "without"):
+        plain.predict(X)
+
+
+def test_partial_fit_checks_the_columns_by_name(iris_frame):
+    X, y = iris_frame
+    model = MLPClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ParameterError, match="in another order"):
+        model.partial_fit(X[X.columns[::-1]], y)
+
+
+def test_duplicate_column_names_are_refused_in_one_line():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(np.ones((3, 2)), columns=["a", "a"])
+    with pytest.raises(ParameterError, match="^X has two columns named 'a'; give every column "
+                                             "its own name.$"):
+        LinearRegression().fit(frame, [1.0, 2.0, 3.0])
+
+
+def test_the_first_partial_fit_of_a_classifier_needs_the_classes():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = (X[:, 0] > 0).astype(int)
+    for cls in (LogisticRegression, MLPClassifier):
+        with pytest.raises(ParameterError, match="first partial_fit of .* needs classes="):
+            cls().partial_fit(X, y)
+        model = cls().partial_fit(X, y, classes=[0, 1])
+        model.partial_fit(X, y)                       # later calls need none
+        with pytest.raises(ParameterError, match="is not the same as on the first call"):
+            model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_a_column_whose_squares_overflow_gets_a_finite_scale_and_keeps_its_weight(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=60) * 1e300, rng.normal(size=60)])
+    y = X[:, 0] / 1e300 + 0.5 * X[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # no "overflow encountered in square"
+        model = LinearRegression(optimizer="lbfgs", scale=True).fit(X, y)
+    assert np.isfinite(model.input_scale_).all()
+    assert model.input_scale_[0] == pytest.approx(np.std(X[:, 0] / 1e300) * 1e300, rel=1e-12)
+    assert model.score(X, y) > 0.999                  # the column was not zeroed
+    loaded = steepest.load(model.save(tmp_path / "big.safetensors"))
+    assert np.isfinite(loaded.input_scale_).all()
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-12)
+
+
+def test_regression_targets_are_standardised_with_scale_and_restored_at_predict(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3))
+    y = 1e4 * (X @ [1.0, -2.0, 0.5]) + 3e5
+    model = LinearRegression(scale=True, lr=0.1, epochs=300).fit(X, y)
+    assert model.y_mean_ == pytest.approx([y.mean()]) and model.y_scale_ == pytest.approx(
+        [y.std()])
+    assert model.history_["loss"][-1] < 1e-6          # in standardised units: 1 is the mean
+    assert model.score(X, y) > 0.9999
+    np.testing.assert_allclose(model.predict(X), y, rtol=1e-5)
+    loaded = steepest.load(model.save(tmp_path / "y.safetensors"))
+    np.testing.assert_allclose(loaded.y_scale_, model.y_scale_)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    two = MLPRegressor((8,), scale=True, epochs=50, random_state=0).fit(
+        X, np.column_stack([y, -y]))
+    assert two.y_mean_.shape == (2,) and two.predict(X).shape == (80, 2)
+
+
+def test_integer_sample_weights_equal_repeated_rows():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, -1.0] + rng.normal(size=30)
+    counts = rng.integers(0, 4, size=30)
+    repeated = np.repeat(np.arange(30), counts)
+    for settings in ({"optimizer": "lbfgs", "tol": 1e-12}, {"lr": 0.05, "epochs": 200}):
+        weighted = LinearRegression(scale=True, **settings).fit(X, y, sample_weight=counts)
+        copies = LinearRegression(scale=True, **settings).fit(X[repeated], y[repeated])
+        np.testing.assert_allclose(weighted.coef_, copies.coef_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(weighted.input_mean_, copies.input_mean_, rtol=1e-12)
+        np.testing.assert_allclose(weighted.input_scale_, copies.input_scale_, rtol=1e-12)
+        np.testing.assert_allclose(weighted.y_scale_, copies.y_scale_, rtol=1e-12)
+    # the weighted mean loss Σwℓ/Σw is the loss of the copies
+    np.testing.assert_allclose(weighted.history_["loss"], copies.history_["loss"], rtol=1e-9)
+
+
+def test_sample_weight_in_mini_batches_and_partial_fit():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    weight = np.where(y == 1, 5.0, 1.0)
+    plain = LogisticRegression(batch_size=16, epochs=20, random_state=0).fit(X, y)
+    heavy = LogisticRegression(batch_size=16, epochs=20, random_state=0).fit(
+        X, y, sample_weight=weight)
+    assert heavy.predict(X).mean() > plain.predict(X).mean()   # leans to the heavy class
+    ones = LogisticRegression(batch_size=16, epochs=20, random_state=0).fit(
+        X, y, sample_weight=np.ones(200))
+    np.testing.assert_allclose(ones.coef_, plain.coef_, rtol=1e-10)
+    model = MLPClassifier((4,), random_state=0)
+    for _ in range(3):
+        model.partial_fit(X, y, classes=[0, 1], sample_weight=weight)
+    assert model.n_iter_ == 3
+    with pytest.raises(ParameterError, match="negative weight -1.0 at row 0"):
+        LinearRegression().fit(X, X[:, 0], sample_weight=np.r_[-1.0, np.ones(199)])
+    with pytest.raises(ParameterError, match=r"one weight per sample, shape \(200,\)"):
+        LinearRegression().fit(X, X[:, 0], sample_weight=np.ones(3))
+
+
+def test_class_weight_balanced_and_a_dict_are_sample_weights():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(90, 2))
+    y = np.where(X[:, 0] > 0.8, "rare", "common")
+    balanced = LogisticRegression(optimizer="lbfgs", class_weight="balanced").fit(X, y)
+    per_class = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    weights = per_class[np.searchsorted(np.unique(y), y)]
+    by_hand = LogisticRegression(optimizer="lbfgs").fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(balanced.coef_, by_hand.coef_, rtol=1e-9)
+    as_dict = LogisticRegression(optimizer="lbfgs", class_weight={"rare": 3.0}).fit(X, y)
+    three = LogisticRegression(optimizer="lbfgs").fit(X, y, sample_weight=np.where(
+        y == "rare", 3.0, 1.0))
+    np.testing.assert_allclose(as_dict.coef_, three.coef_, rtol=1e-9)
+    with pytest.raises(ParameterError, match="class_weight names the class 'other'"):
+        LogisticRegression(class_weight={"other": 2.0}).fit(X, y)
+    with pytest.raises(ParameterError, match="'balanced' needs the counts of all the data"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=["common", "rare"])
+    with pytest.raises(ParameterError, match="'class_weight' parameter of LogisticRegression"):
+        LogisticRegression(class_weight="even").fit(X, y)
+
+
+def test_an_object_column_holding_a_dict_is_a_type_error_with_steepests_words():
+    from steepest.errors import NonNumericError
+
+    X = np.ones((4, 2), dtype=object)
+    X[1, 1] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="non-numeric value {'foo': 'bar'} in column 1 "
+                                        r"\(first at row 1\)") as error:
+        LinearRegression().fit(X, np.ones(4))
+    assert isinstance(error.value, NonNumericError) and isinstance(error.value, ParameterError)

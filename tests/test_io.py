@@ -77,3 +77,36 @@ def test_other_files_are_refused(tmp_path):
     save_file({"a": np.ones(2)}, tmp_path / "plain.safetensors")
     with pytest.raises(FileFormatError, match="not a readable steepest file"):
         load_arrays(tmp_path / "plain.safetensors")
+
+
+def test_a_table_with_two_columns_of_one_name_is_refused_in_one_line(tmp_path):
+    import pyarrow as pa
+    from pyarrow import parquet
+
+    from steepest.io import read_table
+
+    csv = tmp_path / "twice.csv"
+    csv.write_text("a,a,b\n1,2,3\n4,5,6\n")
+    with pytest.raises(FileFormatError, match=r"^'.*twice.csv' has two columns named 'a'; give "
+                                              r"every column its own name.$"):
+        read_table(csv)
+    table = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"])
+    path = tmp_path / "twice.parquet"
+    with parquet.ParquetWriter(path, table.schema) as writer:
+        writer.write_table(table)
+    with pytest.raises(FileFormatError, match="has two columns named 'x'"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "lr-find"])
+def test_the_commands_say_so_in_one_line_instead_of_a_traceback(tmp_path, command):
+    from typer.testing import CliRunner
+
+    from steepest.cli import app
+
+    path = tmp_path / "twice.csv"
+    path.write_text("a,a,b\n1,2,0\n4,5,1\n3,3,0\n")
+    result = CliRunner().invoke(app, [command, str(path), "--target", "b"])
+    assert result.exit_code != 0
+    assert "has two columns named 'a'; give every column its own name." in result.output
+    assert "Traceback" not in result.output

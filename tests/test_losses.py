@@ -115,6 +115,58 @@ def test_hinge_gradient(case):
     check_gradient(losses.Hinge(), *case)
 
 
+# -- sample weights: the weighted mean, its gradient by finite differences ----------------
+
+
+def check_weighted(loss, y_true, y_pred, weight, per_sample):
+    """Value ``(1/N) Σ w_i ℓ_i`` (``per_sample`` gives ℓ_i summed over a row's entries),
+    gradient against central differences of that value."""
+    value, dY = loss.value_and_grad(y_true, y_pred, sample_weight=weight)
+    expected = float(np.dot(weight, per_sample(y_true, y_pred))) / (
+        y_pred.size if loss.__class__ is not losses.CategoricalCrossEntropy else len(y_pred))
+    assert value == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    assert value == pytest.approx(loss.value(y_true, y_pred, sample_weight=weight), rel=1e-12,
+                                  abs=1e-12)
+    numeric = numerical_grad(lambda: loss.value(y_true, y_pred, sample_weight=weight), y_pred)
+    np.testing.assert_allclose(dY, numeric, rtol=1e-5, atol=1e-8)
+
+
+def rows(terms):
+    return terms.reshape(len(terms), -1).sum(axis=1)
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_weighted_losses_are_the_weighted_mean_and_their_gradients_check(data):
+    kind = data.draw(st.sampled_from(["mse", "binary", "categorical"]))
+    if kind == "mse":
+        y_true, y_pred = data.draw(regression())
+        loss, per_sample = losses.MeanSquaredError(), lambda t, p: rows((p - t) ** 2)
+    elif kind == "binary":
+        y_true, y_pred = data.draw(binary())
+        loss = losses.BinaryCrossEntropy()
+        per_sample = lambda t, z: rows(np.logaddexp(0, z) - t * z)  # noqa: E731
+    else:
+        y_true, y_pred = data.draw(categorical())
+        loss = losses.CategoricalCrossEntropy()
+        per_sample = lambda t, z: (np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))  # noqa
+                                   + z.max(1) - z[np.arange(len(t)), t])
+    weight = data.draw(hnp.arrays(np.float64, (len(y_pred),), elements=st.floats(0, 5)))
+    check_weighted(loss, y_true, y_pred, weight, per_sample)
+
+
+def test_weights_of_one_give_the_unweighted_loss_and_others_are_refused():
+    y_true, y_pred = Y_TRUE, Y_PRED
+    loss = losses.MeanSquaredError()
+    value, dY = loss.value_and_grad(y_true, y_pred, sample_weight=np.ones(20))
+    assert value == pytest.approx(loss(y_true, y_pred), rel=1e-13)
+    np.testing.assert_allclose(dY, loss.grad(y_true, y_pred), rtol=1e-13)
+    with pytest.raises(ParameterError, match="Huber does not take sample weights"):
+        losses.Huber().value(y_true, y_pred, sample_weight=np.ones(20))
+    with pytest.raises(ParameterError, match=r"one weight per sample, shape \(20,\)"):
+        loss.value(y_true, y_pred, sample_weight=np.ones(3))
+
+
 # -- values against the definitions and scikit-learn -------------------------------------
 
 rng = np.random.default_rng(0)

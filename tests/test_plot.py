@@ -166,3 +166,17 @@ def test_draw_surface_picks_log_levels_for_surfaces_spanning_decades(name, log):
     levels = np.asarray(filled.levels)
     ratios = levels[1:] / levels[:-1] if log else np.diff(levels)
     np.testing.assert_allclose(ratios, ratios[0], rtol=1e-6)  # geometric or even steps
+
+
+def test_history_with_a_validation_score_plots_it_next_to_the_loss_with_labelled_axes():
+    fig = plot.plot_history({**history([2.0, 1.0, 0.5]), "val_loss": [2.1, 1.2, 0.7],
+                             "val_score": [0.5, 0.8, 0.9]}, score_name="accuracy")
+    loss_ax, score_ax, lr_ax, grad_ax = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == [
+        "Loss", "Validation score", "Learning rate (last update of the epoch)",
+        "Gradient norm"]
+    np.testing.assert_array_equal(score_ax.get_lines()[0].get_ydata(), [0.5, 0.8, 0.9])
+    assert score_ax.get_ylabel() == "accuracy"
+    assert all(ax.get_xlabel() == "epoch" and ax.get_ylabel() for ax in fig.axes)
+    plain = plot.plot_history(history([2.0, 1.0]))
+    assert len(plain.axes) == 3 and all(ax.get_ylabel() for ax in plain.axes)

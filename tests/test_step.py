@@ -66,6 +66,42 @@ def test_objective_gradient_matches_finite_differences(n, n_features, n_outputs,
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 12), n_features=st.integers(1, 4), n_outputs=st.integers(2, 3),
+       loss=st.sampled_from(sorted(LOSSES)), alpha=st.floats(0.0, 1.0),
+       seed=st.integers(0, 2**32 - 1))
+def test_weighted_objective_gradient_matches_finite_differences(n, n_features, n_outputs,
+                                                                loss, alpha, seed):
+    """With sample weights w: F = (1/n) Σ w_k ℓ_k + penalty; its gradient over theta."""
+    rng = np.random.default_rng(seed)
+    k = 1 if loss == "binary_crossentropy" else n_outputs
+    net = network(n_features, k, seed)
+    X, y = rng.normal(size=(n, n_features)), LOSSES[loss](rng, n, k)
+    weight = rng.uniform(0.0, 3.0, size=n)
+    steps = StepLoop(net, loss, penalty=Penalty(net, alpha, "l2"))
+    value, grad = steps.value_and_grad(X, y, weight)
+    grad = grad.copy()
+    per_sample = [losses.get(loss).value(y[i:i + 1], net.forward(X[i:i + 1])) for i in range(n)]
+    expected = float(np.dot(weight, per_sample)) / n + Penalty(net, alpha, "l2").value()
+    assert value == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    numeric = numerical_grad(lambda: steps.value_and_grad(X, y, weight)[0], net.theta)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_a_weighted_epoch_reports_the_weighted_mean_loss():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    weight = rng.uniform(0.5, 2.0, size=40)
+    trainer = Trainer(network(3, 2, seed=0), "mse", optim.SGD(lr=1e-9), batch_size=8,
+                      random_state=0)
+    start = trainer.network.theta.copy()
+    history = trainer.fit(X, y, epochs=1, sample_weight=weight)
+    trainer.network.theta[...] = start
+    per_sample = ((trainer.network.forward(X) - y) ** 2).mean(axis=1)
+    assert history.last("loss") == pytest.approx(np.dot(weight, per_sample) / weight.sum(),
+                                                 rel=1e-6)
+
+
 @pytest.mark.parametrize("clip_norm", [None, 0.05])
 def test_one_step_is_forward_loss_backward_penalty_clip_step(clip_norm):
     rng = np.random.default_rng(1)

@@ -84,6 +84,7 @@ def run_epoch(trainer, batcher) -> tuple[float, int, int, tuple[float, str] | No
     network, optimizer, loss = trainer.network, trainer.optimizer, trainer.loss
     kind = _LOSSES.get(type(loss))
     if (kind is None or batcher.full or batcher.batch_size != 1 or trainer.clip_norm is not None
+            or batcher.sample_weight is not None
             or type(optimizer) is not SGD or optimizer.fused_min_size is None
             or len(network.layers) != 1 or type(network.layers[0]) is not Dense
             or network.dtype not in (np.float32, np.float64)):

@@ -48,7 +48,7 @@ import numpy as np
 
 from steepest import losses, optim
 from steepest._validation import check_number
-from steepest.data import Batcher, as_generator
+from steepest.data import Batcher, as_generator, check_sample_weight
 from steepest.errors import NonFiniteError, ParameterError, StateError, user_stacklevel
 from steepest.nn import Dense, Network, ReLU
 from steepest.sparse import is_sparse
@@ -286,7 +286,8 @@ class Trainer:
 
     # -- training ----------------------------------------------------------------------
 
-    def fit(self, X, y, *, epochs: int, validation_data=None, score=None) -> History:
+    def fit(self, X, y, *, epochs: int, sample_weight=None, validation_data=None,
+            score=None) -> History:
         """Train until ``epochs`` epochs are complete in all, or a callback stops.
 
         ``epochs`` counts the epochs already run (by an earlier call, or before
@@ -304,6 +305,12 @@ class Trainer:
             cross-entropy).
         epochs : int
             >= 1.
+        sample_weight : ndarray of shape (n_samples,), optional
+            Weights of the samples (>= 0): the objective's data term becomes the
+            weighted mean loss ``Σ w_i ℓ_i / Σ w_i``. The weights are
+            rescaled to mean 1 and each batch's loss is ``(1/b) Σ_k w_k ℓ_k``,
+            so the full batch is exactly that mean and a mini-batch an unbiased estimate
+            of it; the epoch's ``loss`` is the weighted mean over its batches.
         validation_data : tuple (X_val, y_val), optional
             Evaluated at the end of every epoch (``val_loss``).
         score : callable, optional
@@ -316,25 +323,33 @@ class Trainer:
         History
         """
         check_number(epochs, "epochs", "Trainer.fit", low=1, integer=True)
-        return self._run(X, y, validation_data, score, epochs, partial=False)
+        return self._run(X, y, sample_weight, validation_data, score, epochs, partial=False)
 
-    def partial_fit(self, X, y, *, validation_data=None, score=None) -> History:
+    def partial_fit(self, X, y, *, sample_weight=None, validation_data=None,
+                    score=None) -> History:
         """Run exactly one more epoch on ``(X, y)``, keeping the optimizer's state, the
         generator of the batch orders and the history from earlier calls.
+
+        ``sample_weight`` is rescaled to mean 1 within this call (see :meth:`fit`).
 
         Requests to stop from callbacks are ignored (as scikit-learn's
         ``partial_fit`` ignores early stopping); the divergence guard works as in
         :meth:`fit`.
         """
-        return self._run(X, y, validation_data, score, self.epoch + 1, partial=True)
+        return self._run(X, y, sample_weight, validation_data, score, self.epoch + 1,
+                         partial=True)
 
-    def _run(self, X, y, validation_data, score, target: int, partial: bool) -> History:
+    def _run(self, X, y, sample_weight, validation_data, score, target: int,
+             partial: bool) -> History:
         X, y = self._inputs(X, y, "X", "y")
+        weight = self._weights(sample_weight, X.shape[0])
         batcher = self._batcher
-        if batcher is None or batcher.X is not X or batcher.y is not y:
+        if batcher is None or batcher.X is not X or batcher.y is not y or weight is not None \
+                or batcher.sample_weight is not None:
             # a new one for new data; the same arrays again (partial_fit) reuse its buffers
             batcher = self._batcher = Batcher(X, y, self.batch_size, shuffle=self.shuffle,
-                                              drop_single=self.drop_single, random_state=self.rng)
+                                              drop_single=self.drop_single, random_state=self.rng,
+                                              sample_weight=weight)
         validation = None
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -405,6 +420,13 @@ class Trainer:
                 f"{self.network.n_features}."
             )
         return self.steps.inputs(X, y)
+
+    def _weights(self, sample_weight, n_samples: int) -> np.ndarray | None:
+        """The sample weights in the network's dtype, rescaled to mean 1 (None: none)."""
+        weight = check_sample_weight(sample_weight, n_samples)
+        if weight is None:
+            return None
+        return (weight * (n_samples / weight.sum())).astype(self.network.dtype)
 
     def _epoch(self, batcher: Batcher, validation, score) -> None:
         """One epoch: batches, validation, the divergence check, history, callbacks."""
@@ -506,17 +528,18 @@ class Trainer:
         about 1024 evenly spaced samples in batches of the training size; the network's
         state (BatchNorm statistics, dropout generators) is put back afterwards.
         """
-        X, y, k = batcher.X, batcher.y, batcher.batch_size
+        X, y, w, k = batcher.X, batcher.y, batcher.sample_weight, batcher.batch_size
         if not batcher.full:
             n_chunks = max(1, min(batcher.n_samples // k, math.ceil(1024 / k)))
             rows = np.linspace(0, batcher.n_samples - 1, n_chunks * k).astype(np.intp)
-            X, y = X[rows], y[rows]
+            X, y, w = X[rows], y[rows], None if w is None else w[rows]
         n = X.shape[0]
         chunk = k if k > 1 else n
         state = self.network.state_dict()
         try:
             total = sum(self.loss.value(y[a:a + chunk],
-                                        self.network.forward(X[a:a + chunk], training=True))
+                                        self.network.forward(X[a:a + chunk], training=True),
+                                        sample_weight=None if w is None else w[a:a + chunk])
                         * (min(a + chunk, n) - a) for a in range(0, n, chunk))
         finally:
             self.network.load_state_dict(state)

@@ -157,7 +157,8 @@ class StepLoop:
             y = np.ascontiguousarray(y, dtype=dtype)
         return X, y
 
-    def gradient(self, X: np.ndarray, y: np.ndarray) -> float:
+    def gradient(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+                 ) -> float:
         r"""``network.grad`` = :math:`\nabla_\theta (J + \sum T)` on the batch; returns :math:`J`.
 
         Parameters
@@ -165,6 +166,10 @@ class StepLoop:
         X : ndarray of shape (n, ...)
             In the network's dtype (C-contiguous for speed).
         y : ndarray of shape (n,) or (n, n_outputs)
+        weight : ndarray of shape (n,), optional
+            Sample weights: :math:`J = \frac1n \sum_k w_k \ell_k` (weights of mean 1
+            over the data set make the epoch's mean the weighted mean
+            :math:`\sum w\ell / \sum w`).
 
         Returns
         -------
@@ -180,14 +185,18 @@ class StepLoop:
             if len(buffers) >= _KEEP_BUFFERS:
                 buffers.clear()
             dY = buffers[Y.shape] = np.empty_like(Y)
-        value, dY = self.loss.value_and_grad(y, Y, dY)
+        if weight is None:
+            value, dY = self.loss.value_and_grad(y, Y, dY)
+        else:
+            value, dY = self.loss.value_and_grad(y, Y, dY, sample_weight=weight)
         if math.isfinite(value):
             network.backward(dY)
             for term in self.terms:
                 term.add_gradient()
         return value
 
-    def value_and_grad(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+                       ) -> tuple[float, np.ndarray]:
         r"""The objective :math:`F = J + \sum T` on ``(X, y)`` and its gradient.
 
         The full-batch objective for L-BFGS and Newton (with the whole set as the
@@ -201,7 +210,7 @@ class StepLoop:
             ``network.grad`` itself (copy it to keep it); all NaN when the loss is
             not finite.
         """
-        value = self.gradient(X, y)
+        value = self.gradient(X, y) if weight is None else self.gradient(X, y, weight)
         grad = self.network.grad
         if not math.isfinite(value):
             grad.fill(math.nan)
@@ -223,7 +232,7 @@ class StepLoop:
             self.norm = clip_by_global_norm(network.grad, self.clip_norm)
         self.optimizer.step(network.theta, network.grad)
 
-    def step(self, X: np.ndarray, y: np.ndarray) -> float:
+    def step(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
         """:meth:`gradient` then, when the loss is finite, :meth:`update`; returns :math:`J`.
 
         Raises
@@ -231,18 +240,19 @@ class StepLoop:
         NonFiniteError
             As :meth:`update`.
         """
-        value = self.gradient(X, y)
+        value = self.gradient(X, y) if weight is None else self.gradient(X, y, weight)
         if math.isfinite(value):
             self.update()
         return value
 
-    def run(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> EpochSteps:
+    def run(self, batches: Iterable[tuple[np.ndarray, ...]]) -> EpochSteps:
         """:meth:`step` on each batch in turn, up to the first non-finite loss or gradient.
 
         Parameters
         ----------
-        batches : iterable of (X_batch, y_batch)
-            Such as :meth:`steepest.data.Batcher.epoch`.
+        batches : iterable of (X_batch, y_batch) or (X_batch, y_batch, w_batch)
+            Such as :meth:`steepest.data.Batcher.epoch` (with the batch's sample
+            weights when it has them).
 
         Returns
         -------
@@ -251,9 +261,10 @@ class StepLoop:
         step = self.step
         total, count, updates = 0.0, 0, 0
         self.norm = math.nan
-        for X_batch, y_batch in batches:
+        for batch in batches:
+            X_batch = batch[0]
             try:
-                value = step(X_batch, y_batch)
+                value = step(*batch)
             except NonFiniteError:
                 return EpochSteps(total, count, updates, (math.nan, BAD_GRADIENT), self.norm)
             if not math.isfinite(value):
