@@ -47,7 +47,7 @@ from steepest.errors import FileFormatError, NonFiniteError, ParameterError, use
 from steepest.factorization import MatrixFactorization
 from steepest.io import load_arrays, save_arrays
 from steepest.outofcore import fit_out_of_core, is_out_of_core
-from steepest.sparse import check_sparse_X, column_std, is_sparse, scale_columns
+from steepest.sparse import check_sparse_X, column_std, is_sparse, scale_columns, take_rows
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor", "load"]
 
@@ -285,11 +285,12 @@ class _GradientDescentModel(BaseEstimator):
         score = None if validation is None else self._validation_score
         if self.early_stopping and validation is None:
             train, held_out = split_indices(
-                len(X), self.validation_fraction,
+                X.shape[0], self.validation_fraction,
                 stratify=y if isinstance(self, ClassifierMixin) else None,
                 random_state=self._seed(1))
-            validation = (np.take(X, held_out, axis=0), np.take(y, held_out, axis=0))
-            X, y = np.take(X, train, axis=0), np.take(y, train, axis=0)
+            rows = take_rows if is_sparse(X) else (lambda A, r: np.take(A, r, axis=0))
+            validation = (rows(X, held_out), np.take(y, held_out, axis=0))
+            X, y = rows(X, train), np.take(y, train, axis=0)
             weight = None if weight is None else weight[train]
             score = self._validation_score
         callbacks = []
@@ -327,8 +328,8 @@ class _GradientDescentModel(BaseEstimator):
     def _fit_full_batch(self, X, y, weight=None) -> None:
         """L-BFGS or Newton on the whole objective (linear models, smooth penalties); with
         weights, on the weighted mean loss (the weights rescaled to mean 1). Newton takes
-        the exact Hessian of a linear model on dense, unweighted data, else central
-        differences of the gradient."""
+        the exact Hessian of a linear model without weights, else central differences of
+        the gradient."""
         from steepest.train import (
             Penalty,
             StepLoop,
@@ -350,11 +351,10 @@ class _GradientDescentModel(BaseEstimator):
 
         def hessian(theta):
             network.theta[...] = theta
-            return add_penalty_hessian(linear_hessian_sum(network, steps.loss, X, y) / len(X),
+            return add_penalty_hessian(linear_hessian_sum(network, steps.loss, X, y) / X.shape[0],
                                        penalty, network)
 
-        exact = has_linear_hessian(network, steps.loss) and isinstance(X, np.ndarray) \
-            and weight is None
+        exact = has_linear_hessian(network, steps.loss) and weight is None
         self._minimize(objective, hessian if exact else None)
 
     def _minimize(self, objective, hessian=None) -> None:

@@ -32,12 +32,10 @@ def _problem(loss_name, n, d, k, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(loss_name=st.sampled_from(["mse", "binary_crossentropy", "categorical_crossentropy"]),
+@given(loss_name=st.sampled_from(["mse", "binary_crossentropy"]),
        n=st.integers(1, 30), d=st.integers(1, 5), k=st.integers(1, 4),
        alpha=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 999))
 def test_the_exact_hessian_equals_central_differences(loss_name, n, d, k, alpha, seed):
-    if loss_name == "categorical_crossentropy":
-        k = max(k, 2)
     X, y, network = _problem(loss_name, n, d, k, seed)
     penalty = Penalty(network, alpha, "l2")
     steps = StepLoop(network, loss_name, penalty=penalty)
@@ -59,6 +57,7 @@ def test_other_networks_and_losses_fall_back_to_differences():
     mlp = nn.Network([nn.Dense(3), nn.Tanh(), nn.Dense(1)], 2)
     linear = nn.Network([nn.Dense(1)], 2)
     assert not has_linear_hessian(mlp, "mse") and not has_linear_hessian(linear, "mae")
+    assert not has_linear_hessian(linear, "categorical_crossentropy")
     assert linear_hessian_sum(mlp, "mse", np.zeros((2, 2)), np.zeros(2)) is None
     assert has_linear_hessian(linear, losses.get("binary_crossentropy"))
 
@@ -68,8 +67,8 @@ def test_newton_fits_are_unchanged_by_the_exact_hessian():
 
     from steepest import LogisticRegression
 
-    X, y = make_classification(n_samples=400, n_features=5, n_classes=3, n_informative=4,
-                               n_redundant=0, random_state=0)
+    X, y = make_classification(n_samples=400, n_features=5, n_informative=4, n_redundant=0,
+                               random_state=0)
     model = LogisticRegression(optimizer="newton", alpha=1e-2, scale=True, tol=1e-10).fit(X, y)
     lbfgs = LogisticRegression(optimizer="lbfgs", alpha=1e-2, scale=True, tol=1e-10).fit(X, y)
     # the same optimum (to the solvers' tolerances), in Newton's few iterations
