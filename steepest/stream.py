@@ -246,8 +246,8 @@ class ParquetStream:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise FileFormatError(
-                f"'{self.files[0]}' has more than one column named "
-                f"{', '.join(map(repr, repeated))}; rename them so each name is used once."
+                f"'{self.files[0]}' has two columns named {repeated[0]!r}; give every column "
+                "its own name."
             )
         for path in self.files[1:]:
             if list(self._schema(path).names) != names:

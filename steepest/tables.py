@@ -126,18 +126,9 @@ def _detect_task(column, name: str) -> tuple[str, str]:
 
 
 def read_columns(path):
-    """The table in ``path`` (a ``pyarrow.Table``), refused in one sentence when two of its
-    columns share a name (a column is then not known by its name)."""
-    path = Path(path)
-    table = read_table(path)
-    seen: set[str] = set()
-    twice = [name for name in table.column_names if name in seen or seen.add(name)]
-    if twice:
-        raise ParameterError(
-            f"{path.name} has more than one column named {twice[0]!r}; give each column its "
-            "own name."
-        )
-    return table
+    """The table in ``path`` (a ``pyarrow.Table``; :func:`steepest.io.read_table` refuses
+    two columns of one name)."""
+    return read_table(Path(path))
 
 
 def feature_matrix(table, names, path) -> np.ndarray:

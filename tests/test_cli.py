@@ -183,8 +183,7 @@ def test_duplicate_column_names_are_one_line(tmp_path):
                     ["lr-find", str(path), "--target", "y", "--out", str(tmp_path)],
                     ["compare", str(path), "--target", "y", "--out", str(tmp_path)]):
         assert error_line(runner.invoke(app, command)) == (
-            "Error: twice.csv has more than one column named 'a'; give each column its own "
-            "name.")
+            f"Error: '{path}' has two columns named 'a'; give every column its own name.")
 
 
 def test_lbfgs_implies_full_batch_and_says_iterations(table):

@@ -724,7 +724,7 @@ def test_one_class_predicted_on_imbalanced_data_is_class_imbalance():
     assert finding.code == "class_imbalance"
     assert "predicts class 0 for all 300 training rows; that class is 90% of them" in \
         finding.evidence
-    assert finding.suggest == {"alpha": 0.01}
+    assert finding.suggest == {"class_weight": "balanced"}  # the estimator has class_weight
 
 
 def test_format_findings_shows_the_suggestion_as_parameters():

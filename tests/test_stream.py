@@ -162,7 +162,7 @@ def test_missing_and_non_finite_values_name_the_column_and_row(tmp_path):
 def test_duplicate_columns_and_mixed_files_are_refused(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("a,a,y\n1,2,3\n")
-    with pytest.raises(FileFormatError, match="more than one column named 'a'"):
+    with pytest.raises(FileFormatError, match="has two columns named 'a'; give every column"):
         ParquetStream(path, "y")
     _parquet(tmp_path / "b.parquet", pa.table({"a": [1.0], "y": [1.0]}), 1)
     with pytest.raises(FileFormatError, match="Parquet files or CSV files, not both"):
