@@ -650,6 +650,27 @@ class _GradientDescentModel(BaseEstimator):
 class _LinearModel(_GradientDescentModel):
     _full_batch_ok = True
 
+    @property
+    def coef_(self):
+        """The weights, (n_outputs, n_features): one row per class (one in all for two) or
+        per target; a single target's as (n_features,)."""
+        check_is_fitted(self, "n_features_in_")
+        W = self._network.layers[0].W.T
+        return W[0].copy() if self._single_target else W.copy()
+
+    @property
+    def intercept_(self):
+        """The intercepts, (n_outputs,); a single target's as a float."""
+        check_is_fitted(self, "n_features_in_")
+        b = self._network.layers[0].b
+        return float(b[0]) if self._single_target else b.copy()
+
+    @property
+    def _single_target(self) -> bool:
+        """A regressor fitted on a 1-D y reports ``coef_``/``intercept_`` without the
+        outputs' axis; a classifier always keeps it (as scikit-learn's)."""
+        return getattr(self, "_y_ndim", None) == 1
+
     def _layers(self, n_outputs):
         return [nn.Dense(n_outputs, weight_init="zeros", bias_init="zeros")]
 
@@ -882,18 +903,6 @@ class LinearRegression(_Regressor, _LinearModel):
                  random_state=None, verbose=False):
         self._store(locals())
 
-    @property
-    def coef_(self):
-        check_is_fitted(self, "n_features_in_")
-        W = self._network.layers[0].W.T
-        return W[0].copy() if self._y_ndim == 1 else W.copy()
-
-    @property
-    def intercept_(self):
-        check_is_fitted(self, "n_features_in_")
-        b = self._network.layers[0].b
-        return float(b[0]) if self._y_ndim == 1 else b.copy()
-
 
 class LogisticRegression(_Classifier, _LinearModel):
     """Logistic regression (binary and multinomial) by gradient descent, from zero.
@@ -921,16 +930,6 @@ class LogisticRegression(_Classifier, _LinearModel):
                  validation_fraction=0.1, patience=10, tol=None, scale=False,
                  class_weight=None, random_state=None, verbose=False):
         self._store(locals())
-
-    @property
-    def coef_(self):
-        check_is_fitted(self, "n_features_in_")
-        return self._network.layers[0].W.T.copy()
-
-    @property
-    def intercept_(self):
-        check_is_fitted(self, "n_features_in_")
-        return self._network.layers[0].b.copy()
 
 
 # -- the neural networks ---------------------------------------------------------------------
