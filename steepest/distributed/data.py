@@ -1,0 +1,212 @@
+"""Row partitions of ``(X, y)`` persisted on a Dask cluster, and what one pass learns.
+
+::
+
+    data = DaskData(X, y)                  # dask array/DataFrame X, dask array/Series y
+    summary = data.summary()               # n_rows, per-feature mean/std, labels, in one pass
+    data.parts                              # [(X_0, y_0), (X_1, y_1), ...] as Dask delayed
+
+The partitions are persisted once (on the current ``distributed.Client``, else in
+this process by Dask's local scheduler) and then only referred to: every later task
+names them by key, so the data never travel back. Their lineage stays with the
+scheduler, so a partition lost with a worker is recomputed from its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from steepest.errors import ParameterError
+
+__all__ = ["DaskData", "Summary", "current_client", "is_dask"]
+
+_MAX_LABELS = 10_000
+
+
+def is_dask(value) -> bool:
+    """Whether ``value`` is a Dask collection (array, DataFrame, Series), without importing
+    Dask."""
+    return type(value).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+def current_client():
+    """The current ``distributed.Client``, or None (Dask's local scheduler is used then)."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One pass over the partitions: counts, per-feature moments and the target's labels.
+
+    ``mean``/``std`` (``ddof=0``) are merged from the partitions' by Chan et al.'s
+    pairwise update in partition order (see :mod:`steepest.stream`); ``labels`` are the
+    sorted distinct targets (None past 10,000 of them); ``target_mean``/``target_std``
+    of a numeric target.
+    """
+
+    n_rows: int
+    sizes: tuple[int, ...]
+    mean: np.ndarray
+    std: np.ndarray
+    labels: np.ndarray | None
+    target_mean: float | None
+    target_std: float | None
+
+
+def _part_summary(X, y):
+    """A partition's count, mean and M2 of each feature, its distinct targets and the
+    target's mean and M2 (numeric targets)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    n = X.shape[0]
+    if n == 0:
+        return 0, np.zeros(X.shape[1]), np.zeros(X.shape[1]), np.unique(y), 0.0, 0.0
+    if not np.isfinite(X).all():
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        return ("non-finite", int(row), int(column), float(X[row, column]))
+    mean = X.mean(axis=0)
+    numeric = y.dtype.kind in "biuf"
+    y_mean = float(y.mean()) if numeric else 0.0
+    y_m2 = float(np.square(y - y_mean).sum()) if numeric else 0.0
+    labels = np.unique(y)
+    return (n, mean, np.square(X - mean).sum(axis=0), labels if labels.size <= _MAX_LABELS
+            else None, y_mean, y_m2)
+
+
+def _merge(n, mean, m2, n_b, mean_b, m2_b):
+    """Chan et al.'s pairwise update of (count, mean, M2)."""
+    if n_b == 0:
+        return n, mean, m2
+    total = n + n_b
+    delta = mean_b - mean
+    return total, mean + delta * (n_b / total), m2 + m2_b + delta ** 2 * (n * n_b / total)
+
+
+class DaskData:
+    """The row partitions of a Dask ``X`` and ``y``, persisted once.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features), or dask DataFrame
+        Numeric features. Chunks along the columns are merged (each partition holds
+        whole rows); a DataFrame's column names become ``feature_names``.
+    y : dask.array.Array of shape (n_samples,), or dask Series
+        Rechunked to X's row partitions.
+    client : distributed.Client, optional
+        Default: the current client; with none, Dask's local scheduler in this process.
+
+    Attributes
+    ----------
+    parts : list of (Delayed, Delayed)
+        Each partition's ``(X_i, y_i)``.
+    n_features : int
+    feature_names : ndarray of str or None
+    client : distributed.Client or None
+    """
+
+    def __init__(self, X, y, *, client=None) -> None:
+        import dask
+        import dask.array as da
+
+        self.client = client if client is not None else current_client()
+        self.feature_names = None
+        if hasattr(X, "columns") and not hasattr(X, "chunks"):  # a dask DataFrame
+            self.feature_names = np.asarray([str(c) for c in X.columns], dtype=object)
+            X = X.to_dask_array(lengths=True)
+        if hasattr(y, "to_dask_array"):
+            y = y.to_dask_array(lengths=True)
+        if not (isinstance(X, da.Array) and X.ndim == 2):
+            raise ParameterError(
+                f"A Dask X must be a 2-D dask array or a dask DataFrame; got {type(X).__name__}"
+                f" with {getattr(X, 'ndim', '?')} dimension(s)."
+            )
+        if not isinstance(y, da.Array) or y.ndim != 1:
+            raise ParameterError(
+                f"With a Dask X, y must be a 1-D dask array or Series; got {type(y).__name__}."
+            )
+        if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in y.chunks[0]):
+            raise ParameterError(
+                "The Dask arrays have unknown partition sizes; compute them first "
+                "(X.compute_chunk_sizes(), or to_dask_array(lengths=True) for a DataFrame)."
+            )
+        if X.shape[0] != y.shape[0]:
+            raise ParameterError(
+                f"X has {X.shape[0]} samples but y has {y.shape[0]}; pass one target per sample."
+            )
+        if X.dtype.kind not in "biuf":
+            raise ParameterError(
+                f"X holds values of dtype {X.dtype}; the features must be numbers."
+            )
+        X = X.rechunk({1: -1})
+        y = y.rechunk((X.chunks[0],))
+        self.n_features = int(X.shape[1])
+        self.dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        if self.client is not None:
+            X, y = self.client.persist([X, y])
+        else:
+            X, y = dask.persist(X, y)
+        self.X, self.y = X, y
+        self.parts = list(zip(X.to_delayed().ravel().tolist(), y.to_delayed().ravel().tolist(),
+                              strict=True))
+        self._summary: Summary | None = None
+
+    def run(self, tasks: list, *, lost_timeout: float = 30.0) -> list:
+        """Compute Dask delayed ``tasks`` (one round trip on a cluster) and return their
+        results in order (see :func:`steepest.distributed.objective.compute`)."""
+        from steepest.distributed.objective import compute
+
+        return compute(tasks, self.client, lost_timeout=lost_timeout)
+
+    def summary(self) -> Summary:
+        """Counts, per-feature mean and standard deviation (``ddof=0``), the target's labels
+        and moments: one task per partition, merged here in partition order; computed once."""
+        if self._summary is None:
+            from dask import delayed
+
+            results = self.run([delayed(_part_summary)(X, y) for X, y in self.parts])
+            n, mean, m2 = 0, np.zeros(self.n_features), np.zeros(self.n_features)
+            y_n, y_mean, y_m2 = 0, 0.0, 0.0
+            labels: np.ndarray | None = np.array([])
+            sizes = []
+            offset = 0
+            for result in results:
+                if result[0] == "non-finite":
+                    _, row, column, value = result
+                    name = (self.feature_names[column] if self.feature_names is not None
+                            else f"column {column}")
+                    raise ParameterError(
+                        f"X holds {value} in {name} at row {offset + row}; replace the "
+                        "non-finite values first."
+                    )
+                n_b, mean_b, m2_b, labels_b, y_mean_b, y_m2_b = result
+                sizes.append(n_b)
+                offset += n_b
+                n, mean, m2 = _merge(n, mean, m2, n_b, mean_b, m2_b)
+                y_n, y_mean, y_m2 = _merge(y_n, y_mean, y_m2, n_b, y_mean_b, y_m2_b)
+                if labels is not None:
+                    labels = None if labels_b is None else np.union1d(labels, labels_b) \
+                        if labels.size else labels_b
+                    if labels is not None and labels.size > _MAX_LABELS:
+                        labels = None
+            if n == 0:
+                raise ParameterError("The Dask X has no rows.")
+            numeric = self.y.dtype.kind in "biuf"
+            self._summary = Summary(
+                n_rows=n, sizes=tuple(sizes), mean=mean, std=np.sqrt(m2 / n), labels=labels,
+                target_mean=y_mean if numeric else None,
+                target_std=float(np.sqrt(y_m2 / n)) if numeric else None)
+        return self._summary
+
+    def __repr__(self) -> str:
+        where = "local scheduler" if self.client is None else repr(self.client)
+        return (f"DaskData(n_features={self.n_features}, partitions={len(self.parts)}, "
+                f"on {where})")
