@@ -20,7 +20,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"optim", "schedules", "functions", "transforms", "errors", "losses", "nn",
-               "data", "train", "io"}
+               "data", "train", "io", "datasets"}
 _ATTRIBUTES = {
     "minimize": ("steepest._minimize", "minimize"),
     "OptimizeResult": ("steepest.optim.objective", "OptimizeResult"),

@@ -40,3 +40,7 @@ class StateError(SteepestError, ValueError):
 
 class FileFormatError(SteepestError, ValueError):
     """A model or checkpoint file is missing, truncated, tampered with or not steepest's."""
+
+
+class DatasetUnavailableError(SteepestError, OSError):
+    """A data set's file is neither on disk nor fetchable; the message says what to put where."""
