@@ -198,13 +198,13 @@ def test_server_adam_matches_torch_on_the_same_pseudo_gradients():
 
 def test_server_rules_have_the_papers_settings():
     adam = FedAdam(LinearRegression())
-    adam._start_server()
+    adam._start_server(10, 1)
     assert repr(adam.server_optimizer_) == "Adam(lr=0.1, betas=(0.9, 0.99), eps=0.001)"
     yogi = FedYogi(LinearRegression())
-    yogi._start_server()
+    yogi._start_server(10, 1)
     assert repr(yogi.server_optimizer_) == "Yogi(betas=(0.9, 0.99))"
     adagrad = FedAdagrad(LinearRegression())
-    adagrad._start_server()
+    adagrad._start_server(10, 1)
     assert repr(adagrad.server_optimizer_) == "Adagrad(lr=0.1, eps=1e-09)"
 
 

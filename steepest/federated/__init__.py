@@ -8,6 +8,7 @@ In one process (a list of clients' data), on Dask workers
 
 from steepest.federated.client import LocalTraining, LocalUpdate, ProximalTerm
 from steepest.federated.partition import SCHEMES, partition, partition_indices
+from steepest.federated.privacy import DPFedAvg
 from steepest.federated.runners import InProcessClients
 from steepest.federated.strategy import (
     FedAdagrad,
@@ -19,6 +20,6 @@ from steepest.federated.strategy import (
     weighted_mean,
 )
 
-__all__ = ["SCHEMES", "FedAdagrad", "FedAdam", "FedAvg", "FedOpt", "FedProx", "FedYogi",
+__all__ = ["SCHEMES", "DPFedAvg", "FedAdagrad", "FedAdam", "FedAvg", "FedOpt", "FedProx", "FedYogi",
            "InProcessClients", "LocalTraining", "LocalUpdate", "ProximalTerm", "partition",
            "partition_indices", "weighted_mean"]

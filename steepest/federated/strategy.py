@@ -123,12 +123,16 @@ class FedAvg:
     _mu: float | None = None
     """FedProx's μ given to the clients (None: no proximal term)."""
 
-    def _server_step(self, theta: np.ndarray, mean: np.ndarray) -> None:
-        """θ_{t+1} from θ_t (in place) and the clients' weighted mean."""
-        theta[...] = mean
+    def _server_step(self, theta: np.ndarray, thetas: list, sizes: list) -> None:
+        """θ_{t+1} from θ_t (in place) and the answering clients' θ_k and n_k."""
+        theta[...] = weighted_mean(thetas, sizes)
 
-    def _start_server(self) -> None:
+    def _start_server(self, n_clients: int, per_round: int) -> None:
         """Reset the server's own state before the first round."""
+
+    def _round_extras(self) -> dict:
+        """More per-round entries of ``history_`` (none by default)."""
+        return {}
 
     # -- fitting ------------------------------------------------------------------------
 
@@ -164,7 +168,7 @@ class FedAvg:
         theta, n_clients = network.theta, len(pool.sizes)
         payload = theta.nbytes + sum(a.nbytes for a in model_state(network).values())
         m = max(1, round(self.fraction * n_clients))
-        self._start_server()
+        self._start_server(n_clients, m)
         history = {key: [] for key in HISTORY_KEYS}
         for round_ in range(rounds):
             start = time.perf_counter()
@@ -174,8 +178,7 @@ class FedAvg:
             answered = sorted(updates)
             if answered:
                 sizes = [updates[k].n_samples for k in answered]
-                self._server_step(theta, weighted_mean([updates[k].theta for k in answered],
-                                                       sizes))
+                self._server_step(theta, [updates[k].theta for k in answered], sizes)
                 state = {key: weighted_mean([updates[k].state[key] for k in answered], sizes)
                          for key in updates[answered[0]].state}
                 set_model_state(network, state)
@@ -191,6 +194,8 @@ class FedAvg:
             history["val_score"].append(val_score)
             history["bytes"].append(payload * (len(selected) + len(answered)))
             history["time"].append(time.perf_counter() - start)
+            for key, value in self._round_extras().items():
+                history.setdefault(key, []).append(value)
         model._check_finite_parameters()
         model.history_, model.n_iter_ = history, rounds
         self.estimator_, self.history_ = model, history
@@ -329,7 +334,7 @@ class FedOpt(FedAvg):
                          client_timeout=client_timeout, random_state=random_state)
         self.server_optimizer = server_optimizer
 
-    def _start_server(self) -> None:
+    def _start_server(self, n_clients: int, per_round: int) -> None:
         rule = self.server_optimizer or optim.Adam(lr=0.1, betas=(0.9, 0.99), eps=1e-3)
         if not isinstance(rule, optim.Optimizer):
             raise ParameterError(
@@ -339,8 +344,8 @@ class FedOpt(FedAvg):
         settings = {k: getattr(rule, k) for k in rule._hyperparameters}
         self.server_optimizer_ = type(rule)(**settings)
 
-    def _server_step(self, theta: np.ndarray, mean: np.ndarray) -> None:
-        self.server_optimizer_.step(theta, theta - mean)
+    def _server_step(self, theta: np.ndarray, thetas: list, sizes: list) -> None:
+        self.server_optimizer_.step(theta, theta - weighted_mean(thetas, sizes))
 
 
 class FedAdam(FedOpt):
