@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 
-__all__ = ["add_runs_to_report", "plot_runs", "rounds_to_target", "speedup"]
+from steepest.io import atomic_write_bytes
+
+__all__ = ["add_runs_to_report", "plot_runs", "rounds_to_target", "save_png", "speedup"]
 
 _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
@@ -43,9 +46,10 @@ def plot_runs(histories: dict, *, target: float | None = None, metric: str = "ac
 
 
 def add_runs_to_report(report, histories: dict, *, target: float | None = None,
-                       metric: str = "accuracy", caption: str = "") -> None:
-    """The figure of :func:`plot_runs` and a table of each run's outcome."""
-    report.add_figure(plot_runs(histories, target=target, metric=metric), caption=caption)
+                       metric: str = "accuracy", caption: str = ""):
+    """The figure of :func:`plot_runs` and a table of each run's outcome; returns the figure."""
+    figure = plot_runs(histories, target=target, metric=metric)
+    report.add_figure(figure, caption=caption)
     rows = []
     for label, history in histories.items():
         reached = None if target is None else rounds_to_target(history, target)
@@ -59,6 +63,14 @@ def add_runs_to_report(report, histories: dict, *, target: float | None = None,
                "MB", "dropped updates", "seconds"]
     report.add_table(rows, columns, formats={columns[1]: ".4f", columns[2]: ".4f",
                                              "MB": ".1f", "seconds": ".1f"})
+    return figure
+
+
+def save_png(figure, path):
+    """Write a matplotlib figure as a PNG file, atomically; returns the path."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def speedup(histories: dict, baseline: str, target: float) -> dict:

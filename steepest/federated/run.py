@@ -19,7 +19,6 @@ them), and the saved model keeps those statistics, so it predicts from raw rows.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +29,10 @@ from steepest._validation import check_choice, check_number
 from steepest.data import train_validation_split
 from steepest.errors import ParameterError
 from steepest.federated import strategy as strategies
-from steepest.federated.figures import add_runs_to_report, plot_runs
+from steepest.federated.figures import add_runs_to_report, plot_runs, save_png
 from steepest.federated.partition import SCHEMES
 from steepest.federated.partition import partition as split_clients
-from steepest.io import atomic_write_bytes, write_csv
+from steepest.io import write_csv
 from steepest.report import Report
 from steepest.workflow import load_dataset, make_model
 
@@ -190,10 +189,8 @@ def _write_outputs(run: FederatedRun, out: Path) -> None:
         "cumulative_bytes": np.cumsum(history["bytes"])})
     label = run.settings["strategy"]
     metric = "accuracy" if run.settings["task"] == "classification" else "R²"
-    figure = plot_runs({label: history}, metric=metric)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    run.files["figure"] = atomic_write_bytes(out / "rounds.png", buffer.getvalue())
+    run.files["figure"] = save_png(plot_runs({label: history}, metric=metric),
+                                   out / "rounds.png")
     report = Report(f"steepest federate: {Path(run.settings['data']).name} → "
                     f"{run.settings['target']}",
                     subtitle=f"{label}, {run.settings['clients']} clients "
