@@ -181,7 +181,7 @@ class ScriptedClients:
     def start(self, training):
         pass
 
-    def train(self, theta, state, selected, round_, seed, mu):
+    def train(self, theta, state, selected, round_, seed, mu, epochs):
         return {k: LocalUpdate(theta + self.shares[k] * (self.targets[k] - theta), {},
                                self.sizes[k], 0.0, 1) for k in selected}, {}
 
@@ -315,3 +315,25 @@ def test_bad_settings_are_refused_in_one_sentence(make, message):
 def test_unfitted_strategy_says_so():
     with pytest.raises(ParameterError, match="not fitted yet"):
         FedAvg(small_mlp()).predict(np.zeros((1, 5)))
+
+
+def test_local_epochs_per_client():
+    """Client k trains local_epochs[k] epochs: one round with all clients equals the
+    weighted mean of their own runs of that many epochs."""
+    X, y = blobs(120)
+    clients = partition(X, y, 3, random_state=0)
+    fed = FedProx(small_mlp(), mu=0.1, fraction=1.0, local_epochs=[1, 3, 2],
+                  random_state=2).fit(clients, 1)
+    start = small_mlp()
+    start._prepare(*clients[0], classes=np.unique(y))
+    theta0 = start._network.theta.copy()
+    updates = [LocalTraining(start, epochs, 10).run(
+        theta0, *LocalTraining(start).prepare(*clients[k]), client_generator(2, k, 0), mu=0.1)
+        for k, epochs in enumerate([1, 3, 2])]
+    assert [u.updates for u in updates] == [4, 12, 8]
+    expected = weighted_mean([u.theta for u in updates], [u.n_samples for u in updates])
+    np.testing.assert_array_equal(fed.estimator_._network.theta, expected)
+    with pytest.raises(ParameterError, match="one int per client"):
+        FedAvg(small_mlp(), local_epochs=[1, 2]).fit(clients, 1)
+    with pytest.raises(ParameterError, match=r"local_epochs\[1\]"):
+        FedAvg(small_mlp(), local_epochs=[1, 0, 2]).fit(clients, 1)

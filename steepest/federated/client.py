@@ -157,7 +157,8 @@ class LocalTraining:
         return X, model._targets(y, first=False)[0]
 
     def run(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-            *, state: dict | None = None, mu: float | None = None) -> LocalUpdate:
+            *, state: dict | None = None, mu: float | None = None,
+            epochs: int | None = None) -> LocalUpdate:
         """Train from the global ``theta`` (and ``state``) on prepared ``(X, y)``.
 
         Parameters
@@ -172,6 +173,9 @@ class LocalTraining:
             The global untrained state to start from.
         mu : float or None
             FedProx's :math:`\\mu`; None adds no proximal term.
+        epochs : int, optional
+            This client's epochs this round, instead of ``local_epochs`` (a slower
+            device doing less work).
 
         Returns
         -------
@@ -199,7 +203,7 @@ class LocalTraining:
         batches = Batcher(X, y, self.local_batch_size,
                           drop_single=getattr(model, "batch_norm", False), random_state=rng)
         total, count, updates = 0.0, 0, 0
-        for _ in range(self.local_epochs):
+        for _ in range(self.local_epochs if epochs is None else epochs):
             done = steps.run(batches.epoch())
             total, count, updates = total + done.total, count + done.count, updates + done.updates
             if done.failure is not None:

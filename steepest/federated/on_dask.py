@@ -37,11 +37,11 @@ def _prepare(training: LocalTraining, data):
     return training.prepare(*data)
 
 
-def _train(training: LocalTraining, prepared, theta, state, seed, k, round_, mu):
+def _train(training: LocalTraining, prepared, theta, state, seed, k, round_, mu, epochs):
     """One client's round on its worker, on a private copy of the model (tasks of a
     worker's threads may run at once)."""
     return copy.deepcopy(training).run(theta, *prepared, client_generator(seed, k, round_),
-                                       state=state, mu=mu)
+                                       state=state, mu=mu, epochs=epochs)
 
 
 class DaskClients:
@@ -90,13 +90,13 @@ class DaskClients:
         self._prepared = [client.submit(_prepare, self._training, data, pure=False)
                           for data in self.futures]
 
-    def train(self, theta, state, selected, round_: int, seed: int, mu):
+    def train(self, theta, state, selected, round_: int, seed: int, mu, epochs: dict):
         from distributed import wait
 
         client = self.client
         theta_f = client.scatter(theta, broadcast=True, hash=False)  # once per round
         futures = {k: client.submit(_train, self._training, self._prepared[k], theta_f,
-                                    state, seed, k, round_, mu, pure=False)
+                                    state, seed, k, round_, mu, epochs[k], pure=False)
                    for k in selected}
         try:
             wait(list(futures.values()), timeout=self.client_timeout)

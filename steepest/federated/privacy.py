@@ -58,7 +58,7 @@ class DPFedAvg(FedAvg):
     """
 
     def __init__(self, estimator, clip_norm: float = 1.0, noise_multiplier: float = 1.0,
-                 delta: float = 1e-5, fraction: float = 0.1, local_epochs: int = 1,
+                 delta: float = 1e-5, fraction: float = 0.1, local_epochs=1,
                  local_batch_size: int | None = 10, *, client_timeout: float | None = None,
                  random_state=None) -> None:
         super().__init__(estimator, fraction, local_epochs, local_batch_size,

@@ -10,9 +10,10 @@ strategy object runs in one process (:class:`InProcessClients`, what a list of
 * ``template()``: a few rows of one client, to start the global model's shapes;
 * ``start(training)``: hand each client the :class:`~steepest.federated.client.LocalTraining`
   and let it check its data (once);
-* ``train(theta, state, selected, round_, seed, mu)``: the selected clients'
-  :class:`~steepest.federated.client.LocalUpdate` by index, and the reason for each
-  one that failed (raised, diverged or timed out) and so is dropped from the round.
+* ``train(theta, state, selected, round_, seed, mu, epochs)``: the selected clients'
+  :class:`~steepest.federated.client.LocalUpdate` by index (``epochs``: each one's
+  local epochs), and the reason for each one that failed (raised, diverged or timed
+  out) and so is dropped from the round.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class InProcessClients:
             except Exception as error:  # a client whose data the model refuses is dropped
                 self._prepared.append(error)
 
-    def train(self, theta, state, selected, round_: int, seed: int, mu):
+    def train(self, theta, state, selected, round_: int, seed: int, mu, epochs: dict):
         updates: dict[int, LocalUpdate] = {}
         dropped: dict[int, str] = {}
         for k in selected:
@@ -89,7 +90,7 @@ class InProcessClients:
             start = time.perf_counter()
             try:
                 update = self._training.run(theta, *data, client_generator(seed, k, round_),
-                                            state=state, mu=mu)
+                                            state=state, mu=mu, epochs=epochs[k])
             except Exception as error:  # one client's failure never stops the round
                 dropped[k] = failure_reason(error)
                 continue

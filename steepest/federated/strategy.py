@@ -86,8 +86,9 @@ class FedAvg:
         for the starting θ) are used; it is cloned, never changed.
     fraction : float, default=0.1
         :math:`C`, the share of clients drawn each round (at least one).
-    local_epochs : int, default=1
-        :math:`E`.
+    local_epochs : int or sequence of int, default=1
+        :math:`E`; or one count per client (devices that do different amounts of
+        work, the systems heterogeneity FedProx was made for).
     local_batch_size : int or None, default=10
         :math:`B`; ``None`` is each client's whole data (FedSGD with ``local_epochs=1``).
     client_timeout : float or None, default=None
@@ -108,7 +109,7 @@ class FedAvg:
         sent to and received from clients, float64 bytes as stored), ``time`` (s).
     """
 
-    def __init__(self, estimator, fraction: float = 0.1, local_epochs: int = 1,
+    def __init__(self, estimator, fraction: float = 0.1, local_epochs=1,
                  local_batch_size: int | None = 10, *, client_timeout: float | None = None,
                  random_state=None) -> None:
         self.estimator = estimator
@@ -160,7 +161,8 @@ class FedAvg:
         model = self._start_model(pool)
         validation = None if validation_data is None else model._check_validation(
             validation_data)
-        training = LocalTraining(model, self.local_epochs, self.local_batch_size)
+        epochs = self._epochs(len(pool.sizes))
+        training = LocalTraining(model, 1, self.local_batch_size)
         pool.start(training)
         seed = self._seed()
         sampler = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
@@ -174,7 +176,7 @@ class FedAvg:
             start = time.perf_counter()
             selected = np.sort(sampler.choice(n_clients, size=m, replace=False)).tolist()
             updates, dropped = pool.train(theta.copy(), model_state(network), selected, round_,
-                                          seed, self._mu)
+                                          seed, self._mu, {k: epochs[k] for k in selected})
             answered = sorted(updates)
             if answered:
                 sizes = [updates[k].n_samples for k in answered]
@@ -239,6 +241,22 @@ class FedAvg:
         return (float(losses.get(model._loss).value(y_val, outputs)),
                 model._validation_score(y_val, outputs))
 
+    def _epochs(self, n_clients: int) -> list[int]:
+        """Each client's local epochs."""
+        owner = type(self).__name__
+        if not hasattr(self.local_epochs, "__len__"):
+            check_number(self.local_epochs, "local_epochs", owner, low=1, integer=True)
+            return [int(self.local_epochs)] * n_clients
+        counts = list(self.local_epochs)
+        if len(counts) != n_clients:
+            raise ParameterError(
+                f"The 'local_epochs' parameter of {owner} must be an int >= 1 or one int per "
+                f"client ({n_clients}); got {self.local_epochs!r}."
+            )
+        for k, count in enumerate(counts):
+            check_number(count, f"local_epochs[{k}]", owner, low=1, integer=True)
+        return [int(c) for c in counts]
+
     def _seed(self) -> int:
         """One integer seed for the whole run (client draws and every batch order)."""
         if isinstance(self.random_state, np.random.Generator):
@@ -250,7 +268,6 @@ class FedAvg:
     def _check_params(self) -> None:
         owner = type(self).__name__
         check_number(self.fraction, "fraction", owner, low=0.0, high=1.0, closed="right")
-        check_number(self.local_epochs, "local_epochs", owner, low=1, integer=True)
         if self.local_batch_size is not None:
             check_number(self.local_batch_size, "local_batch_size", owner, low=1, integer=True)
         if self.client_timeout is not None:
@@ -293,7 +310,7 @@ class FedProx(FedAvg):
     """
 
     def __init__(self, estimator, mu: float = 0.01, fraction: float = 0.1,
-                 local_epochs: int = 1, local_batch_size: int | None = 10, *,
+                 local_epochs=1, local_batch_size: int | None = 10, *,
                  client_timeout: float | None = None, random_state=None) -> None:
         super().__init__(estimator, fraction, local_epochs, local_batch_size,
                          client_timeout=client_timeout, random_state=random_state)
@@ -327,7 +344,7 @@ class FedOpt(FedAvg):
     """
 
     def __init__(self, estimator, server_optimizer: optim.Optimizer | None = None,
-                 fraction: float = 0.1, local_epochs: int = 1,
+                 fraction: float = 0.1, local_epochs=1,
                  local_batch_size: int | None = 10, *, client_timeout: float | None = None,
                  random_state=None) -> None:
         super().__init__(estimator, fraction, local_epochs, local_batch_size,
