@@ -106,7 +106,7 @@ class FedAvg:
         ``dropped`` (``[index, reason]`` pairs), ``loss`` (the answering clients'
         size-weighted mean local training loss), ``val_loss`` and ``val_score`` of
         the global model on ``validation_data`` (NaN without), ``bytes`` (parameters
-        sent to and received from clients, float64 bytes as stored), ``time`` (s).
+        sent to and received from clients, in the model's dtype), ``time`` (s).
     """
 
     def __init__(self, estimator, fraction: float = 0.1, local_epochs=1,
