@@ -38,7 +38,7 @@ def error_line(result) -> str:
      "Error: --lr must be a positive number such as 0.01, or 'auto'; got '-0.1'."),
     (["{table}", "--target", "size", "--optimizer", "adma"],
      "Error: --optimizer must be one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, "
-     "rmsprop, sgd, lbfgs, newton; got 'adma'. Did you mean 'adam'?"),
+     "rmsprop, sgd, yogi, lbfgs, newton; got 'adma'. Did you mean 'adam'?"),
     (["{table}", "--target", "size", "--model", "tree"],
      "Error: --model must be one of linear, logistic, mlp; got 'tree'."),
 ])

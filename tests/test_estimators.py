@@ -227,7 +227,8 @@ def test_unfitted_model_says_so():
      "[1, inf). Got 0 instead."),
     (LinearRegression(optimizer="adma"),
      "The 'optimizer' parameter of LinearRegression must be an optimizer of steepest.optim or "
-     "one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, lbfgs, newton. "
+     "one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, yogi, lbfgs, "
+     "newton. "
      "Got 'adma' instead."),
     (LogisticRegression(optimizer="lbfgs", penalty="l1", alpha=0.1),
      "optimizer='lbfgs' needs a smooth objective, and the l1 penalty is not differentiable "

@@ -26,6 +26,7 @@ CONFIGS = [
     ("NAdam", {"lr": 0.05, "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.05}),
     ("Adamax", {"lr": 0.05}),
+    ("Yogi", {"lr": 0.05, "initial_accumulator_value": 1e-6, "weight_decay": 0.01}),
 ]
 IDS = [f"{name}{kwargs}" for name, kwargs in CONFIGS]
 
@@ -180,7 +181,7 @@ def test_unknown_name_lists_the_valid_ones_and_the_closest():
         optim.get("adma")
     assert str(error.value) == (
         "Unknown optimizer 'adma'. Valid names are: adadelta, adagrad, adam, adamax, adamw, "
-        "nadam, radam, rmsprop, sgd. Did you mean 'adam'?"
+        "nadam, radam, rmsprop, sgd, yogi. Did you mean 'adam'?"
     )
 
 

@@ -56,4 +56,5 @@ def test_trajectory_matches_torch(case, dtype):
 
 def test_every_optimizer_has_reference_cases():
     covered = {case["optimizer"] for case in MANIFEST["cases"]}
-    assert {cls.lower() for cls in covered} == set(optim.names())
+    not_in_torch = {"yogi"}  # checked on hand-computed steps in test_optim_yogi.py
+    assert {cls.lower() for cls in covered} == set(optim.names()) - not_in_torch

@@ -717,7 +717,8 @@ def test_trainer_errors():
     cases = [
         (lambda: Trainer(mlp(), "mse", object()),
          "The 'optimizer' parameter of Trainer must be a name or a first-order optimizer of "
-         "steepest.optim (adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd). "
+         "steepest.optim (adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, "
+         "yogi). "
          "Got <object"),
         (lambda: Trainer(mlp(), "mse", "sgd", callbacks=[print]),
          "The 'callbacks' parameter of Trainer must hold Callback objects; the entry at "

@@ -22,13 +22,14 @@ from steepest.optim.optimizer import Optimizer
 from steepest.optim.radam import RAdam
 from steepest.optim.rmsprop import RMSprop
 from steepest.optim.sgd import SGD
+from steepest.optim.yogi import Yogi
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax",
-           "Optimizer", "get", "names"]
+           "Yogi", "Optimizer", "get", "names"]
 
 _REGISTRY: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, RAdam, Adamax)
+    for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, RAdam, Adamax, Yogi)
 }
 
 

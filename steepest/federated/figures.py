@@ -1,0 +1,83 @@
+"""What a federated run shows: accuracy against rounds and against bytes, rounds to a target."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from steepest.io import atomic_write_bytes
+
+__all__ = ["add_runs_to_report", "plot_runs", "rounds_to_target", "save_png", "speedup"]
+
+_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+def rounds_to_target(history: dict, target: float) -> int | None:
+    """The first round whose ``val_score`` reaches ``target`` (None if none does)."""
+    for round_, score in zip(history["round"], history["val_score"], strict=True):
+        if score >= target:
+            return int(round_)
+    return None
+
+
+def plot_runs(histories: dict, *, target: float | None = None, metric: str = "accuracy"):
+    """Two panels: the global model's validation score per round, and against the
+    megabytes sent to and from clients so far, one line per labelled history."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 3.8), layout="constrained")
+    by_round, by_bytes = figure.subplots(1, 2, sharey=True)
+    for colour, (label, history) in zip(_COLOURS * 3, histories.items(), strict=False):
+        score = np.asarray(history["val_score"], dtype=float)
+        megabytes = np.cumsum(history["bytes"]) / 1e6
+        by_round.plot(history["round"], score, color=colour, label=label)
+        by_bytes.plot(megabytes, score, color=colour, label=label)
+    for ax in (by_round, by_bytes):
+        if target is not None:
+            ax.axhline(target, color="0.5", linestyle="--", linewidth=1)
+        ax.grid(alpha=0.3)
+    by_round.set(title=f"Global model's {metric} per round", xlabel="round", ylabel=metric)
+    by_bytes.set(title="… against the parameters communicated", xlabel="MB sent and received",
+                 xscale="log")
+    by_round.legend(frameon=False, fontsize="small")
+    return figure
+
+
+def add_runs_to_report(report, histories: dict, *, target: float | None = None,
+                       metric: str = "accuracy", caption: str = ""):
+    """The figure of :func:`plot_runs` and a table of each run's outcome; returns the figure."""
+    figure = plot_runs(histories, target=target, metric=metric)
+    report.add_figure(figure, caption=caption)
+    rows = []
+    for label, history in histories.items():
+        reached = None if target is None else rounds_to_target(history, target)
+        megabytes = float(np.sum(history["bytes"])) / 1e6
+        dropped = sum(len(d) for d in history["dropped"])
+        rows.append([label, float(history["val_score"][-1]), float(np.nanmax(
+            history["val_score"])), "not reached" if reached is None else reached,
+            megabytes, dropped, float(np.sum(history["time"]))])
+    columns = ["run", f"final {metric}", f"best {metric}",
+               "rounds to target" if target is None else f"rounds to {target:g}",
+               "MB", "dropped updates", "seconds"]
+    report.add_table(rows, columns, formats={columns[1]: ".4f", columns[2]: ".4f",
+                                             "MB": ".1f", "seconds": ".1f"})
+    return figure
+
+
+def save_png(figure, path):
+    """Write a matplotlib figure as a PNG file, atomically; returns the path."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def speedup(histories: dict, baseline: str, target: float) -> dict:
+    """Rounds to ``target`` of ``baseline`` divided by each run's (NaN when one misses)."""
+    base = rounds_to_target(histories[baseline], target)
+    out = {}
+    for label, history in histories.items():
+        reached = rounds_to_target(history, target)
+        out[label] = math.nan if base is None or reached is None else base / reached
+    return out
