@@ -380,3 +380,26 @@ def test_example_names_the_examples_when_the_name_is_wrong():
     assert error_line(result) == (
         "Error: Unknown example 'imagee'. Valid names are: federated, image, meta, recommend, "
         "sentiment. Did you mean 'image'?")
+
+
+def test_federate_trains_over_clients_and_writes_the_run(tmp_path):
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    path = tmp_path / "iris.csv"
+    path.write_text("a,b,c,d,species\n" + "".join(
+        f"{','.join(map(str, row))},{label}\n" for row, label in zip(X, y, strict=True)))
+    out = tmp_path / "fed"
+    result = runner.invoke(app, ["federate", str(path), "--target", "species", "--clients",
+                                 "10", "--rounds", "3", "--partition", "iid", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.match(r"fedavg: 3 rounds over 10 clients in [\d.]+ s; train 0\.\d+, validation",
+                    result.stdout)
+    assert (out / "report.html").exists() and (out / "model.safetensors").exists()
+
+
+def test_federate_names_the_flag_of_a_bad_batch_size(table):
+    result = runner.invoke(app, ["federate", str(table), "--target", "size",
+                                 "--local-batch-size", "x"])
+    assert error_line(result) == "Error: --local-batch-size must be 'full' or a whole number; " \
+                                 "got 'x'."
