@@ -26,18 +26,16 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from steepest import __version__, runs
-from steepest import demo as demos
+from steepest import __version__
 from steepest.cli_values import check_flag, flag_form, parse_hidden, parse_list
-from steepest.compare import compare as run_comparison
-from steepest.compare import comparison_table, write_comparison_report
-from steepest.diagnose import format_findings, format_suggest
 from steepest.errors import ParameterError, SteepestError
 from steepest.examples import run as run_example
-from steepest.explore import write_explorer
 from steepest.methods import LINE_SEARCH
-from steepest.model_factory import comparison_models
-from steepest.tables import load_dataset
+
+# The modules that do a command's work (runs, demo, compare, explore, diagnose, tables,
+# model_factory) load NumPy and more: imported inside the commands, so that `steepest
+# --help` stays under 0.5 s (measured with bench/startup.py: 483 ms with them at the top,
+# of which NumPy ~100 ms and steepest's own modules ~130 ms).
 
 app = typer.Typer(
     name="steepest",
@@ -83,6 +81,8 @@ def demo(
     with _errors():
         out.mkdir(parents=True, exist_ok=True)  # fail before the work, not after
         with Console(stderr=True).status("Running the optimizers on surfaces and digits..."):
+            from steepest import demo as demos
+
             results = demos.collect()
             path = demos.write_report(results, out / "report.html")
     console = Console(soft_wrap=True)
@@ -156,6 +156,8 @@ def train(
         "--json", help="Print a machine-readable summary instead of tables.")] = False,
 ) -> None:
     """Train a model on a table, then say how the descent went and what to fix."""
+    from steepest import runs
+
     with _errors(show_warnings=not (quiet or json_output)):
         if hidden is not None and model != "mlp":
             raise ParameterError(f"--hidden applies to --model mlp, not to --model {model}.")
@@ -187,6 +189,8 @@ def predict(
         "--out", "-o", dir_okay=False, help="Write the predictions to this CSV file.")] = None,
 ) -> None:
     """Predict with a saved model (and class probabilities for classifiers)."""
+    from steepest import runs
+
     with _errors():
         columns = runs.predict(model, data, out)
     if out is not None:
@@ -225,6 +229,11 @@ def compare(
                    ] = Path("steepest-compare"),
 ) -> None:
     """Train optimizers, batch sizes or schedules side by side: same data, budget, seed."""
+    from steepest.compare import compare as run_comparison
+    from steepest.compare import comparison_table, write_comparison_report
+    from steepest.model_factory import comparison_models
+    from steepest.tables import load_dataset
+
     with _errors():
         check_flag(seed, "--seed", low=0, integer=True)
         table = load_dataset(data, target, task)
@@ -271,6 +280,8 @@ def lr_find(
                    ] = Path("steepest-lr-find"),
 ) -> None:
     """Ramp the learning rate up over a few hundred batches and suggest one."""
+    from steepest import runs
+
     with _errors():
         result, files = runs.find_rate(
             data, target, task=task, model=model, hidden=parse_hidden(hidden),
@@ -298,6 +309,8 @@ def explore(
     steps: Annotated[int, typer.Option(help="The most steps of each descent.")] = 500,
 ) -> None:
     """Write an interactive page: pick a surface and optimizers, slide the rate, play."""
+    from steepest.explore import write_explorer
+
     with _errors():
         check_flag(steps, "--steps", low=1, integer=True)
         out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +347,7 @@ def federate(
         help="Directory for the model, history.csv, rounds.png and report.html.")] = None,
 ) -> None:
     """Train one model over simulated clients that keep their rows (federated learning)."""
-    from steepest.federated.run import federate as run_federated  # measured: sklearn 0.8 s
+    from steepest.federated.run import federate as run_federated
 
     with _errors():
         batch = None if local_batch_size.strip().lower() == "full" else check_flag(
@@ -406,6 +419,8 @@ def _print_table(rows, columns, title: str) -> None:
 
 
 def _json_summary(run) -> str:
+    from steepest.diagnose import format_suggest
+
     history = run.model.history_
     return json.dumps({
         "task": run.data.task, "settings": run.settings, "epochs": len(history["loss"]),
@@ -423,6 +438,8 @@ def _json_summary(run) -> str:
 
 
 def _print_run(run) -> None:
+    from steepest.diagnose import format_findings
+
     console = Console(soft_wrap=True, highlight=False)
     history = run.model.history_
     metric = "accuracy" if run.data.task == "classification" else "R²"
@@ -477,6 +494,8 @@ def _summary(results):
     table.add_column("function")
     table.add_column("reached a minimum", justify="right")
     table.add_column("fastest")
+    from steepest import demo as demos
+
     for line in demos.summary(results):
         table.add_row(*line)
     return table
@@ -490,6 +509,8 @@ def _digits_summary(results):
     table.add_column("run", no_wrap=True)
     for name in ("lr", "batch", "training loss", "test accuracy", "time"):
         table.add_column(name, justify="right")
+    from steepest import demo as demos
+
     for line in demos.digits_summary(results):
         table.add_row(*line)
     return table
