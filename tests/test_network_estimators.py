@@ -113,6 +113,8 @@ def test_input_shape_reads_flat_rows_as_images():
     assert model.n_features_in_ == 36 and model._network.input_shape == (1, 6, 6)
     assert model.score(flat, y) > 0.95          # the two classes differ by a whole half
     np.testing.assert_array_equal(model.predict(images), model.predict(flat))
+    from_images = clone(model).fit(images, y)          # images of input_shape train the same
+    np.testing.assert_array_equal(from_images.predict_proba(flat), model.predict_proba(flat))
     with pytest.raises(ParameterError, match=r"input_shape=\(1, 5, 5\) holds 25 values"):
         NetworkClassifier(_small_cnn(), input_shape=(1, 5, 5), epochs=1).fit(flat, y)
 
