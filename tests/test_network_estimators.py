@@ -225,3 +225,14 @@ def test_scikit_learn_estimator_checks(model):
         # the column, the row and the value, and says what to do (as for the MLPs).
         "check_dtype_object": "steepest's own message for non-numeric values",
     })
+
+
+def test_the_divergence_guard_rolls_back_and_lowers_the_rate():
+    from steepest.train import DivergenceWarning
+
+    X = np.linspace(0, 10, 60).reshape(-1, 1)
+    with pytest.warns(DivergenceWarning):
+        model = NetworkRegressor([nn.Dense(1)], optimizer="sgd", lr=0.5, batch_size=None,
+                                 epochs=30, random_state=0).fit(X, 3 * X.ravel())
+    events = [event for event in model.history_["events"] if event["event"] == "divergence"]
+    assert events and all(np.isfinite(model.predict(X)))
