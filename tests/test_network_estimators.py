@@ -236,3 +236,16 @@ def test_the_divergence_guard_rolls_back_and_lowers_the_rate():
                                  epochs=30, random_state=0).fit(X, 3 * X.ravel())
     events = [event for event in model.history_["events"] if event["event"] == "divergence"]
     assert events and all(np.isfinite(model.predict(X)))
+
+
+def test_partial_fit_continues_a_cnn_epoch_by_epoch():
+    images, y = _images()
+    stepwise = NetworkClassifier(_small_cnn(), input_shape=(1, 6, 6), batch_size=16,
+                                 random_state=0)
+    for _ in range(3):
+        stepwise.partial_fit(images, y, classes=[0, 1])
+    at_once = NetworkClassifier(_small_cnn(), input_shape=(1, 6, 6), batch_size=16, epochs=3,
+                                random_state=0).fit(images, y)
+    assert stepwise.n_iter_ == 3
+    np.testing.assert_allclose(stepwise.predict_proba(images), at_once.predict_proba(images),
+                               rtol=1e-6, atol=1e-9)
