@@ -803,7 +803,6 @@ class MLPRegressor(_Regressor, _MLP):
         self._store(locals())
 
 
-
 # -- networks of any layers ------------------------------------------------------------------
 
 _PREDICT_BATCH = 1000
