@@ -31,6 +31,8 @@ _ATTRIBUTES = {
     "MLPClassifier": ("steepest.estimators", "MLPClassifier"),
     "MLPRegressor": ("steepest.estimators", "MLPRegressor"),
     "MatrixFactorization": ("steepest.factorization", "MatrixFactorization"),
+    "NetworkClassifier": ("steepest.estimators", "NetworkClassifier"),
+    "NetworkRegressor": ("steepest.estimators", "NetworkRegressor"),
     "load": ("steepest.estimators", "load"),
 }
 

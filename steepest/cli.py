@@ -27,7 +27,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from steepest import __version__
-from steepest.cli_values import check_flag, flag_form, parse_hidden, parse_list
+from steepest.cli_values import (
+    check_flag,
+    flag_form,
+    parse_hidden,
+    parse_input_shape,
+    parse_layers,
+    parse_list,
+)
 from steepest.errors import ParameterError, SteepestError
 from steepest.examples import run as run_example
 from steepest.methods import LINE_SEARCH
@@ -101,6 +108,13 @@ def train(
     model: Annotated[str, typer.Option(help=_MODEL)] = "mlp",
     hidden: Annotated[str | None, typer.Option(
         help=_HIDDEN + " Default: 64.", show_default=False)] = None,
+    layers: Annotated[str | None, typer.Option(
+        help="Any network instead of the mlp, layer by layer, e.g. "
+             "conv:32:3,relu,maxpool:2,flatten,dense:10 (conv, maxpool, avgpool, flatten, "
+             "dense, dropout, batchnorm and the activations).")] = None,
+    input_shape: Annotated[str | None, typer.Option(
+        help="With --layers: read each row as one sample of this shape, e.g. 1,28,28 "
+             "(channels, rows, columns) for a table of 28x28 grey pixels.")] = None,
     optimizer: Annotated[str, typer.Option(
         help="sgd, adam, rmsprop, ... (steepest.optim), or lbfgs / newton for linear models "
              "(these take whole-data steps: full batch).")] = "adam",
@@ -161,6 +175,8 @@ def train(
     with _errors(show_warnings=not (quiet or json_output)):
         if hidden is not None and model != "mlp":
             raise ParameterError(f"--hidden applies to --model mlp, not to --model {model}.")
+        if hidden is not None and layers is not None:
+            raise ParameterError("--hidden and --layers both describe the network; give one.")
         run = runs.train(
             data, target, task=task, model=model, hidden=parse_hidden(hidden or "64"),
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
@@ -168,7 +184,9 @@ def train(
             scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
             weight_decay=weight_decay, batch_norm=batch_norm, activation=activation, out=out,
             resume=resume, force=force, verbose=not (quiet or json_output), stream=stream,
-            workers=workers, scheduler=scheduler)
+            workers=workers, scheduler=scheduler,
+            layers=None if layers is None else parse_layers(layers),
+            input_shape=None if input_shape is None else parse_input_shape(input_shape))
     if json_output:
         typer.echo(_json_summary(run))
     elif not quiet:

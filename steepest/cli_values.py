@@ -7,6 +7,8 @@ flag as the user typed it::
     parse_batch_size("full")    # None: batch descent
     parse_lr("auto")            # None: the LR range test picks the rate
     parse_hidden("64,32")       # (64, 32)
+    parse_layers("conv:32:3,relu,maxpool:2,flatten,dense:10")  # layer specs (steepest.nn.spec)
+    parse_input_shape("1,28,28")  # (1, 28, 28)
     check_flag(0, "--epochs", low=1, integer=True)
     # ParameterError: --epochs must be a whole number >= 1; got 0.
 
@@ -25,8 +27,8 @@ from steepest._validation import closest_name
 from steepest.errors import ParameterError
 
 __all__ = ["ACTIVATIONS", "FLAGS", "MODELS", "SCHEDULES", "TASKS", "check_choice", "check_flag",
-           "flag_form", "make_schedule", "parse_batch_size", "parse_hidden", "parse_list",
-           "parse_lr"]
+           "LAYERS", "flag_form", "make_schedule", "parse_batch_size", "parse_hidden",
+           "parse_input_shape", "parse_layers", "parse_list", "parse_lr"]
 
 MODELS = ("linear", "logistic", "mlp")
 TASKS = ("classification", "regression")
@@ -138,6 +140,85 @@ def parse_hidden(text) -> tuple[int, ...]:
     if not sizes or not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
         raise ParameterError(f"--hidden must be layer widths such as 64 or 64,32; got {text!r}.")
     return tuple(int(s) for s in sizes)
+
+
+LAYERS = {
+    "conv": ("Conv2D", "conv:OUT_CHANNELS:KERNEL[:STRIDE[:PADDING]]", "conv:32:3",
+             ("out_channels", "kernel_size", "stride", "padding"), 2),
+    "maxpool": ("MaxPool2D", "maxpool:KERNEL[:STRIDE]", "maxpool:2", ("kernel_size", "stride"),
+                1),
+    "avgpool": ("AvgPool2D", "avgpool:KERNEL[:STRIDE]", "avgpool:2", ("kernel_size", "stride"),
+                1),
+    "flatten": ("Flatten", "flatten", "flatten", (), 0),
+    "dense": ("Dense", "dense:UNITS", "dense:10", ("units",), 1),
+    "dropout": ("Dropout", "dropout:P", "dropout:0.25", ("p",), 1),
+    "batchnorm": ("BatchNorm", "batchnorm", "batchnorm", (), 0),
+    "relu": ("ReLU", "relu", "relu", (), 0),
+    "leaky_relu": ("LeakyReLU", "leaky_relu[:SLOPE]", "leaky_relu:0.01", ("negative_slope",), 0),
+    "elu": ("ELU", "elu[:ALPHA]", "elu:1.0", ("alpha",), 0),
+    "tanh": ("Tanh", "tanh", "tanh", (), 0),
+    "sigmoid": ("Sigmoid", "sigmoid", "sigmoid", (), 0),
+}
+"""What ``--layers`` accepts: name → (steepest.nn class, form, example, the arguments in
+order, how many of them are required)."""
+_FLOAT_ARGUMENTS = ("p", "negative_slope", "alpha")
+
+
+def parse_layers(text: str) -> list[dict]:
+    """``"conv:32:3,relu,maxpool:2,flatten,dense:10"`` → one layer spec per entry (a dict
+    that :func:`steepest.nn.spec.layer_from_spec` builds), in order.
+
+    Each entry is a name of :data:`LAYERS` and its arguments, separated by colons; the
+    arguments are whole numbers, except the rates of dropout, leaky_relu and elu. An
+    entry that is not one of these is refused in one sentence that names it, its position
+    and the form it should have.
+    """
+    entries = [part.strip() for part in str(text).split(",")]
+    if not any(entries):
+        raise ParameterError(
+            f"--layers must list layers such as conv:32:3,relu,maxpool:2,flatten,dense:10; "
+            f"got {text!r}."
+        )
+    specs = []
+    for position, entry in enumerate(entries, start=1):
+        name, *arguments = [part.strip() for part in entry.split(":")]
+        name = name.lower()
+        if name not in LAYERS:
+            guess = closest_name(name, LAYERS)
+            hint = f"did you mean {guess!r}?" if guess else f"the layers are {', '.join(LAYERS)}."
+            raise ParameterError(
+                f"--layers entry {position} ({entry!r}) is not a layer; {hint}"
+            )
+        cls, form, example, names, required = LAYERS[name]
+        values = []
+        for value in arguments:
+            try:
+                values.append(float(value) if names[len(values)] in _FLOAT_ARGUMENTS
+                              else int(value))
+            except (ValueError, IndexError):
+                values = None
+                break
+        if values is None or not required <= len(values) <= len(names):
+            raise ParameterError(
+                f"--layers entry {position} ({entry!r}) must have the form {form}, such as "
+                f"{example}."
+            )
+        specs.append({"class": cls, **dict(zip(names, values, strict=False))})
+    return specs
+
+
+def parse_input_shape(text) -> tuple[int, ...]:
+    """``"1,28,28"`` → (1, 28, 28): the shape of one sample (channels, rows, columns)."""
+    try:
+        shape = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ParameterError(
+            f"--input-shape must be the shape of one sample, whole numbers >= 1 such as "
+            f"1,28,28 (channels, rows, columns); got {text!r}."
+        )
+    return shape
 
 
 def make_schedule(spec: str, lr: float, total_steps: int, steps_per_epoch: int):

@@ -117,8 +117,15 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
                lr=None, batch_size=None, epochs: int = 50, early_stopping: bool = False,
                seed: int = 0, scale: bool = True, verbose: bool = False, alpha=None,
                dropout=None, clip_norm=None, momentum=None, weight_decay=None,
-               batch_norm: bool = False, activation: str | None = None):
+               batch_norm: bool = False, activation: str | None = None, layers=None,
+               input_shape=None):
     """The estimator the command line options describe (``lr`` may be a schedule).
+
+    ``layers`` (layer specs, as :func:`steepest.cli_values.parse_layers` gives them)
+    makes a :class:`~steepest.NetworkClassifier` or :class:`~steepest.NetworkRegressor`
+    on those layers instead of an MLP, reading each row as a sample of ``input_shape``
+    when given (``--input-shape``); ``hidden``, ``dropout``, ``batch_norm`` and
+    ``activation`` are then layers of the list, not flags.
 
     ``alpha`` (L2 penalty), ``dropout``, ``activation``, ``clip_norm``, ``momentum``
     and ``weight_decay`` are left at the estimator's defaults when None; ``momentum``
@@ -152,6 +159,8 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
         check_flag(momentum, "--momentum", low=0.0, high=1.0)
     if weight_decay is not None:
         check_flag(weight_decay, "--weight-decay", low=0.0)
+    network = _network_layers(model, layers, input_shape, dropout=dropout,
+                              batch_norm=batch_norm, activation=activation)
     if model != "mlp":
         for flag, given in (("--dropout", dropout is not None), ("--batch-norm", batch_norm),
                             ("--activation", activation is not None)):
@@ -178,6 +187,10 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
                                          keywords))
     else:
         common["optimizer"] = optimizer
+    if network is not None:
+        cls = estimators.NetworkClassifier if task == "classification" else \
+            estimators.NetworkRegressor
+        return cls(network, input_shape=input_shape, **common)
     if model == "mlp":
         cls = estimators.MLPClassifier if task == "classification" else estimators.MLPRegressor
         extra = {"batch_norm": batch_norm}
@@ -189,6 +202,34 @@ def make_model(task: str, model: str = "mlp", *, hidden=(64,), optimizer: str = 
     cls = estimators.LogisticRegression if task == "classification" else \
         estimators.LinearRegression
     return cls(**common)
+
+
+def _network_layers(model: str, layers, input_shape, *, dropout, batch_norm,
+                    activation) -> list | None:
+    """The layers ``--layers`` lists, built and checked (None without ``--layers``); each
+    error names the flag, and the entry for a bad layer argument."""
+    if layers is None:
+        if input_shape is not None:
+            raise ParameterError("--input-shape applies with --layers; give both.")
+        return None
+    if model != "mlp":
+        raise ParameterError(f"--layers describes a network; it replaces --model {model}.")
+    for flag, given in (("--dropout", dropout is not None), ("--batch-norm", batch_norm),
+                        ("--activation", activation is not None)):
+        if given:
+            raise ParameterError(
+                f"{flag} is a layer of the --layers list (dropout:P, batchnorm, relu, ...), "
+                "not a flag with --layers."
+            )
+    from steepest.nn.spec import layer_from_spec
+
+    built = []
+    for position, spec in enumerate(layers, start=1):
+        try:
+            built.append(layer_from_spec(spec))
+        except ParameterError as error:
+            raise ParameterError(f"--layers entry {position}: {error}") from None
+    return built
 
 
 def comparison_models(task: str, optimizers, batch_sizes, schedules_=("constant",), *,

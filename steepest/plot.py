@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from steepest.errors import ParameterError
 from steepest.methods import LINE_SEARCH
 
 if TYPE_CHECKING:
@@ -59,8 +60,10 @@ __all__ = [
     "draw_surface",
     "optimizer_style",
     "plot_comparison",
+    "plot_confusion_matrix",
     "plot_function_fits",
     "plot_history",
+    "plot_image_grid",
     "plot_lr_find",
     "plot_loss_curves",
     "plot_run_comparison",
@@ -898,4 +901,89 @@ def plot_function_fits(rows: Sequence[Sequence[Mapping]], title: str) -> Figure:
                 ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small",
                           frameon=False)
     figure.suptitle(title, fontsize=13)
+    return figure
+
+
+def plot_confusion_matrix(matrix, labels: Sequence[str], *,
+                          title: str | None = None) -> Figure:
+    """A confusion matrix as a heat map: row ``i`` the true class, column ``j`` the predicted.
+
+    Each cell shows its count; the colour is the share of its row, ``C[i, j] / Σ_j C[i, j]``
+    (the diagonal is the recall of each class), so rare and common classes read alike.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n_classes, n_classes)
+        Counts, such as ``sklearn.metrics.confusion_matrix(y_true, y_pred)``.
+    labels : sequence of str
+        The ``n_classes`` class names, in the matrix's order.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    counts = np.asarray(matrix)
+    n = counts.shape[0]
+    if counts.shape != (n, n) or len(labels) != n:
+        raise ParameterError(f"plot_confusion_matrix needs a square matrix and one label per row; "
+                         f"got shape {counts.shape} and {len(labels)} labels.")
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 1.0 + 0.55 * n
+    figure = Figure(figsize=(size + 1.6, size), layout="constrained")
+    ax = figure.subplots()
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize="small",
+                    color="white" if shares[i, j] > 0.55 else "black")
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    figure.colorbar(image, ax=ax, label="share of the true class", shrink=0.8)
+    if title:
+        ax.set_title(title)
+    return figure
+
+
+def plot_image_grid(images, captions: Sequence[str], *, columns: int = 8,
+                    title: str | None = None) -> Figure:
+    """Grey-level images in a grid, each with a caption under it.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, H, W)
+        Pixel values; each image is drawn from 0 (white) to the largest value of
+        all the images (black).
+    captions : sequence of str
+        One per image (such as ``"coat, not shirt"``).
+    columns : int, default=8
+        Images per row.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from matplotlib.figure import Figure
+
+    pixels = np.asarray(images, dtype=float)
+    if pixels.ndim != 3 or len(captions) != len(pixels) or not len(pixels):
+        raise ParameterError(f"plot_image_grid needs images of shape (n, H, W), n >= 1, and one "
+                         f"caption each; got shape {pixels.shape} and {len(captions)} captions.")
+    columns = min(columns, len(pixels))
+    rows = math.ceil(len(pixels) / columns)
+    figure = Figure(figsize=(1.45 * columns, 1.7 * rows + (0.4 if title else 0.0)),
+                    layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    top = float(pixels.max()) or 1.0
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, image, caption in zip(axes, pixels, captions, strict=False):
+        ax.imshow(image, cmap="Greys", vmin=0.0, vmax=top, interpolation="nearest")
+        ax.set_title(caption, fontsize="x-small")
+    if title:
+        figure.suptitle(title, fontsize=12)
     return figure

@@ -125,7 +125,7 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
           validation=None, seed=0, scale=True, alpha=None, dropout=None, clip_norm=None,
           momentum=None, weight_decay=None, batch_norm=False, activation=None, out=None,
           resume=False, force=False, verbose=False, stream=False, workers=None,
-          scheduler=None) -> TrainRun:
+          scheduler=None, layers=None, input_shape=None) -> TrainRun:
     """Train a model on a table and, with ``out``, write everything the run made.
 
     The options are the flags of ``steepest train``, with their texts where a
@@ -142,6 +142,9 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     directory that already holds a run is refused unless ``force=True`` (replace
     it: the old run's files are replaced or removed once the new run is written)
     or ``resume=True``.
+
+    ``layers`` (the specs of ``--layers``) trains a network of those layers instead of
+    the MLP, reading each row as a sample of ``input_shape`` when given.
 
     ``stream=True`` reads the file a row group at a time (data larger than memory,
     :class:`steepest.stream.ParquetStream`); ``workers=N`` fits on a Dask
@@ -180,13 +183,14 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
                       scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm,
                       momentum=momentum, weight_decay=weight_decay, batch_norm=batch_norm,
                       activation=activation, out=out, resume=resume, verbose=verbose,
-                      line_search=line_search, target=target)
+                      line_search=line_search, target=target, layers=layers,
+                      input_shape=input_shape)
 
 
 def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
            early_stopping, validation, seed, scale, alpha, dropout, clip_norm, momentum,
            weight_decay, batch_norm, activation, out, resume, verbose, line_search,
-           target) -> TrainRun:
+           target, layers=None, input_shape=None) -> TrainRun:
     """:func:`train` once the options are checked and the data opened."""
     if data.X is None:  # (stream,) or (dask X, dask y)
         (X_train, y_train), X_val, y_val = (*data.source_data, None)[:2], None, None
@@ -201,7 +205,8 @@ def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
                            batch_size=batch, epochs=epochs, early_stopping=early_stopping,
                            seed=seed, scale=scale, verbose=verbose, alpha=alpha,
                            dropout=dropout, clip_norm=clip_norm, batch_norm=batch_norm,
-                           activation=activation, **keywords)
+                           activation=activation, layers=layers, input_shape=input_shape,
+                           **keywords)
     settings = {"data": str(data.source), "target": target, "task": data.task, "model": model,
                 "optimizer": optimizer, "lr": lr if lr is not None else f"{rate:g}",
                 "schedule": schedule, "batch_size": "full" if batch is None else str(batch),
@@ -211,7 +216,11 @@ def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
         ("alpha", alpha), ("dropout", dropout), ("activation", activation),
         ("clip_norm", clip_norm),
         ("momentum", momentum), ("weight_decay", weight_decay)) if value is not None})
-    if model == "mlp":
+    if layers is not None:
+        settings["layers"] = [spec["class"] for spec in layers]
+        if input_shape is not None:
+            settings["input_shape"] = ",".join(map(str, input_shape))
+    elif model == "mlp":
         settings["hidden"] = ",".join(map(str, hidden))
         if batch_norm:
             settings["batch_norm"] = True

@@ -403,3 +403,72 @@ def test_federate_names_the_flag_of_a_bad_batch_size(table):
                                  "--local-batch-size", "x"])
     assert error_line(result) == "Error: --local-batch-size must be 'full' or a whole number; " \
                                  "got 'x'."
+
+
+# -- --layers and --input-shape ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("arguments", "line"), [
+    (["--layers", "conv:32"],
+     "Error: --layers entry 1 ('conv:32') must have the form "
+     "conv:OUT_CHANNELS:KERNEL[:STRIDE[:PADDING]], such as conv:32:3."),
+    (["--layers", "dense:8,relu,dense:x"],
+     "Error: --layers entry 3 ('dense:x') must have the form dense:UNITS, such as dense:10."),
+    (["--layers", "conv:4:3,maxpol:2"],
+     "Error: --layers entry 2 ('maxpol:2') is not a layer; did you mean 'maxpool'?"),
+    (["--layers", "dense:8,,dense:2"],
+     "Error: --layers entry 2 ('') is not a layer; the layers are conv, maxpool, avgpool, "
+     "flatten, dense, dropout, batchnorm, relu, leaky_relu, elu, tanh, sigmoid."),
+    (["--layers", "dropout:0.5:1"],
+     "Error: --layers entry 1 ('dropout:0.5:1') must have the form dropout:P, such as "
+     "dropout:0.25."),
+    (["--layers", ","],
+     "Error: --layers must list layers such as conv:32:3,relu,maxpool:2,flatten,dense:10; "
+     "got ','."),
+    (["--layers", "dense:0"],
+     "Error: --layers entry 1: The 'units' parameter of Dense must be an int in the range "
+     "[1, inf). Got 0 instead."),
+    (["--layers", "conv:2:1", "--input-shape", "1,2,0"],
+     "Error: --input-shape must be the shape of one sample, whole numbers >= 1 such as "
+     "1,28,28 (channels, rows, columns); got '1,2,0'."),
+    (["--input-shape", "1,1,2"], "Error: --input-shape applies with --layers; give both."),
+    (["--layers", "dense:4", "--hidden", "8"],
+     "Error: --hidden and --layers both describe the network; give one."),
+    (["--layers", "dense:4", "--dropout", "0.2"],
+     "Error: --dropout is a layer of the --layers list (dropout:P, batchnorm, relu, ...), not "
+     "a flag with --layers."),
+    (["--layers", "dense:4", "--model", "linear"],
+     "Error: --layers describes a network; it replaces --model linear."),
+])
+def test_bad_layer_specs_are_one_line(table, arguments, line):
+    result = runner.invoke(app, ["train", str(table), "--target", "size", *arguments])
+    assert error_line(result) == line
+
+
+def test_train_a_cnn_on_a_table_of_pixels(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 80)
+    pixels = rng.uniform(0, 0.3, size=(80, 1, 4, 4))
+    pixels[labels == 1, :, :2] += 0.7                 # class 1: a bright top half
+    path = tmp_path / "pixels.csv"
+    header = ",".join(f"p{i}" for i in range(16)) + ",label\n"
+    path.write_text(header + "".join(",".join(f"{v:.3f}" for v in row) + f",{label}\n"
+                                     for row, label in zip(pixels.reshape(80, -1), labels,
+                                                           strict=True)))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(path), "--target", "label", "--layers",
+                                 "conv:2:3:1:1,relu,maxpool:2,flatten,dense:2",
+                                 "--input-shape", "1,4,4", "--epochs", "3", "--batch-size",
+                                 "16", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["epochs"] == 3
+
+    import steepest
+
+    model = steepest.load(out / "model.safetensors")
+    assert type(model).__name__ == "NetworkClassifier" and model.input_shape == (1, 4, 4)
+    assert [type(layer).__name__ for layer in model.layers] == ["Conv2D", "ReLU", "MaxPool2D",
+                                                                 "Flatten", "Dense"]

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 import steepest
 from steepest import compare, functions, lr_find, plot
+from steepest.errors import ParameterError
 from steepest.methods import METHODS
 
 PACKAGE = Path(steepest.__file__).parent
@@ -180,3 +181,30 @@ def test_history_with_a_validation_score_plots_it_next_to_the_loss_with_labelled
     assert all(ax.get_xlabel() == "epoch" and ax.get_ylabel() for ax in fig.axes)
     plain = plot.plot_history(history([2.0, 1.0]))
     assert len(plain.axes) == 3 and all(ax.get_ylabel() for ax in plain.axes)
+
+
+# -- plot_confusion_matrix and plot_image_grid ----------------------------------------------
+
+
+def test_confusion_matrix_shows_every_count_and_colours_by_row_share():
+    matrix = np.array([[8, 2, 0], [1, 1, 0], [0, 0, 5]])
+    fig = plot.plot_confusion_matrix(matrix, ["a", "b", "c"], title="t")
+    ax = fig.axes[0]
+    assert [text.get_text() for text in ax.texts] == [str(v) for v in matrix.ravel()]
+    shares = ax.images[0].get_array()
+    np.testing.assert_allclose(shares[0], [0.8, 0.2, 0.0])
+    np.testing.assert_allclose(shares[1], [0.5, 0.5, 0.0])
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["a", "b", "c"]
+    with pytest.raises(ParameterError, match="one label per row"):
+        plot.plot_confusion_matrix(matrix, ["a", "b"])
+
+
+def test_image_grid_draws_each_image_with_its_caption():
+    images = np.arange(5 * 4 * 3, dtype=float).reshape(5, 4, 3)
+    fig = plot.plot_image_grid(images, [f"n{i}" for i in range(5)], columns=2)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(drawn) == 5                # 3 rows of 2, one left blank
+    assert [ax.get_title() for ax in drawn] == [f"n{i}" for i in range(5)]
+    np.testing.assert_array_equal(drawn[4].images[0].get_array(), images[4])
+    with pytest.raises(ParameterError, match="one caption each"):
+        plot.plot_image_grid(images, ["only one"])
