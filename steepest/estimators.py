@@ -1177,7 +1177,7 @@ class NetworkClassifier(_Classifier, _Network):
     def __init__(self, layers, input_shape=None, *, optimizer="adam", lr=1e-3, batch_size=64,
                  epochs=10, alpha=0.0, penalty="l2", l1_ratio=0.15, clip_norm=None,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=None,
-                 scale=False, random_state=None, verbose=False):
+                 scale=False, class_weight=None, random_state=None, verbose=False):
         self._store(locals())
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "optimizer_style",
     "plot_comparison",
     "plot_confusion_matrix",
+    "plot_federated_rounds",
     "plot_function_fits",
     "plot_history",
     "plot_image_grid",
@@ -986,4 +987,34 @@ def plot_image_grid(images, captions: Sequence[str], *, columns: int = 8,
         ax.set_title(caption, fontsize="x-small")
     if title:
         figure.suptitle(title, fontsize=12)
+    return figure
+
+
+_FEDERATED_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+
+
+def plot_federated_rounds(histories: dict, *, target: float | None = None,
+                          metric: str = "accuracy") -> Figure:
+    """Two panels: the global model's validation score per round, and against the
+    megabytes sent to and from clients so far, one line per labelled history (a
+    federated strategy's ``history_``: ``round``, ``val_score``, ``bytes``)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 3.8), layout="constrained")
+    by_round, by_bytes = figure.subplots(1, 2, sharey=True)
+    for colour, (label, history) in zip(_FEDERATED_COLOURS * 3, histories.items(), strict=False):
+        score = np.asarray(history["val_score"], dtype=float)
+        megabytes = np.cumsum(history["bytes"]) / 1e6
+        by_round.plot(history["round"], score, color=colour, label=label)
+        by_bytes.plot(megabytes, score, color=colour, label=label)
+    for ax in (by_round, by_bytes):
+        if target is not None:
+            ax.axhline(target, color="0.5", linestyle="--", linewidth=1)
+        ax.grid(alpha=0.3)
+    by_round.set(title=f"Global model's {metric} per round", xlabel="round", ylabel=metric)
+    by_bytes.set(title="… against the parameters communicated", xlabel="MB sent and received",
+                 xscale="log")
+    by_round.legend(frameon=False, fontsize="small")
     return figure

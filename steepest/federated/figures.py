@@ -8,11 +8,9 @@ import math
 import numpy as np
 
 from steepest.io import atomic_write_bytes
+from steepest.plot import plot_federated_rounds as plot_runs
 
 __all__ = ["add_runs_to_report", "plot_runs", "rounds_to_target", "save_png", "speedup"]
-
-_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-
 
 def rounds_to_target(history: dict, target: float) -> int | None:
     """The first round whose ``val_score`` reaches ``target`` (None if none does)."""
@@ -20,29 +18,6 @@ def rounds_to_target(history: dict, target: float) -> int | None:
         if score >= target:
             return int(round_)
     return None
-
-
-def plot_runs(histories: dict, *, target: float | None = None, metric: str = "accuracy"):
-    """Two panels: the global model's validation score per round, and against the
-    megabytes sent to and from clients so far, one line per labelled history."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 3.8), layout="constrained")
-    by_round, by_bytes = figure.subplots(1, 2, sharey=True)
-    for colour, (label, history) in zip(_COLOURS * 3, histories.items(), strict=False):
-        score = np.asarray(history["val_score"], dtype=float)
-        megabytes = np.cumsum(history["bytes"]) / 1e6
-        by_round.plot(history["round"], score, color=colour, label=label)
-        by_bytes.plot(megabytes, score, color=colour, label=label)
-    for ax in (by_round, by_bytes):
-        if target is not None:
-            ax.axhline(target, color="0.5", linestyle="--", linewidth=1)
-        ax.grid(alpha=0.3)
-    by_round.set(title=f"Global model's {metric} per round", xlabel="round", ylabel=metric)
-    by_bytes.set(title="… against the parameters communicated", xlabel="MB sent and received",
-                 xscale="log")
-    by_round.legend(frameon=False, fontsize="small")
-    return figure
 
 
 def add_runs_to_report(report, histories: dict, *, target: float | None = None,
