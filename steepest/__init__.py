@@ -33,7 +33,7 @@ _ATTRIBUTES = {
     "MatrixFactorization": ("steepest.factorization", "MatrixFactorization"),
     "NetworkClassifier": ("steepest.estimators", "NetworkClassifier"),
     "NetworkRegressor": ("steepest.estimators", "NetworkRegressor"),
-    "load": ("steepest.estimators", "load"),
+    "load": ("steepest.model_files", "load"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRIBUTES) | {"__version__"})

@@ -44,13 +44,12 @@ from steepest.data import (
     standardization,
 )
 from steepest.errors import FileFormatError, NonFiniteError, ParameterError, user_stacklevel
-from steepest.factorization import MatrixFactorization
-from steepest.io import load_arrays, save_arrays
+from steepest.io import save_arrays
 from steepest.outofcore import fit_out_of_core, is_out_of_core
 from steepest.sparse import check_sparse_X, column_std, is_sparse, scale_columns, take_rows
 
-__all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "NetworkClassifier", "NetworkRegressor", "load"]
+__all__ = ["ESTIMATORS", "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
+           "NetworkClassifier", "NetworkRegressor"]
 
 _FULL_BATCH_METHODS = ("lbfgs", "newton")
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh": nn.Tanh,
@@ -647,6 +646,42 @@ class _GradientDescentModel(BaseEstimator):
         """The inverse of :meth:`_encode_params`: the arguments to rebuild the model with."""
         return {name: _params.decode_param(value) for name, value in params.items()}
 
+    @classmethod
+    def _from_file(cls, path, arrays: dict, metadata: dict):
+        """The model :meth:`save` wrote into ``path`` (``arrays`` and ``metadata`` as
+        :func:`steepest.io.load_arrays` read them); :func:`steepest.load` calls this."""
+        try:
+            model = cls(**cls._decode_params(metadata["params"]))
+            fitted = metadata["fitted"]
+            model.n_features_in_ = int(fitted["n_features_in_"])
+            model.n_iter_, model.history_ = int(fitted["n_iter_"]), fitted["history_"]
+            if "feature_names_in_" in fitted:
+                model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+            if "classes_" in fitted:
+                model.classes_ = np.asarray(fitted["classes_"])
+            else:
+                model._y_ndim = int(fitted["y_ndim"])
+            model._dtype = np.dtype(metadata["dtype"])
+            model._network = model._build_network(int(metadata["n_outputs"]))
+            if model.scale:
+                model.input_mean_ = arrays["input_mean_"]
+                model.input_scale_ = arrays["input_scale_"]
+                if "classes_" not in fitted:  # files written before the targets were standardised
+                    n_outputs = int(metadata["n_outputs"])
+                    model.y_mean_ = arrays.get("y_mean_", np.zeros(n_outputs))
+                    model.y_scale_ = arrays.get("y_scale_", np.ones(n_outputs))
+            state = {k.removeprefix("network."): v for k, v in arrays.items()
+                     if k.startswith("network.")}
+            state.update({k: v for k, v in model._network.state_dict().items()
+                          if k.endswith(".rng")})
+            model._network.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise FileFormatError(
+                f"'{path}' does not describe a {metadata.get('class')} this version can rebuild "
+                f"({type(error).__name__}: {error})."
+            ) from None
+        return model
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
@@ -1200,47 +1235,7 @@ class NetworkRegressor(_Regressor, _Network):
 
 # -- files -----------------------------------------------------------------------------------
 
-_CLASSES = {cls.__name__: cls for cls in
-            (LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor,
-             NetworkClassifier, NetworkRegressor)}
-
-
-def load(path: str | os.PathLike):
-    """Read a model written by ``model.save(path)``; it predicts what the saved one did."""
-    arrays, metadata = load_arrays(path)
-    if metadata.get("class") == "MatrixFactorization":
-        return MatrixFactorization._from_file(path, arrays, metadata)
-    cls = _CLASSES.get(metadata.get("class")) if metadata.get("format") == "steepest-model" \
-        else None
-    if cls is None:
-        raise FileFormatError(f"'{path}' is a steepest file but not a saved model.")
-    try:
-        model = cls(**cls._decode_params(metadata["params"]))
-        fitted = metadata["fitted"]
-        model.n_features_in_ = int(fitted["n_features_in_"])
-        model.n_iter_, model.history_ = int(fitted["n_iter_"]), fitted["history_"]
-        if "feature_names_in_" in fitted:
-            model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        if "classes_" in fitted:
-            model.classes_ = np.asarray(fitted["classes_"])
-        else:
-            model._y_ndim = int(fitted["y_ndim"])
-        model._dtype = np.dtype(metadata["dtype"])
-        model._network = model._build_network(int(metadata["n_outputs"]))
-        if model.scale:
-            model.input_mean_, model.input_scale_ = arrays["input_mean_"], arrays["input_scale_"]
-            if "classes_" not in fitted:  # files written before the targets were standardised
-                n_outputs = int(metadata["n_outputs"])
-                model.y_mean_ = arrays.get("y_mean_", np.zeros(n_outputs))
-                model.y_scale_ = arrays.get("y_scale_", np.ones(n_outputs))
-        state = {k.removeprefix("network."): v for k, v in arrays.items()
-                 if k.startswith("network.")}
-        state.update({k: v for k, v in model._network.state_dict().items() if k.endswith(".rng")})
-        model._network.load_state_dict(state)
-    except (KeyError, TypeError, ValueError) as error:
-        raise FileFormatError(
-            f"'{path}' does not describe a {metadata.get('class')} this version can rebuild "
-            f"({type(error).__name__}: {error})."
-        ) from None
-    return model
-
+ESTIMATORS = {cls.__name__: cls for cls in
+              (LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor,
+               NetworkClassifier, NetworkRegressor)}
+"""The estimators of this module by class name (what a model file names)."""

@@ -207,13 +207,12 @@ def _fresh_model(model, random_state):
     """An unfitted clone of ``model`` (so nothing of the model itself is touched)."""
     from sklearn.base import clone
 
-    from steepest.estimators import _GradientDescentModel
-
-    if not isinstance(model, _GradientDescentModel):
+    # what the test uses of a steepest estimator: its preparation stage and its trainer
+    if not all(callable(getattr(model, name, None)) for name in ("_prepare", "_make_trainer")):
         raise ParameterError(
             "The 'model' parameter of lr_find must be a steepest estimator (LinearRegression, "
-            "LogisticRegression, MLPClassifier or MLPRegressor). Got "
-            f"{type(model).__name__} instead."
+            "LogisticRegression, MLPClassifier, MLPRegressor, NetworkClassifier or "
+            f"NetworkRegressor). Got {type(model).__name__} instead."
         )
     est = clone(model)
     if random_state is not None:
