@@ -406,7 +406,7 @@ def test_clone_get_params_and_grid_search(ratings):
      "instead."),
     ({"optimizer": "adma"},
      "The 'optimizer' parameter of MatrixFactorization must be an optimizer of steepest.optim "
-     "or one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd. Got 'adma' "
+     "or one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, yogi. Got 'adma' "
      "instead."),
 ])
 def test_bad_parameters_are_named_in_fit(ratings, params, message):
