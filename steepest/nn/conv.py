@@ -215,13 +215,7 @@ class Conv2D(_ImageLayer):
         self._cols = cols = cols.reshape(C * kh * kw, n * OH * OW)
         products = self._batch_buffer("products", n, (O, n * OH * OW))
         np.matmul(self.W.reshape(O, -1), cols, out=products)
-        Y = self._buffer("Y", (n, O, OH, OW))
-        by_channel = products.reshape(O, n, OH * OW).transpose(1, 0, 2)
-        if self.bias:
-            np.add(by_channel, self.b[:, None], out=Y.reshape(n, O, OH * OW))
-        else:
-            np.copyto(Y.reshape(n, O, OH * OW), by_channel)
-        return Y
+        return self._images(products, self.b if self.bias else None, "Y")
 
     def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
         """Fill ``dW`` (out_channels, C, kh, kw) and ``db`` (out_channels,) from ``dY``
@@ -260,13 +254,20 @@ class Conv2D(_ImageLayer):
             im2col(RX, self._kernel, self._stride, self._padding, padded, Rcols)
             self._Rcols = Rcols = Rcols.reshape(C * kh * kw, n * OH * OW)
             products += self.W.reshape(O, -1) @ Rcols
-        RY = self._buffer("RY", (n, O, OH, OW))
+        return self._images(products, self.rb if self.bias else None, "RY")
+
+    def _images(self, products: np.ndarray, bias: np.ndarray | None, name: str) -> np.ndarray:
+        """The products by channel (O, n·OH·OW) as images (n, O, OH, OW), plus ``bias`` per
+        channel, in the buffer ``name``."""
+        O, OH, OW = self.out_shape
+        n = products.shape[1] // (OH * OW)
+        images = self._buffer(name, (n, O, OH, OW))
         by_channel = products.reshape(O, n, OH * OW).transpose(1, 0, 2)
-        if self.bias:
-            np.add(by_channel, self.rb[:, None], out=RY.reshape(n, O, OH * OW))
+        if bias is not None:
+            np.add(by_channel, bias[:, None], out=images.reshape(n, O, OH * OW))
         else:
-            np.copyto(RY.reshape(n, O, OH * OW), by_channel)
-        return RY
+            np.copyto(images.reshape(n, O, OH * OW), by_channel)
+        return images
 
     def r_backward(self, dY: np.ndarray, RdY: np.ndarray,
                    need_dX: bool = True) -> np.ndarray | None:
