@@ -127,7 +127,7 @@ def train(
     batch_size: Annotated[str | None, typer.Option(
         help="'full' (batch), 1 (stochastic) or k (mini-batches). Default: 32; full for "
              "lbfgs / newton.", show_default=False)] = None,
-    epochs: Annotated[int, typer.Option(help="Passes over the data.")] = 50,
+    epochs: Annotated[int, typer.Option(help="Passes over the data.")] = 200,
     momentum: Annotated[float | None, typer.Option(
         help="Momentum of --optimizer sgd or rmsprop (e.g. 0.9).")] = None,
     weight_decay: Annotated[float | None, typer.Option(help=_DECAY)] = None,

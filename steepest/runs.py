@@ -121,7 +121,7 @@ def _check_out(out: Path | None, *, resume: bool, force: bool, line_search: bool
 
 
 def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optimizer="adam",
-          lr=None, schedule="constant", batch_size=None, epochs=50, early_stopping=False,
+          lr=None, schedule="constant", batch_size=None, epochs=200, early_stopping=False,
           validation=None, seed=0, scale=True, alpha=None, dropout=None, clip_norm=None,
           momentum=None, weight_decay=None, batch_norm=False, activation=None, out=None,
           resume=False, force=False, verbose=False, stream=False, workers=None,
