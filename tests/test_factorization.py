@@ -406,8 +406,8 @@ def test_clone_get_params_and_grid_search(ratings):
      "instead."),
     ({"optimizer": "adma"},
      "The 'optimizer' parameter of MatrixFactorization must be an optimizer of steepest.optim "
-     "or one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, yogi. Got 'adma' "
-     "instead."),
+     "or one of adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd, yogi. "
+     "Got 'adma' instead."),
 ])
 def test_bad_parameters_are_named_in_fit(ratings, params, message):
     X, y = ratings
