@@ -189,7 +189,7 @@ def run(out_dir: str | os.PathLike = "steepest-sentiment", *, quick: bool = Fals
                 f"{theirs:.4f} on the same split: steepest {verdict} the target (at least its "
                 "figure minus 0.01).",
         "note": "Fit times include the TF-IDF vectoriser and come from a shared, noisy "
-                "machine; bench/sparse.py times the epochs themselves."},
+                "machine; bench/sparse_text.py times the epochs themselves."},
         kind="info" if verdict == "meets" else "warning")
     report.add_heading("Training curves")
     report.add_figure(plot_training_curves(histories, styles=_STYLES),

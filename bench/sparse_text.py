@@ -18,12 +18,11 @@ with ``--bigrams``, also of words and word pairs), in the same run:
   scikit-learn's ``LogisticRegression()`` (C=1: the same objective as alpha = 1/n) and
   ``SGDClassifier(loss="log_loss")`` with its defaults.
 
-    .venv/bin/python bench/sparse.py                  # about 20 s
-    .venv/bin/python bench/sparse.py --repeats 15 --bigrams
+    .venv/bin/python bench/sparse_text.py                  # about 20 s
+    .venv/bin/python bench/sparse_text.py --repeats 15 --bigrams
 
-(Run as a script, this file shadows the PyPI package ``sparse`` for the run: Numba then
-warns that the entry point ``sparse.numba_backend`` failed to load, which changes nothing
-here.)
+(Named sparse_text.py, not sparse.py: a script of that name in bench/ shadows the PyPI
+package ``sparse``, which Dask and Numba look for, and broke bench/dask_fit.py.)
 """
 
 from __future__ import annotations
@@ -111,7 +110,7 @@ def main() -> None:
                         help="also time the matrix of words and word pairs")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
-    print(f"# bench/sparse.py, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# bench/sparse_text.py, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"steepest {steepest.__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}")
     for bigrams in ((False, True) if args.bigrams else (False,)):
