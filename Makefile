@@ -31,6 +31,14 @@ bench: $(BENCH)
 	$(BIN)/python bench/mlp_epoch.py
 	$(BIN)/python bench/linear_models.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/cnn_epoch.py
+	$(BIN)/python bench/dask_fit.py
+	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/sparse_text.py
+	$(BIN)/python bench/mf.py
+	$(BIN)/python bench/meta.py
+	$(BIN)/python bench/federated.py
+	$(BIN)/python bench/diagnosis_zoo.py
 
 lint: $(DEV)
 	$(BIN)/ruff check steepest tests bench scripts
