@@ -31,6 +31,19 @@ error was NaN or infinite (before its update)."""
 
 
 @_kernel
+def _error(rating, mu, P, Q, bu, bi, u, i, zero):
+    r"""``(e, n)``: the error :math:`e = r - \hat r_{ui}` (the dot product summed factor by
+    factor, as Surprise does) and :math:`n = \|p_u\|^2 + \|q_i\|^2`, in the parameters'
+    dtype (``zero`` is 0 in it)."""
+    dot = zero
+    norms = zero
+    for f in range(P.shape[1]):
+        dot += Q[i, f] * P[u, f]
+        norms += P[u, f] * P[u, f] + Q[i, f] * Q[i, f]
+    return rating - (mu + bu[u] + bi[i] + dot), norms
+
+
+@_kernel
 def sgd_ratings(users, items, ratings, order, rates, mu, P, Q, bu, bi, alpha, biased):
     r"""Surprise's ``SVD`` epoch: one SGD step per rating, for the ratings ``order``.
 
@@ -61,12 +74,7 @@ def sgd_ratings(users, items, ratings, order, rates, mu, P, Q, bu, bi, alpha, bi
         j = order[t]
         u = users[j]
         i = items[j]
-        dot = zero
-        norms = zero
-        for f in range(k):
-            dot += Q[i, f] * P[u, f]
-            norms += P[u, f] * P[u, f] + Q[i, f] * Q[i, f]
-        err = ratings[j] - (mu + bu[u] + bi[i] + dot)
+        err, norms = _error(ratings[j], mu, P, Q, bu, bi, u, i, zero)
         if not (err - err == 0):  # NaN and inf give NaN
             return squares, objective, t, NOT_FINITE
         if biased:
@@ -113,12 +121,7 @@ def batch_gradient(users, items, ratings, batch, scale, mu, P, Q, bu, bi, gP, gQ
         j = batch[t]
         u = users[j]
         i = items[j]
-        dot = zero
-        norms = zero
-        for f in range(k):
-            dot += Q[i, f] * P[u, f]
-            norms += P[u, f] * P[u, f] + Q[i, f] * Q[i, f]
-        err = ratings[j] - (mu + bu[u] + bi[i] + dot)
+        err, norms = _error(ratings[j], mu, P, Q, bu, bi, u, i, zero)
         if biased:
             norms += bu[u] * bu[u] + bi[i] * bi[i]
         squares += err * err
