@@ -5,6 +5,8 @@
     data = DaskData(X, y)                  # dask array/DataFrame X, dask array/Series y
     summary = data.summary()               # n_rows, per-feature mean/std, labels, in one pass
     data.parts                              # [(X_0, y_0), (X_1, y_1), ...] as Dask delayed
+    blocks = data.blocks(mean, scale, classes, dtype)   # prepared once, one group a worker
+    blocks.map(function, *args)             # [function(X_k, y_k, *args) for each k]
 
 The partitions are persisted once (on the current ``distributed.Client``, else in
 this process by Dask's local scheduler) and then only referred to: every later task
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from steepest.distributed.cluster import compute
+from steepest.data import prepare_block
+from steepest.distributed.cluster import compute, gather
 from steepest.errors import ParameterError
 
-__all__ = ["DaskData", "Summary", "current_client", "is_dask"]
+__all__ = ["Blocks", "DaskData", "Summary", "current_client", "is_dask"]
 
 _MAX_LABELS = 10_000
 
@@ -160,6 +163,10 @@ class DaskData:
                               strict=True))
         self._summary: Summary | None = None
 
+    def blocks(self, mean=None, scale=None, classes=None, dtype=np.float64) -> Blocks:
+        """The partitions prepared once as a network takes them (see :class:`Blocks`)."""
+        return Blocks(self, mean, scale, classes, dtype)
+
     def run(self, tasks: list, *, lost_timeout: float = 30.0) -> list:
         """Compute Dask delayed ``tasks`` (one round trip on a cluster) and return their
         results in order (see :func:`steepest.distributed.objective.compute`)."""
@@ -209,3 +216,93 @@ class DaskData:
         where = "local scheduler" if self.client is None else repr(self.client)
         return (f"DaskData(n_features={self.n_features}, partitions={len(self.parts)}, "
                 f"on {where})")
+
+
+def _prepare_group(Xs, ys, mean, scale, classes, dtype) -> tuple:
+    """The partitions ``zip(Xs, ys)`` through :func:`steepest.data.prepare_block`."""
+    return tuple(prepare_block(X, y, mean, scale, classes, dtype)
+                 for X, y in zip(Xs, ys, strict=True))
+
+
+def _map_group(function, group, *args) -> list:
+    """``function(X, y, *args)`` on each prepared partition of ``group``, in order."""
+    return [function(X, y, *args) for X, y in group]
+
+
+class Blocks:
+    """The partitions of a :class:`DaskData` prepared once for a network and its loss.
+
+    Each partition goes through :func:`steepest.data.prepare_block` (standardised by
+    ``(X - mean) / scale``, the labels mapped to the indices of ``classes``, ``dtype``)
+    once, and the prepared copies are persisted where the partitions are, one group per
+    worker holding them: a task then runs over a worker's whole group, so a pass over the
+    data is one task per worker and no partition is copied or scaled again. The groups
+    keep their lineage (prepared from the persisted partitions, which keep theirs), so a
+    group lost with its worker is recomputed elsewhere. They hold a second copy of the
+    data on the cluster for as long as this object lives.
+
+    Parameters
+    ----------
+    data : DaskData
+    mean, scale : ndarray of shape (n_features,), optional
+    classes : ndarray or TargetScale, optional
+    dtype : numpy dtype, default=float64
+    """
+
+    def __init__(self, data: DaskData, mean=None, scale=None, classes=None,
+                 dtype=np.float64) -> None:
+        from dask import delayed
+
+        self.data = data
+        client = data.client
+        if client is None:   # one group per partition, prepared here by the local scheduler
+            import dask
+
+            self.indices = [(k,) for k in range(len(data.parts))]
+            self.workers = [None] * len(data.parts)
+            self.groups = list(dask.persist(
+                *[delayed(_prepare_group)([X], [y], mean, scale, classes, dtype)
+                  for X, y in data.parts], scheduler="threads"))
+            return
+        from distributed import futures_of
+
+        by_key = {future.key: future for future in futures_of([data.X, data.y])}
+        X_futures = [by_key[X.key] for X, _ in data.parts]
+        y_futures = [by_key[y.key] for _, y in data.parts]
+        holders = client.who_has(X_futures)
+        by_worker: dict[str | None, list[int]] = {}
+        for k, future in enumerate(X_futures):
+            where = holders.get(future.key) or [None]
+            by_worker.setdefault(where[0], []).append(k)
+        self.indices = [tuple(ks) for ks in by_worker.values()]
+        self.workers = [None if worker is None else [worker] for worker in by_worker]
+        self.groups = [
+            client.submit(_prepare_group, [X_futures[k] for k in ks],
+                          [y_futures[k] for k in ks], mean, scale, classes, dtype,
+                          workers=None if worker is None else [worker],
+                          allow_other_workers=True, pure=False)
+            for worker, ks in by_worker.items()]
+
+    def map(self, function, *args, lost_timeout: float = 30.0) -> list:
+        """``[function(X_k, y_k, *args) for each partition k]`` in partition order, with one
+        task per group: one round trip on a cluster. ``function`` must be importable on
+        the workers (a module-level function); ``args`` are small (or futures). Each task
+        goes to the worker its group was prepared on (elsewhere if that one is gone), and
+        the results come straight from the workers."""
+        from dask import delayed
+
+        client = self.data.client
+        if client is None:
+            results = compute([delayed(_map_group)(function, group, *args)
+                               for group in self.groups], None)
+        else:
+            results = gather([client.submit(_map_group, function, group, *args, pure=False,
+                                            workers=workers,
+                                            allow_other_workers=workers is not None)
+                              for group, workers in zip(self.groups, self.workers, strict=True)],
+                             client, lost_timeout=lost_timeout)
+        ordered = [None] * len(self.data.parts)
+        for ks, group_results in zip(self.indices, results, strict=True):
+            for k, result in zip(ks, group_results, strict=True):
+                ordered[k] = result
+        return ordered

@@ -8,12 +8,14 @@ DESIGN.md (the mean loss plus the penalty) and its gradient are
     J(\theta) = \frac{1}{n}\sum_{k=1}^{K} S_k(\theta) + P(\theta),\qquad
     \nabla J(\theta) = \frac{1}{n}\sum_{k=1}^{K} \nabla S_k(\theta) + \nabla P(\theta),
 
-where :math:`S_k` is the *sum* of the losses over partition :math:`k`. Each
-evaluation sends :math:`\theta` with one task per partition (the network itself was
-sent once, as a persisted object the tasks refer to by key), each task returns
-:math:`(S_k, \nabla S_k)`, and the driver adds them in partition order and adds the
-penalty: one round trip, and a rerun gives the same bits whatever worker computed what
-(a worker lost mid-fit only costs the time to recompute its partitions).
+where :math:`S_k` is the *sum* of the losses over partition :math:`k`. The partitions are
+prepared (scaled, labels indexed) once and grouped by the worker that holds them
+(:class:`~steepest.distributed.data.Blocks`); each evaluation sends :math:`\theta`
+with one task per group (the network itself was sent once, as a persisted object the
+tasks refer to by key), each task returns its partitions' :math:`(S_k, \nabla S_k)`,
+and the driver adds them in partition order and adds the penalty: one round trip, and
+a rerun gives the same bits whatever worker computed what (a worker lost mid-fit only
+costs the time to recompute its partitions).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from steepest._finite_diff import hessian_from_gradient
-from steepest.data import prepare_block
 from steepest.train import Penalty, StepLoop, add_penalty_hessian, linear_hessian_sum
 
 __all__ = ["DaskObjective", "Recipe", "ship", "step_loop"]
@@ -79,12 +80,11 @@ def step_loop(blob: bytes) -> StepLoop:
     return entry[1]
 
 
-def _loss_and_grad_sums(blob, X, y, theta, mean, scale, classes):
-    """A partition's :math:`(S_k, \\nabla S_k)`: the loss summed over its rows and the
-    gradient of that sum, at ``theta``."""
+def _loss_and_grad_sums(X, y, blob, theta):
+    """A prepared partition's :math:`(S_k, \\nabla S_k)`: the loss summed over its rows and
+    the gradient of that sum, at ``theta``."""
     steps = step_loop(blob)
     network = steps.network
-    X, y = prepare_block(X, y, mean, scale, classes, network.dtype)
     if X.shape[0] == 0:
         return 0.0, np.zeros(network.n_params)
     network.theta[...] = theta
@@ -92,20 +92,18 @@ def _loss_and_grad_sums(blob, X, y, theta, mean, scale, classes):
     return value * X.shape[0], grad.astype(np.float64) * X.shape[0]
 
 
-def _hessian_sum(blob, X, y, theta, mean, scale, classes):
-    """A partition's Hessian of :math:`S_k` at ``theta``: exact for a linear model
+def _hessian_sum(X, y, blob, theta):
+    """A prepared partition's Hessian of :math:`S_k` at ``theta``: exact for a linear model
     (:func:`steepest.train.linear_hessian_sum`), else central differences of its own
     gradient sum (``2d`` local evaluations); no traffic either way."""
     steps = step_loop(blob)
     network = steps.network
-    Xp, yp = prepare_block(X, y, mean, scale, classes, network.dtype)
     network.theta[...] = theta
-    exact = linear_hessian_sum(network, steps.loss, Xp, yp)
+    exact = linear_hessian_sum(network, steps.loss, X, y)
     if exact is not None:
         return exact
-    return hessian_from_gradient(
-        lambda point: _loss_and_grad_sums(blob, X, y, point, mean, scale, classes)[1],
-        np.asarray(theta, dtype=np.float64))
+    return hessian_from_gradient(lambda point: _loss_and_grad_sums(X, y, blob, point)[1],
+                                 np.asarray(theta, dtype=np.float64))
 
 
 class DaskObjective:
@@ -121,9 +119,10 @@ class DaskObjective:
     penalty : Penalty or None
         On ``network``'s weights; added on the driver, once.
     mean, scale : ndarray of shape (n_features,), optional
-        Standardisation applied inside each partition's task.
-    classes : ndarray, optional
-        The sorted labels, mapped to indices inside each task (classifiers).
+        Standardisation, applied to each partition once (:class:`~steepest.distributed.data.Blocks`
+        holds the prepared copies on the workers while the objective lives).
+    classes : ndarray or TargetScale, optional
+        The sorted labels, mapped to indices once (classifiers); or the target's scaling.
     lost_timeout : float, default=30.0
         Seconds without any worker after which an evaluation raises
         :class:`ClusterLostError`.
@@ -137,20 +136,20 @@ class DaskObjective:
     def __init__(self, data, network, loss, *, penalty=None, mean=None, scale=None,
                  classes=None, lost_timeout: float = 30.0) -> None:
         self.data, self.network, self.loss, self.penalty = data, network, loss, penalty
-        self.mean, self.scale, self.classes = mean, scale, classes
         self.lost_timeout = lost_timeout
         self.n_rows = data.summary().n_rows
+        self.blocks = data.blocks(mean, scale, classes, network.dtype)
         self._blob = ship(Recipe(network, loss), data.client)
+        if data.client is not None:
+            from distributed import futures_of
+
+            self._blob = futures_of(self._blob)[0]
         self.round_trips = 0
 
     def _map(self, function, theta: np.ndarray) -> list:
-        """``function`` on every partition at ``theta``: one round trip."""
-        from dask import delayed
-
-        task = delayed(function, pure=True)
-        results = self.data.run(
-            [task(self._blob, X, y, np.asarray(theta, dtype=np.float64), self.mean, self.scale,
-                  self.classes) for X, y in self.data.parts], lost_timeout=self.lost_timeout)
+        """``function`` on every prepared partition at ``theta``: one round trip."""
+        results = self.blocks.map(function, self._blob, np.asarray(theta, dtype=np.float64),
+                                  lost_timeout=self.lost_timeout)
         self.round_trips += 1
         return results
 
