@@ -14,7 +14,10 @@ worker processes × 1 thread, the data persisted on the workers before any timin
   nanny restarts it; Dask recomputes its partitions from their lineage).
 
 Each fit's coefficients are compared with scikit-learn's ``LogisticRegression(C=1)`` on
-the same data in memory. Contestants are interleaved round by round; medians.
+the same data in memory. Contestants are interleaved round by round; medians. Before
+the first round every contestant fits once, untimed, on the rows of the first partition
+(``--no-warmup`` skips it), so that no contestant's time holds the workers' first
+imports of its code.
 
     .venv/bin/python bench/dask_fit.py              # about 5 minutes
     .venv/bin/python bench/dask_fit.py --rows 200000 --rounds 1   # a quick look
@@ -80,6 +83,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--no-warmup", action="store_true")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -93,12 +97,18 @@ def main() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         Xd, yd = client.persist([Xd, yd])
-        contestants = {
-            "steepest lbfgs": lambda: steepest_fit("lbfgs", Xd, yd, n),
-            "steepest newton": lambda: steepest_fit("newton", Xd, yd, n),
-            "dask-ml lbfgs": lambda: dask_ml_fit("lbfgs", Xd, yd),
-            "dask-ml newton": lambda: dask_ml_fit("newton", Xd, yd),
-        }
+
+        def fits(Xd, yd, n):
+            return {"steepest lbfgs": lambda: steepest_fit("lbfgs", Xd, yd, n),
+                    "steepest newton": lambda: steepest_fit("newton", Xd, yd, n),
+                    "dask-ml lbfgs": lambda: dask_ml_fit("lbfgs", Xd, yd),
+                    "dask-ml newton": lambda: dask_ml_fit("newton", Xd, yd)}
+
+        if not args.no_warmup:
+            first = Xd.chunks[0][0]
+            for fit in fits(Xd[:first], yd[:first], first).values():
+                fit()
+        contestants = fits(Xd, yd, n)
         times = {name: [] for name in [*contestants, "steepest lbfgs, a worker killed"]}
         errors = {}
         for r in range(args.rounds):
@@ -122,7 +132,7 @@ def main() -> None:
     header = (f"{dt.date.today()} · {platform.processor() or platform.machine()} · "
               f"{os.cpu_count()} CPUs · Python {sys.version.split()[0]} · "
               f"{n:,} x {args.features}, {args.partitions} partitions, 2 workers x 1 thread, "
-              f"{args.rounds} rounds")
+              f"{args.rounds} rounds{'' if args.no_warmup else ', after a warm-up fit each'}")
     print(header)
     rows = [(name, medians[name], errors[name]) for name in times]
     peers = {"steepest lbfgs": ("dask-ml lbfgs", "dask-ml newton"),

@@ -12,10 +12,13 @@ import pytest
 pytest.importorskip("distributed")
 import dask.array as da  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
 
 from steepest import losses, nn  # noqa: E402
 from steepest.distributed import ClusterLostError, DaskData, DaskObjective, is_dask  # noqa: E402
+from steepest.distributed.data import balanced_groups  # noqa: E402
 from steepest.optim.lbfgs import lbfgs  # noqa: E402
 from steepest.train import Penalty  # noqa: E402
 
@@ -87,6 +90,47 @@ def test_a_dataframe_keeps_its_column_names(client):
                     dd.from_pandas(pd.Series(y), npartitions=4))
     assert data.feature_names.tolist() == list(frame.columns)
     np.testing.assert_allclose(data.summary().mean, X.mean(axis=0), rtol=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda w: st.tuples(
+    st.just(w), st.lists(st.lists(st.integers(0, w), max_size=2), min_size=1, max_size=12))))
+def test_balanced_groups_share_the_partitions_evenly_keeping_them_where_they_are(case):
+    n_workers, holders = case
+    workers = [f"w{i}" for i in range(n_workers)]
+    # worker index n_workers stands for a worker that is gone
+    where = [tuple(f"w{i}" for i in held) for held in holders]
+    groups = balanced_groups(where, workers)
+    assert sorted(k for ks in groups.values() for k in ks) == list(range(len(holders)))
+    quota = -(-len(holders) // n_workers)
+    assert all(set(groups) <= set(workers) and ks == sorted(ks) and 0 < len(ks) <= quota
+               for ks in groups.values())
+    for worker, ks in groups.items():  # a partition moved only when its holders were full
+        for k in ks:
+            if worker not in where[k]:
+                assert all(len(groups[h]) == quota for h in where[k] if h in workers)
+    if all(len(held) == 1 and held[0] < n_workers for held in holders) and \
+            max(np.bincount([h[0] for h in holders])) <= quota:
+        assert all(where[k] == (worker,) for worker, ks in groups.items() for k in ks)
+    assert balanced_groups(where, []) == {None: list(range(len(holders)))}
+
+
+def test_the_blocks_are_prepared_once_in_one_group_per_worker_in_partition_order(client):
+    from steepest.data import prepare_block
+
+    X, y = _classification(n=2100, classes=3)
+    mean, scale, classes = X.mean(axis=0), X.std(axis=0), np.unique(y)
+    data = DaskData(da.from_array(X, chunks=300), da.from_array(y, chunks=300))
+    blocks = data.blocks(mean, scale, classes)
+    assert len(blocks.groups) <= len(client.scheduler_info()["workers"]) < len(data.parts)
+    assert sorted(k for ks in blocks.indices for k in ks) == list(range(len(data.parts)))
+    # prepare_block without statistics hands a prepared partition back as it is
+    prepared = blocks.map(prepare_block)
+    for k, (X_k, y_k) in enumerate(prepared):
+        want_X, want_y = prepare_block(X[300 * k:300 * (k + 1)], y[300 * k:300 * (k + 1)],
+                                       mean, scale, classes)
+        np.testing.assert_array_equal(X_k, want_X)
+        np.testing.assert_array_equal(y_k, want_y)
 
 
 @pytest.mark.parametrize("case", ["binary", "multinomial", "regression", "mlp"])

@@ -16,6 +16,7 @@ scheduler, so a partition lost with a worker is recomputed from its source.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from steepest.data import prepare_block
 from steepest.distributed.cluster import compute, gather
 from steepest.errors import ParameterError
 
-__all__ = ["Blocks", "DaskData", "Summary", "current_client", "is_dask"]
+__all__ = ["Blocks", "DaskData", "Summary", "balanced_groups", "current_client", "is_dask"]
 
 _MAX_LABELS = 10_000
 
@@ -229,17 +230,42 @@ def _map_group(function, group, *args) -> list:
     return [function(X, y, *args) for X, y in group]
 
 
+def balanced_groups(holders: list[tuple[str, ...]], workers: list[str]
+                    ) -> dict[str | None, list[int]]:
+    """Partition indices by the worker that is to hold their prepared copy.
+
+    Each worker takes at most ``ceil(K / W)`` of the ``K`` partitions, first those it
+    already holds (``holders[k]``: the workers holding partition ``k``), then the
+    leftovers go one by one to the worker with the fewest: a pass is as long as its
+    longest group, and a partition moves only when its holder has its share. With no
+    worker, one group (key None) of everything.
+    """
+    if not workers:
+        return {None: list(range(len(holders)))}
+    quota = -(-len(holders) // len(workers))
+    groups: dict[str | None, list[int]] = {worker: [] for worker in workers}
+    leftovers = []
+    for k, where in enumerate(holders):
+        worker = next((w for w in where if w in groups and len(groups[w]) < quota), None)
+        (groups[worker] if worker is not None else leftovers).append(k)
+    for k in leftovers:
+        min(groups.values(), key=len).append(k)
+    return {worker: sorted(ks) for worker, ks in groups.items() if ks}
+
+
 class Blocks:
     """The partitions of a :class:`DaskData` prepared once for a network and its loss.
 
     Each partition goes through :func:`steepest.data.prepare_block` (standardised by
     ``(X - mean) / scale``, the labels mapped to the indices of ``classes``, ``dtype``)
-    once, and the prepared copies are persisted where the partitions are, one group per
-    worker holding them: a task then runs over a worker's whole group, so a pass over the
-    data is one task per worker and no partition is copied or scaled again. The groups
-    keep their lineage (prepared from the persisted partitions, which keep theirs), so a
-    group lost with its worker is recomputed elsewhere. They hold a second copy of the
-    data on the cluster for as long as this object lives.
+    once, and the prepared copies are persisted in one group per worker, each worker
+    taking an even share, the partitions it holds first (:func:`balanced_groups`): a
+    task then runs over a worker's whole group, so a pass over the data is one task per
+    worker and no partition is copied or scaled again. The groups keep their lineage
+    (prepared from the persisted partitions, which keep theirs), so a group lost with
+    its worker is recomputed elsewhere; when the cluster's workers change (checked at
+    most once a second) the groups are prepared again over the workers there are now.
+    They hold a second copy of the data on the cluster for as long as this object lives.
 
     Parameters
     ----------
@@ -254,34 +280,39 @@ class Blocks:
         from dask import delayed
 
         self.data = data
-        client = data.client
-        if client is None:   # one group per partition, prepared here by the local scheduler
+        self._prepare_args = (mean, scale, classes, dtype)
+        if data.client is None:   # one group per partition, prepared by the local scheduler
             import dask
 
             self.indices = [(k,) for k in range(len(data.parts))]
             self.workers = [None] * len(data.parts)
             self.groups = list(dask.persist(
-                *[delayed(_prepare_group)([X], [y], mean, scale, classes, dtype)
+                *[delayed(_prepare_group)([X], [y], *self._prepare_args)
                   for X, y in data.parts], scheduler="threads"))
             return
         from distributed import futures_of
 
+        data.summary()  # the statistics pass: the partitions are in memory, somewhere
         by_key = {future.key: future for future in futures_of([data.X, data.y])}
-        X_futures = [by_key[X.key] for X, _ in data.parts]
-        y_futures = [by_key[y.key] for _, y in data.parts]
-        holders = client.who_has(X_futures)
-        by_worker: dict[str | None, list[int]] = {}
-        for k, future in enumerate(X_futures):
-            where = holders.get(future.key) or [None]
-            by_worker.setdefault(where[0], []).append(k)
-        self.indices = [tuple(ks) for ks in by_worker.values()]
-        self.workers = [None if worker is None else [worker] for worker in by_worker]
+        self._futures = [(by_key[X.key], by_key[y.key]) for X, y in data.parts]
+        self._group()
+
+    def _group(self) -> None:
+        """Share the partitions out over the cluster's workers now and prepare them there."""
+        client = self.data.client
+        self._workers_seen = set(client.scheduler_info()["workers"])
+        self._checked = time.monotonic()
+        holders = client.who_has([X for X, _ in self._futures])
+        groups = balanced_groups([tuple(holders.get(X.key, ())) for X, _ in self._futures],
+                                 sorted(self._workers_seen))
+        self.indices = [tuple(ks) for ks in groups.values()]
+        self.workers = [None if worker is None else [worker] for worker in groups]
         self.groups = [
-            client.submit(_prepare_group, [X_futures[k] for k in ks],
-                          [y_futures[k] for k in ks], mean, scale, classes, dtype,
-                          workers=None if worker is None else [worker],
-                          allow_other_workers=True, pure=False)
-            for worker, ks in by_worker.items()]
+            client.submit(_prepare_group, [self._futures[k][0] for k in ks],
+                          [self._futures[k][1] for k in ks], *self._prepare_args,
+                          workers=workers, allow_other_workers=workers is not None,
+                          pure=False)
+            for workers, ks in zip(self.workers, self.indices, strict=True)]
 
     def map(self, function, *args, lost_timeout: float = 30.0) -> list:
         """``[function(X_k, y_k, *args) for each partition k]`` in partition order, with one
@@ -296,6 +327,10 @@ class Blocks:
             results = compute([delayed(_map_group)(function, group, *args)
                                for group in self.groups], None)
         else:
+            if time.monotonic() - self._checked > 1.0:
+                self._checked = time.monotonic()
+                if set(client.scheduler_info()["workers"]) != self._workers_seen:
+                    self._group()
             results = gather([client.submit(_map_group, function, group, *args, pure=False,
                                             workers=workers,
                                             allow_other_workers=workers is not None)
