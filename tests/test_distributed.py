@@ -81,6 +81,17 @@ def test_the_summary_equals_the_in_memory_statistics(client):
     assert summary.labels.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_value_is_named_by_its_row_and_column(client, value):
+    from steepest.errors import ParameterError
+
+    X, y = _classification()
+    X[1234, 3] = value
+    data = DaskData(da.from_array(X, chunks=500), da.from_array(y, chunks=500))
+    with pytest.raises(ParameterError, match=f"holds {value} in column 3 at row 1234;"):
+        data.summary()
+
+
 def test_a_dataframe_keeps_its_column_names(client):
     dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")

@@ -69,22 +69,28 @@ class Summary:
 
 def _part_summary(X, y):
     """A partition's count, mean and M2 of each feature, its distinct targets and the
-    target's mean and M2 (numeric targets)."""
+    target's mean and M2 (numeric targets).
+
+    One scratch copy of the partition (its deviations, squared in place); the values are
+    checked for NaN and infinity only when the moments are not finite."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     n = X.shape[0]
     if n == 0:
         return 0, np.zeros(X.shape[1]), np.zeros(X.shape[1]), np.unique(y), 0.0, 0.0
-    if not np.isfinite(X).all():
+    mean = X.mean(axis=0)
+    deviations = X - mean
+    np.square(deviations, out=deviations)
+    m2 = deviations.sum(axis=0)
+    del deviations
+    if not (np.isfinite(mean).all() and np.isfinite(m2).all()) and not np.isfinite(X).all():
         row, column = np.argwhere(~np.isfinite(X))[0]
         return ("non-finite", int(row), int(column), float(X[row, column]))
-    mean = X.mean(axis=0)
     numeric = y.dtype.kind in "biuf"
     y_mean = float(y.mean()) if numeric else 0.0
     y_m2 = float(np.square(y - y_mean).sum()) if numeric else 0.0
     labels = np.unique(y)
-    return (n, mean, np.square(X - mean).sum(axis=0), labels if labels.size <= _MAX_LABELS
-            else None, y_mean, y_m2)
+    return n, mean, m2, labels if labels.size <= _MAX_LABELS else None, y_mean, y_m2
 
 
 def _merge(n, mean, m2, n_b, mean_b, m2_b):
