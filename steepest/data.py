@@ -718,17 +718,13 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
 
     Returns
     -------
-    X : C-contiguous, aligned ndarray of ``dtype``
-        Copied when it is not already so: a partition that a Dask worker received over
-        the network can sit at an odd address in the message's buffer, and NumPy's
-        matrix products on an unaligned array were 5-30x slower (measured on a
-        125,000 x 20 float64 partition).
+    X : C-contiguous ndarray of ``dtype``
     y : ndarray
     """
     X = np.asarray(X)
     if mean is not None:
         X = (X - mean) / scale
-    X = np.require(X, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    X = np.ascontiguousarray(X, dtype=dtype)
     y = np.asarray(y)
     if isinstance(classes, TargetScale):
         return X, (np.asarray(y, dtype=dtype) - classes.mean) / classes.scale
@@ -742,5 +738,5 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
             )
         y = index.astype(dtype) if classes.size == 2 else index
     elif y.dtype.kind in "biuf":
-        y = np.require(y, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
+        y = np.ascontiguousarray(y, dtype=dtype)
     return X, y

@@ -441,19 +441,3 @@ def test_standardization_is_the_weighted_mean_and_std_at_any_magnitude(n, expone
     plain_mean, plain_scale = standardization(unit)
     np.testing.assert_allclose(plain_mean, unit.mean(axis=0), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(plain_scale[:2], unit.std(axis=0)[:2], rtol=1e-12)
-
-
-def test_prepare_block_copies_an_unaligned_block_into_an_aligned_one():
-    from steepest.data import prepare_block
-
-    values = np.arange(60, dtype=np.float64).reshape(20, 3)
-    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
-    unaligned = raw[1:].view(np.float64).reshape(20, 3)  # as a buffer received at an odd offset
-    unaligned[...] = values
-    assert not unaligned.flags.aligned
-    X, y = prepare_block(unaligned, unaligned[:, 0])
-    assert X.flags.aligned and X.flags.c_contiguous and y.flags.aligned
-    np.testing.assert_array_equal(X, values)
-    np.testing.assert_array_equal(y, values[:, 0])
-    aligned = np.ascontiguousarray(values)
-    assert prepare_block(aligned, values[:, 0])[0] is aligned  # nothing copied when aligned

@@ -18,7 +18,7 @@ from sklearn.datasets import make_classification, make_regression  # noqa: E402
 
 from steepest import losses, nn  # noqa: E402
 from steepest.distributed import ClusterLostError, DaskData, DaskObjective, is_dask  # noqa: E402
-from steepest.distributed.data import balanced_groups  # noqa: E402
+from steepest.distributed.data import balanced_groups, prepare_group  # noqa: E402
 from steepest.optim.lbfgs import lbfgs  # noqa: E402
 from steepest.train import Penalty  # noqa: E402
 
@@ -124,6 +124,20 @@ def test_balanced_groups_share_the_partitions_evenly_keeping_them_where_they_are
             max(np.bincount([h[0] for h in holders])) <= quota:
         assert all(where[k] == (worker,) for worker, ks in groups.items() for k in ks)
     assert balanced_groups(where, []) == {None: list(range(len(holders)))}
+
+
+def test_prepare_group_aligns_an_unaligned_partition_and_copies_nothing_else():
+    values = np.arange(60, dtype=np.float64).reshape(20, 3)
+    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
+    unaligned = raw[1:].view(np.float64).reshape(20, 3)  # as received at an odd offset
+    unaligned[...] = values
+    assert not unaligned.flags.aligned
+    target = np.arange(20.0)
+    (X, y), (X2, y2) = prepare_group([unaligned, values], [unaligned[:, 0], target])
+    assert X.flags.aligned and X.flags.c_contiguous and y.flags.aligned
+    np.testing.assert_array_equal(X, values)
+    np.testing.assert_array_equal(y, values[:, 0])
+    assert X2 is values and y2 is target
 
 
 def test_the_blocks_are_prepared_once_in_one_group_per_worker_in_partition_order(client):
