@@ -94,6 +94,11 @@ def _part_summary(X, y):
     return n, mean, m2, labels if labels.size <= _MAX_LABELS else None, y_mean, y_m2
 
 
+def _summaries(Xs, ys) -> list:
+    """:func:`_part_summary` of each partition of a worker's share."""
+    return [_part_summary(X, y) for X, y in zip(Xs, ys, strict=True)]
+
+
 def _merge(n, mean, m2, n_b, mean_b, m2_b):
     """Chan et al.'s pairwise update of (count, mean, M2)."""
     if n_b == 0:
@@ -120,6 +125,8 @@ class DaskData:
     ----------
     parts : list of (Delayed, Delayed)
         Each partition's ``(X_i, y_i)``.
+    futures : list of (Future, Future) or None
+        The same partitions' futures on the client's cluster (None without a client).
     n_features : int
     feature_names : ndarray of str or None
     client : distributed.Client or None
@@ -169,11 +176,25 @@ class DaskData:
         self.X, self.y = X, y
         self.parts = list(zip(X.to_delayed().ravel().tolist(), y.to_delayed().ravel().tolist(),
                               strict=True))
+        self.futures = None
+        if self.client is not None:
+            from distributed import futures_of
+
+            by_key = {future.key: future for future in futures_of([X, y])}
+            self.futures = [(by_key[X_k.key], by_key[y_k.key]) for X_k, y_k in self.parts]
         self._summary: Summary | None = None
 
     def blocks(self, mean=None, scale=None, classes=None, dtype=np.float64) -> Blocks:
         """The partitions prepared once as a network takes them (see :class:`Blocks`)."""
         return Blocks(self, mean, scale, classes, dtype)
+
+    def groups(self) -> dict[str | None, list[int]]:
+        """The partitions' indices shared out over the cluster's workers now
+        (:func:`balanced_groups` of where they are)."""
+        client = self.client
+        holders = client.who_has([X for X, _ in self.futures])
+        return balanced_groups([tuple(holders.get(X.key, ())) for X, _ in self.futures],
+                               sorted(client.scheduler_info()["workers"]))
 
     def run(self, tasks: list, *, lost_timeout: float = 30.0) -> list:
         """Compute Dask delayed ``tasks`` (one round trip on a cluster) and return their
@@ -182,11 +203,24 @@ class DaskData:
 
     def summary(self) -> Summary:
         """Counts, per-feature mean and standard deviation (``ddof=0``), the target's labels
-        and moments: one task per partition, merged here in partition order; computed once."""
+        and moments: one task per worker (over its share of the partitions, see
+        :meth:`groups`), merged here in partition order; computed once."""
         if self._summary is None:
             from dask import delayed
 
-            results = self.run([delayed(_part_summary)(X, y) for X, y in self.parts])
+            if self.client is None:
+                results = self.run([delayed(_part_summary)(X, y) for X, y in self.parts])
+            else:
+                groups = self.groups()
+                tasks = [self.client.submit(
+                    _summaries, [self.futures[k][0] for k in ks],
+                    [self.futures[k][1] for k in ks], workers=None if w is None else [w],
+                    allow_other_workers=w is not None, pure=False)
+                    for w, ks in groups.items()]
+                results = [None] * len(self.parts)
+                for ks, group in zip(groups.values(), gather(tasks, self.client), strict=True):
+                    for k, result in zip(ks, group, strict=True):
+                        results[k] = result
             n, mean, m2 = 0, np.zeros(self.n_features), np.zeros(self.n_features)
             y_n, y_mean, y_m2 = 0, 0.0, 0.0
             labels: np.ndarray | None = np.array([])
@@ -307,11 +341,8 @@ class Blocks:
                 *[delayed(prepare_group)([X], [y], *self._prepare_args)
                   for X, y in data.parts], scheduler="threads"))
             return
-        from distributed import futures_of
-
         data.summary()  # the statistics pass: the partitions are in memory, somewhere
-        by_key = {future.key: future for future in futures_of([data.X, data.y])}
-        self._futures = [(by_key[X.key], by_key[y.key]) for X, y in data.parts]
+        self._futures = data.futures
         self._group()
 
     def _group(self) -> None:
@@ -319,9 +350,7 @@ class Blocks:
         client = self.data.client
         self._workers_seen = set(client.scheduler_info()["workers"])
         self._checked = time.monotonic()
-        holders = client.who_has([X for X, _ in self._futures])
-        groups = balanced_groups([tuple(holders.get(X.key, ())) for X, _ in self._futures],
-                                 sorted(self._workers_seen))
+        groups = self.data.groups()
         self.indices = [tuple(ks) for ks in groups.values()]
         self.workers = [None if worker is None else [worker] for worker in groups]
         self.groups = [
