@@ -456,7 +456,9 @@ class _GradientDescentModel(BaseEstimator):
             return self._scale_sparse(X, first)
         if first:
             self.input_mean_, self.input_scale_ = standardization(X, weight)
-        return (X - self.input_mean_) / self.input_scale_
+        scaled = X - self.input_mean_           # one copy of X, divided in place
+        scaled /= self.input_scale_
+        return scaled
 
     def _scale_sparse(self, X, first: bool):
         """A sparse X divided by the columns' standard deviations, not centered (as
