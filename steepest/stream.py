@@ -38,7 +38,10 @@ and the standard deviation is :math:`\sqrt{M_2 / n}` (``ddof=0``, as
 from __future__ import annotations
 
 import glob
+import math
 import os
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,8 @@ _MAX_LABELS = 10_000
 """A target with more distinct values than this has no ``labels`` (it is continuous)."""
 _CSV_BLOCK_BYTES = 1 << 22
 """Bytes of CSV text the streaming reader parses per block (its row group)."""
+_FREE_EVERY = 8192
+"""Rows an epoch yields before it gives their places in the shuffle buffer back."""
 
 
 @dataclass(frozen=True)
@@ -313,37 +318,44 @@ class ParquetStream:
             )
         return X, column.to_numpy(zero_copy_only=False)
 
-    def _read_units(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays.
+    def _read_unit(self, index: int, opened: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Row group ``index`` of ``_units`` as arrays (``opened``: the one file kept open)."""
+        from pyarrow import parquet
 
-        The next row group is read and converted on a second thread while the caller
-        works on this one (pyarrow and NumPy's copies release the GIL), so reading
-        overlaps training; one more row group is held while it does.
+        f, g, _, start = self._units[index]
+        if f not in opened:
+            opened.clear()  # one file open at a time
+            opened[f] = parquet.ParquetFile(self.files[f], pre_buffer=False)
+        table = opened[f].read_row_group(g, columns=[*self.feature_names, self.target])
+        return self._arrays(table, self.files[f], start)
+
+    def _units_in(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays, each
+        read when it is asked for, on the caller's thread."""
+        if self.csv:
+            yield from self._read_csv()
+            return
+        opened: dict[int, object] = {}
+        for index in range(len(self._units)) if order is None else order:
+            yield self._read_unit(int(index), opened)
+
+    def _read_units(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`_units_in`, the next row group read and converted on a second thread
+        while the caller works on this one (pyarrow and NumPy's copies release the GIL),
+        so reading overlaps the caller's work; one more row group is held while it does.
         """
         if self.csv:
             yield from self._read_csv()
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        from pyarrow import parquet
-
-        columns = [*self.feature_names, self.target]
         opened: dict[int, object] = {}
-
-        def read(index: int) -> tuple[np.ndarray, np.ndarray]:
-            f, g, _, start = self._units[index]
-            if f not in opened:
-                opened.clear()  # one file open at a time
-                opened[f] = parquet.ParquetFile(self.files[f], pre_buffer=False)
-            return self._arrays(opened[f].read_row_group(g, columns=columns), self.files[f],
-                                start)
-
         indices = list(range(len(self._units)) if order is None else order)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="steepest-stream") as pool:
-            pending = pool.submit(read, indices[0])
+            pending = pool.submit(self._read_unit, indices[0], opened)
             for index in indices[1:]:
                 arrays = pending.result()
-                pending = pool.submit(read, index)
+                pending = pool.submit(self._read_unit, index, opened)
                 yield arrays
             yield pending.result()
 
@@ -383,74 +395,81 @@ class ParquetStream:
 
         The row groups come in a new random order; they are copied into a buffer, and
         each time it holds ``shuffle_buffer`` rows or more, its rows are yielded in a
-        random order (the buffer is reused: its size is set once).
+        random order, in blocks of ``batch_rows`` (the last block of a buffer holds the
+        rest). A second thread reads the next row groups into the places of the rows
+        already yielded while the caller works on these (see :meth:`batches`).
         The order is drawn from ``rng`` (default: the stream's own generator, advanced
         by each epoch), so a trainer can pass the generator its checkpoints keep.
         Shuffled blocks are overwritten by the next one: copy a block to keep it.
         """
-        rng = self.rng if rng is None else rng
-        order = None if self.csv else rng.permutation(len(self._units))
-        units = self._read_units(order)
-        if self.shuffle_buffer <= 1:
-            for X, y in units:
-                yield from _slices(X, y, self.batch_rows)
-            return
-        X_buffer, y_buffer = self._buffers.get("X"), self._buffers.get("y")
-        held = 0
-        for X, y in units:
-            if X_buffer is None or held + X.shape[0] > X_buffer.shape[0] \
-                    or y_buffer.dtype != y.dtype:
-                # the buffer holds less than shuffle_buffer rows before a group joins it
-                rows = self.shuffle_buffer - 1 + X.shape[0]
-                X_buffer = _grown(X_buffer, rows, held, (self.n_features,), self.dtype)
-                y_buffer = _grown(y_buffer if y_buffer is not None and y_buffer.dtype == y.dtype
-                                  else None, rows, held, (), y.dtype)
-                self._buffers.update(X=X_buffer, y=y_buffer)
-            X_buffer[held:held + X.shape[0]] = X
-            y_buffer[held:held + X.shape[0]] = y
-            held += X.shape[0]
-            if held >= self.shuffle_buffer:
-                yield from self._shuffled(X_buffer[:held], y_buffer[:held], rng)
-                held = 0
-        if held:
-            yield from self._shuffled(X_buffer[:held], y_buffer[:held], rng)
-
-    def _shuffled(self, X, y, rng) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The buffered rows in a random order, gathered a block at a time into two
-        arrays made once (the next block overwrites them)."""
-        order = rng.permutation(X.shape[0])
-        X_out, y_out = self._buffers.get("X_out"), self._buffers.get("y_out")
-        if X_out is None or y_out.dtype != y.dtype:
-            X_out = np.empty((self.batch_rows, self.n_features), self.dtype)
-            y_out = np.empty(self.batch_rows, y.dtype)
-            self._buffers.update(X_out=X_out, y_out=y_out)
-        for a in range(0, order.size, self.batch_rows):
-            rows = order[a:a + self.batch_rows]
-            yield (np.take(X, rows, axis=0, out=X_out[:rows.size]),
-                   np.take(y, rows, axis=0, out=y_out[:rows.size]))
+        return self._shuffled(rng, self.batch_rows, None, across=False)
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None, *,
                 prepare=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One :meth:`epoch` cut into batches of ``batch_size`` rows (the last holds the
-        rest): every row exactly once. Rows left over at the end of a block open the
-        next batch. ``prepare(X, y) -> (X, y)``, when given, is applied to each block
-        before it is cut (once per block rather than per batch; it may work in place).
-        A batch is overwritten by the next block: copy it to keep it."""
+        """One :meth:`epoch`'s rows, in its order, in batches of ``batch_size`` rows
+        (the last holds the rest): every row exactly once.
+
+        Each batch is gathered straight from the shuffle buffer (as an in-memory epoch
+        gathers its batches from the whole array), and a batch may take its first rows
+        from one buffer and the rest from the next. ``prepare(X, y) -> (X, y)``, when
+        given, is applied to each row group as it is read, before it joins the buffer
+        (on the reading thread; it may work in place). A batch is overwritten by the
+        next one: copy it to keep it.
+        """
         check_number(batch_size, "batch_size", "ParquetStream.batches", low=1, integer=True)
-        X_left = y_left = None
-        for X, y in self.epoch(rng):
-            if prepare is not None:
-                X, y = prepare(X, y)
-            if X_left is not None:
-                X, y = np.concatenate((X_left, X)), np.concatenate((y_left, y))
-                X_left = y_left = None
-            whole = X.shape[0] - X.shape[0] % batch_size
-            for a in range(0, whole, batch_size):
-                yield X[a:a + batch_size], y[a:a + batch_size]
-            if whole < X.shape[0]:
-                X_left, y_left = X[whole:].copy(), y[whole:].copy()
-        if X_left is not None:
-            yield X_left, y_left
+        return self._shuffled(rng, int(batch_size), prepare, across=True)
+
+    def _shuffled(self, rng, size: int, prepare, *, across: bool
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The rows of one epoch in blocks of ``size``, gathered from the buffer that a
+        :class:`_Filler` thread fills; ``across``: blocks run on from one buffer into the
+        next (else a buffer's last block holds its rest)."""
+        rng = self.rng if rng is None else rng
+        order = None if self.csv else rng.permutation(len(self._units))
+        seed = int(rng.integers(2**63)) if self.shuffle_buffer > 1 else None
+        filler = _Filler(self, order, prepare, seed)
+        filler.start()
+        take = np.take
+        X_out = y_out = None
+        held = 0  # rows of a block begun in the previous buffer (across only)
+        try:
+            while (filled := filler.next_buffer()) is not None:
+                X_buffer, y_buffer, slots = filled
+                if X_out is None:  # the buffers are made once per epoch
+                    X_out = np.empty((size, *X_buffer.shape[1:]), X_buffer.dtype)
+                    y_out = np.empty((size, *y_buffer.shape[1:]), y_buffer.dtype)
+                n, a = slots.size, 0
+                if held:
+                    a = min(size - held, n)
+                    take(X_buffer, slots[:a], axis=0, out=X_out[held:held + a], mode="clip")
+                    take(y_buffer, slots[:a], axis=0, out=y_out[held:held + a], mode="clip")
+                    held += a
+                    if held == size:
+                        held = 0
+                        yield X_out, y_out
+                freed, every = 0, max(size, _FREE_EVERY)
+                for b in range(a + size, n + 1, size):
+                    rows = slots[b - size:b]
+                    take(X_buffer, rows, axis=0, out=X_out, mode="clip")
+                    take(y_buffer, rows, axis=0, out=y_out, mode="clip")
+                    if b - freed >= every:
+                        filler.free(slots[freed:b])
+                        freed = b
+                    yield X_out, y_out
+                rest = (n - a) % size
+                if rest:
+                    rows = slots[n - rest:]
+                    take(X_buffer, rows, axis=0, out=X_out[:rest], mode="clip")
+                    take(y_buffer, rows, axis=0, out=y_out[:rest], mode="clip")
+                filler.free(slots[freed:])
+                if rest and across:
+                    held = rest
+                elif rest:
+                    yield X_out[:rest], y_out[:rest]
+            if held:
+                yield X_out[:held], y_out[:held]
+        finally:
+            filler.stop()
 
     def statistics(self) -> StreamStatistics:
         """The count, mean and standard deviation of every feature (and of a numeric
@@ -483,14 +502,145 @@ class ParquetStream:
                 f"n_rows={self.n_rows})")
 
 
-def _grown(buffer, rows: int, keep: int, shape: tuple, dtype):
-    """``buffer`` if it holds ``rows`` rows, else a larger one with its first ``keep``."""
-    if buffer is not None and buffer.shape[0] >= rows:
-        return buffer
-    grown = np.empty((rows, *shape), dtype)
-    if buffer is not None:
-        grown[:keep] = buffer[:keep]
-    return grown
+class _Stopped(Exception):
+    """The consumer of an epoch stopped: its filler thread ends."""
+
+
+class _Filler:
+    """The thread that reads an epoch's row groups into the shuffle buffer.
+
+    The buffer has ``max(shuffle_buffer - 1, group) + group`` places (``group``: the
+    most rows in a row group). Each row group read (and ``prepare``-d) is written into
+    free places, taken in the order they were freed, until the rows written since the
+    last hand-over number ``shuffle_buffer`` or more; then those places, in a random
+    order (from the filler's own generator, seeded by the epoch), are handed to the
+    consumer, which gathers its blocks from them and gives the places back as it goes.
+    So the next buffer fills while the consumer yields this one, and the memory held is
+    the buffer and the row group being read (as Arrow and as NumPy). The rows and their
+    order depend on the seed only, never on how the two threads run.
+    """
+
+    def __init__(self, stream: ParquetStream, order, prepare, seed: int | None) -> None:
+        self.stream, self.order, self.prepare = stream, order, prepare
+        self.rng = None if seed is None else np.random.default_rng(seed)
+        self.ready: queue.SimpleQueue = queue.SimpleQueue()  # (X, y, places); None: done
+        self.freed: queue.SimpleQueue = queue.SimpleQueue()  # places given back; None: stop
+        self.X = self.y = self._rows = None
+        self._free: list[np.ndarray] = []
+        self._count = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="steepest-stream", daemon=True)
+
+    # -- the consumer's side -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def next_buffer(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(X_buffer, y_buffer, places)`` of the next buffer's rows, in their order;
+        None after the last one. Raises what the filler raised (a bad file)."""
+        item = self.ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def free(self, places: np.ndarray) -> None:
+        """Give back the places of rows already gathered."""
+        if places.size:
+            self.freed.put(places)
+
+    def stop(self) -> None:
+        """End the thread (at the end of the epoch or when the consumer stops early) and
+        keep the buffers on the stream for its next epoch."""
+        self._stopping = True
+        self.freed.put(None)
+        self._thread.join()
+        if self.X is not None:
+            self.stream._buffers.update(X=self.X, y=self.y)
+
+    # -- the thread's side -------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._fill()
+        except _Stopped:
+            return
+        except BaseException as error:  # the consumer raises it
+            self.ready.put(error)
+            return
+        self.ready.put(None)
+
+    def _fill(self) -> None:
+        stream = self.stream
+        threshold = max(stream.shuffle_buffer, 1)
+        group = None if stream.csv else max(unit[2] for unit in stream._units)
+        places_held: list[np.ndarray] = []
+        held = 0
+        for X, y in stream._units_in(self.order):
+            if self._stopping:
+                raise _Stopped
+            if self.prepare is not None:
+                X, y = self.prepare(X, y)
+            if self.X is None:
+                group = group or X.shape[0]  # CSV: its first block's rows
+                self._allocate(X, y, max(threshold - 1, group) + group)
+            if y.dtype != self.y.dtype and not np.can_cast(y.dtype, self.y.dtype, "same_kind"):
+                raise FileFormatError(
+                    f"The target column {stream.target!r} holds {y.dtype} values in one "
+                    f"row group and {self.y.dtype} values in another; give it one type in "
+                    "every file."
+                )
+            X = np.ascontiguousarray(X)
+            for a in range(0, X.shape[0], group):  # a CSV block longer than the first
+                places = self._places(min(group, X.shape[0] - a))
+                # each row as one item: np.put copies whole rows (twice as fast as X[places] =)
+                np.put(self._rows, places, _as_rows(X[a:a + places.size]))
+                np.put(self.y, places, y[a:a + places.size])
+                places_held.append(places)
+                held += places.size
+                if held >= threshold:
+                    self._hand_over(places_held)
+                    places_held, held = [], 0
+            del X, y  # before the next row group is read
+        if held:
+            self._hand_over(places_held)
+
+    def _allocate(self, X: np.ndarray, y: np.ndarray, rows: int) -> None:
+        """The buffers (the stream's from its last epoch when they fit) and their places."""
+        kept = self.stream._buffers
+        for name, block in (("X", X), ("y", y)):
+            buffer = kept.pop(name, None)
+            if buffer is None or buffer.shape[0] < rows or buffer.dtype != block.dtype \
+                    or buffer.shape[1:] != block.shape[1:]:
+                buffer = np.empty((rows, *block.shape[1:]), block.dtype)
+            setattr(self, name, buffer)
+        self._rows = _as_rows(self.X)
+        self._free, self._count = [np.arange(rows)], rows
+
+    def _places(self, rows: int) -> np.ndarray:
+        """The next ``rows`` free places, waiting for the consumer to free them."""
+        while self._count < rows:
+            places = self.freed.get()
+            if places is None or self._stopping:
+                raise _Stopped
+            self._free.append(places)
+            self._count += places.size
+        free = np.concatenate(self._free) if len(self._free) > 1 else self._free[0]
+        self._free, self._count = [free[rows:]], self._count - rows
+        return free[:rows]
+
+    def _hand_over(self, places_held: list[np.ndarray]) -> None:
+        places = np.concatenate(places_held)
+        if self.rng is not None:
+            places = places[self.rng.permutation(places.size)]
+        self.ready.put((self.X, self.y, places))
+
+
+
+def _as_rows(X: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of shape (n, ...) seen as n items of one row each."""
+    width = X.itemsize * math.prod(X.shape[1:])
+    return X.reshape(X.shape[0], -1).view(np.dtype((np.void, width)))[:, 0]
 
 
 def _slices(X: np.ndarray, y: np.ndarray, rows: int):
