@@ -38,13 +38,13 @@ and the standard deviation is :math:`\sqrt{M_2 / n}` (``ddof=0``, as
 from __future__ import annotations
 
 import glob
-import math
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -288,38 +288,61 @@ class ParquetStream:
             raise FileFormatError(f"'{self.files[0]}' has no data rows.")
         return units
 
-    def _arrays(self, table, path: Path, first_row: int) -> tuple[np.ndarray, np.ndarray]:
-        """A table's features as a (rows, n_features) block and its target, checked."""
-        X = np.empty((table.num_rows, self.n_features), self.dtype)
+    def _features(self, table, path: Path, first_row: int, out: np.ndarray | None = None,
+                  places: np.ndarray | None = None, mean: np.ndarray | None = None,
+                  scale: np.ndarray | None = None, scratch: dict | None = None) -> np.ndarray:
+        """A table's feature columns, checked, as rows: into ``out`` (default: a new
+        (rows, n_features) block in ``dtype``) at the rows ``places`` (default: in order),
+        standardised, ``(x - mean) / scale``, when ``mean`` is given. One compiled pass from
+        the columns (:func:`steepest._stream_kernels.place_rows`), copied end to end into
+        float64 first (into ``scratch["columns"]``, kept there for the next table: fresh
+        memory each time costs twice the copy in page faults)."""
+        from steepest._stream_kernels import place_rows
+
+        rows = table.num_rows
+        scratch = {} if scratch is None else scratch
+        columns = scratch.get("columns")
+        if columns is None or columns.shape[1] < rows:
+            columns = scratch["columns"] = np.empty((self.n_features, rows))
+        columns = columns[:, :rows]
         for j, name in enumerate(self.feature_names):
             column = table.column(name)
             if column.null_count:
-                row = first_row + int(np.flatnonzero(column.is_null().to_numpy(
-                    zero_copy_only=False))[0])
                 raise FileFormatError(
-                    f"The column {name!r} of '{path}' has an empty value at row {row}; fill "
-                    "or drop the missing values first."
+                    f"The column {name!r} of '{path}' has an empty value at row "
+                    f"{first_row + _first_null(column)}; fill or drop the missing values first."
                 )
-            X[:, j] = column.to_numpy(zero_copy_only=False)
-        finite = np.isfinite(X)
-        if not finite.all():
-            i, j = np.argwhere(~finite)[0]
+            columns[j] = column.to_numpy(zero_copy_only=False)
+        if out is None:
+            out = np.empty((rows, self.n_features), self.dtype)
+        if not place_rows(columns.T, places, out, mean, scale):
+            rounded = columns.T.astype(out.dtype)
+            i, j = np.argwhere(~np.isfinite(rounded))[0]
             raise FileFormatError(
-                f"The column {self.feature_names[j]!r} of '{path}' holds {X[i, j]} at row "
-                f"{first_row + int(i)}; replace the non-finite values first."
+                f"The column {self.feature_names[j]!r} of '{path}' holds {rounded[i, j]} at "
+                f"row {first_row + int(i)}; replace the non-finite values first."
             )
+        return out
+
+    def _target(self, table, path: Path, first_row: int) -> np.ndarray:
+        """A table's target column, checked."""
         column = table.column(self.target)
         if column.null_count:
-            row = first_row + int(np.flatnonzero(column.is_null().to_numpy(
-                zero_copy_only=False))[0])
             raise FileFormatError(
                 f"The target column {self.target!r} of '{path}' has an empty value at row "
-                f"{row}; drop the rows without a target first."
+                f"{first_row + _first_null(column)}; drop the rows without a target first."
             )
-        return X, column.to_numpy(zero_copy_only=False)
+        return column.to_numpy(zero_copy_only=False)
 
-    def _read_unit(self, index: int, opened: dict) -> tuple[np.ndarray, np.ndarray]:
-        """Row group ``index`` of ``_units`` as arrays (``opened``: the one file kept open)."""
+    def _arrays(self, table, path: Path, first_row: int, scratch: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """A table's features as a new (rows, n_features) block and its target, checked."""
+        return (self._features(table, path, first_row, scratch=scratch),
+                self._target(table, path, first_row))
+
+    def _read_table(self, index: int, opened: dict):
+        """``(table, path, first row)`` of row group ``index`` of ``_units`` (``opened``:
+        the one file kept open)."""
         from pyarrow import parquet
 
         f, g, _, start = self._units[index]
@@ -327,39 +350,45 @@ class ParquetStream:
             opened.clear()  # one file open at a time
             opened[f] = parquet.ParquetFile(self.files[f], pre_buffer=False)
         table = opened[f].read_row_group(g, columns=[*self.feature_names, self.target])
-        return self._arrays(table, self.files[f], start)
+        return table, self.files[f], start
 
-    def _units_in(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays, each
-        read when it is asked for, on the caller's thread."""
+    def _tables(self, order) -> Iterator[tuple[object, Path, int]]:
+        """``(table, path, first row)`` of the row groups (CSV: blocks) in ``order`` (None:
+        file order), each read when it is asked for, on the caller's thread."""
         if self.csv:
             yield from self._read_csv()
             return
         opened: dict[int, object] = {}
         for index in range(len(self._units)) if order is None else order:
-            yield self._read_unit(int(index), opened)
+            yield self._read_table(int(index), opened)
 
     def _read_units(self, order) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`_units_in`, the next row group read and converted on a second thread
-        while the caller works on this one (pyarrow and NumPy's copies release the GIL),
-        so reading overlaps the caller's work; one more row group is held while it does.
-        """
+        """The row groups (CSV: blocks) in ``order`` (None: file order) as arrays; the next
+        row group is read and converted on a second thread while the caller works on this
+        one (pyarrow and the compiled copy release the GIL), so reading overlaps the
+        caller's work; one more row group is held while it does."""
+        scratch: dict[str, np.ndarray] = {}
         if self.csv:
-            yield from self._read_csv()
+            for table, path, row in self._read_csv():
+                yield self._arrays(table, path, row, scratch)
             return
         from concurrent.futures import ThreadPoolExecutor
 
         opened: dict[int, object] = {}
+
+        def read(index: int) -> tuple[np.ndarray, np.ndarray]:  # one at a time: one scratch
+            return self._arrays(*self._read_table(index, opened), scratch)
+
         indices = list(range(len(self._units)) if order is None else order)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="steepest-stream") as pool:
-            pending = pool.submit(self._read_unit, indices[0], opened)
+            pending = pool.submit(read, indices[0])
             for index in indices[1:]:
                 arrays = pending.result()
-                pending = pool.submit(self._read_unit, index, opened)
+                pending = pool.submit(read, index)
                 yield arrays
             yield pending.result()
 
-    def _read_csv(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _read_csv(self) -> Iterator[tuple[object, Path, int]]:
         import pyarrow as pa
         from pyarrow import csv
 
@@ -373,7 +402,7 @@ class ParquetStream:
                 with csv.open_csv(path, read_options=read, convert_options=convert) as reader:
                     for batch in reader:
                         if batch.num_rows:
-                            yield self._arrays(pa.Table.from_batches([batch]), path, row)
+                            yield pa.Table.from_batches([batch]), path, row
                             row += batch.num_rows
             except pa.ArrowInvalid as error:
                 raise FileFormatError(
@@ -402,24 +431,40 @@ class ParquetStream:
         by each epoch), so a trainer can pass the generator its checkpoints keep.
         Shuffled blocks are overwritten by the next one: copy a block to keep it.
         """
-        return self._shuffled(rng, self.batch_rows, None, across=False)
+        return self._shuffled(rng, self.batch_rows, _Preparation(dtype=self.dtype),
+                              across=False)
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None, *,
-                prepare=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                mean: np.ndarray | None = None, scale: np.ndarray | None = None,
+                dtype=None, prepare_target=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """One :meth:`epoch`'s rows, in its order, in batches of ``batch_size`` rows
         (the last holds the rest): every row exactly once.
 
         Each batch is gathered straight from the shuffle buffer (as an in-memory epoch
         gathers its batches from the whole array), and a batch may take its first rows
-        from one buffer and the rest from the next. ``prepare(X, y) -> (X, y)``, when
-        given, is applied to each row group as it is read, before it joins the buffer
-        (on the reading thread; it may work in place). A batch is overwritten by the
-        next one: copy it to keep it.
+        from one buffer and the rest from the next. A batch is overwritten by the next
+        one: copy it to keep it.
+
+        Parameters
+        ----------
+        batch_size : int
+        rng : numpy.random.Generator, optional
+            As for :meth:`epoch`.
+        mean, scale : ndarray of shape (n_features,), optional
+            Standardise the features, ``(x - mean) / scale``, in the pass that copies a
+            row group into the buffer.
+        dtype : {"float64", "float32"}, optional
+            The features' dtype in the buffer and the batches (default: the stream's).
+        prepare_target : callable, optional
+            ``prepare_target(y) -> y`` on each row group's targets as it is read (class
+            labels to indices, a standardised target); it runs on the reading thread.
         """
         check_number(batch_size, "batch_size", "ParquetStream.batches", low=1, integer=True)
-        return self._shuffled(rng, int(batch_size), prepare, across=True)
+        how = _Preparation(mean, scale, np.dtype(self.dtype if dtype is None else dtype),
+                           prepare_target)
+        return self._shuffled(rng, int(batch_size), how, across=True)
 
-    def _shuffled(self, rng, size: int, prepare, *, across: bool
+    def _shuffled(self, rng, size: int, how: _Preparation, *, across: bool
                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The rows of one epoch in blocks of ``size``, gathered from the buffer that a
         :class:`_Filler` thread fills; ``across``: blocks run on from one buffer into the
@@ -427,7 +472,7 @@ class ParquetStream:
         rng = self.rng if rng is None else rng
         order = None if self.csv else rng.permutation(len(self._units))
         seed = int(rng.integers(2**63)) if self.shuffle_buffer > 1 else None
-        filler = _Filler(self, order, prepare, seed)
+        filler = _Filler(self, order, how, seed)
         filler.start()
         take = np.take
         X_out = y_out = None
@@ -502,6 +547,16 @@ class ParquetStream:
                 f"n_rows={self.n_rows})")
 
 
+class _Preparation(NamedTuple):
+    """What an epoch does to each row group as it joins the buffer (see
+    :meth:`ParquetStream.batches`)."""
+
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    dtype: np.dtype | None = None
+    target: Callable[[np.ndarray], np.ndarray] | None = None
+
+
 class _Stopped(Exception):
     """The consumer of an epoch stopped: its filler thread ends."""
 
@@ -510,24 +565,27 @@ class _Filler:
     """The thread that reads an epoch's row groups into the shuffle buffer.
 
     The buffer has ``max(shuffle_buffer - 1, group) + group`` places (``group``: the
-    most rows in a row group). Each row group read (and ``prepare``-d) is written into
-    free places, taken in the order they were freed, until the rows written since the
-    last hand-over number ``shuffle_buffer`` or more; then those places, in a random
-    order (from the filler's own generator, seeded by the epoch), are handed to the
-    consumer, which gathers its blocks from them and gives the places back as it goes.
-    So the next buffer fills while the consumer yields this one, and the memory held is
-    the buffer and the row group being read (as Arrow and as NumPy). The rows and their
-    order depend on the seed only, never on how the two threads run.
+    most rows in a row group). Each row group read is written (standardised, in the
+    epoch's dtype) into free places, taken in the order they were freed, until the rows
+    written since the last hand-over number ``shuffle_buffer`` or more; then those
+    places, in a random order (from the filler's own generator, seeded by the epoch),
+    are handed to the consumer, which gathers its blocks from them and gives the places
+    back as it goes. So the next buffer fills while the consumer yields this one, and
+    the memory held is the buffer and the row group being read (as Arrow and as the
+    columns' copy). The rows and their order depend on the seed only, never on how the
+    two threads run.
     """
 
-    def __init__(self, stream: ParquetStream, order, prepare, seed: int | None) -> None:
-        self.stream, self.order, self.prepare = stream, order, prepare
+    def __init__(self, stream: ParquetStream, order, how: _Preparation,
+                 seed: int | None) -> None:
+        self.stream, self.order, self.how = stream, order, how
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.ready: queue.SimpleQueue = queue.SimpleQueue()  # (X, y, places); None: done
         self.freed: queue.SimpleQueue = queue.SimpleQueue()  # places given back; None: stop
-        self.X = self.y = self._rows = None
+        self.X = self.y = None
         self._free: list[np.ndarray] = []
         self._count = 0
+        self._scratch: dict[str, np.ndarray] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="steepest-stream", daemon=True)
 
@@ -555,7 +613,7 @@ class _Filler:
         self._stopping = True
         self.freed.put(None)
         self._thread.join()
-        if self.X is not None:
+        if self.y is not None:
             self.stream._buffers.update(X=self.X, y=self.y)
 
     # -- the thread's side -------------------------------------------------------------
@@ -571,50 +629,52 @@ class _Filler:
         self.ready.put(None)
 
     def _fill(self) -> None:
-        stream = self.stream
+        stream, how = self.stream, self.how
         threshold = max(stream.shuffle_buffer, 1)
         group = None if stream.csv else max(unit[2] for unit in stream._units)
         places_held: list[np.ndarray] = []
         held = 0
-        for X, y in stream._units_in(self.order):
-            if self._stopping:
-                raise _Stopped
-            if self.prepare is not None:
-                X, y = self.prepare(X, y)
-            if self.X is None:
-                group = group or X.shape[0]  # CSV: its first block's rows
-                self._allocate(X, y, max(threshold - 1, group) + group)
-            if y.dtype != self.y.dtype and not np.can_cast(y.dtype, self.y.dtype, "same_kind"):
-                raise FileFormatError(
-                    f"The target column {stream.target!r} holds {y.dtype} values in one "
-                    f"row group and {self.y.dtype} values in another; give it one type in "
-                    "every file."
-                )
-            X = np.ascontiguousarray(X)
-            for a in range(0, X.shape[0], group):  # a CSV block longer than the first
-                places = self._places(min(group, X.shape[0] - a))
-                # each row as one item: np.put copies whole rows (twice as fast as X[places] =)
-                np.put(self._rows, places, _as_rows(X[a:a + places.size]))
-                np.put(self.y, places, y[a:a + places.size])
+        for table, path, first_row in stream._tables(self.order):
+            group = group or table.num_rows  # CSV: its first block's rows
+            for a in range(0, table.num_rows, group):  # a CSV block longer than the first
+                if self._stopping:
+                    raise _Stopped
+                piece = table.slice(a, group)
+                y = stream._target(piece, path, first_row + a)
+                if how.target is not None:
+                    y = how.target(y)
+                if self.y is None:
+                    self._allocate(y, max(threshold - 1, group) + group)
+                elif y.dtype != self.y.dtype and not np.can_cast(y.dtype, self.y.dtype,
+                                                                 "same_kind"):
+                    raise FileFormatError(
+                        f"The target column {stream.target!r} of '{path}' holds {y.dtype} "
+                        f"values where the row groups before held {self.y.dtype} values; "
+                        "give it one type in every file."
+                    )
+                places = self._places(piece.num_rows)
+                stream._features(piece, path, first_row + a, self.X, places, how.mean,
+                                 how.scale, self._scratch)
+                np.put(self.y, places, y)
                 places_held.append(places)
                 held += places.size
                 if held >= threshold:
                     self._hand_over(places_held)
                     places_held, held = [], 0
-            del X, y  # before the next row group is read
+            table = piece = None  # freed before the next row group is read
         if held:
             self._hand_over(places_held)
 
-    def _allocate(self, X: np.ndarray, y: np.ndarray, rows: int) -> None:
+    def _allocate(self, y: np.ndarray, rows: int) -> None:
         """The buffers (the stream's from its last epoch when they fit) and their places."""
         kept = self.stream._buffers
-        for name, block in (("X", X), ("y", y)):
+        for name, shape, dtype in (("X", (self.stream.n_features,), self.how.dtype),
+                                   ("y", y.shape[1:], y.dtype)):
             buffer = kept.pop(name, None)
-            if buffer is None or buffer.shape[0] < rows or buffer.dtype != block.dtype \
-                    or buffer.shape[1:] != block.shape[1:]:
-                buffer = np.empty((rows, *block.shape[1:]), block.dtype)
+            if buffer is None or buffer.shape[0] < rows or buffer.dtype != dtype \
+                    or buffer.shape[1:] != shape:
+                buffer = np.empty((rows, *shape), dtype)
             setattr(self, name, buffer)
-        self._rows = _as_rows(self.X)
         self._free, self._count = [np.arange(rows)], rows
 
     def _places(self, rows: int) -> np.ndarray:
@@ -636,16 +696,14 @@ class _Filler:
         self.ready.put((self.X, self.y, places))
 
 
-
-def _as_rows(X: np.ndarray) -> np.ndarray:
-    """A C-contiguous array of shape (n, ...) seen as n items of one row each."""
-    width = X.itemsize * math.prod(X.shape[1:])
-    return X.reshape(X.shape[0], -1).view(np.dtype((np.void, width)))[:, 0]
-
-
 def _slices(X: np.ndarray, y: np.ndarray, rows: int):
     for a in range(0, X.shape[0], rows):
         yield X[a:a + rows], y[a:a + rows]
+
+
+def _first_null(column) -> int:
+    """The index of the first empty value of a pyarrow column that has one."""
+    return int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
 
 
 def _first_line(error: Exception) -> str:
