@@ -19,8 +19,15 @@ streaming CSV reader, one block at a time. An epoch visits the row groups in a n
 order (drawn from ``random_state``) and shuffles the rows within a buffer of about
 ``shuffle_buffer`` rows (whole row groups), so the rows a batch mixes change from
 epoch to epoch while the memory held is the buffer, never the file: the peak is about
-the buffer plus two row groups (the one being read as Arrow and as NumPy). CSV
-blocks cannot be read out of order: a CSV epoch shuffles within the buffer only.
+the buffer plus two row groups (the one being read, as Arrow and as its columns' copy).
+CSV blocks cannot be read out of order: a CSV epoch shuffles within the buffer only.
+
+An epoch reads on a second thread: it writes each row group (checked, and standardised
+for :meth:`ParquetStream.batches` with a ``mean`` and ``scale``) into the places of the
+rows the epoch has already yielded, in one compiled pass that releases the GIL, so the
+next buffer fills while the training steps on this one; the batches are gathered from
+the buffer as an in-memory epoch gathers them from its array. Only the first buffer is
+waited for.
 
 The statistics come from one pass with Chan et al.'s pairwise update of the count,
 mean and sum of squared deviations (``M2``): merging a block of ``n_b`` rows with
@@ -293,18 +300,21 @@ class ParquetStream:
                   scale: np.ndarray | None = None, scratch: dict | None = None) -> np.ndarray:
         """A table's feature columns, checked, as rows: into ``out`` (default: a new
         (rows, n_features) block in ``dtype``) at the rows ``places`` (default: in order),
-        standardised, ``(x - mean) / scale``, when ``mean`` is given. One compiled pass from
-        the columns (:func:`steepest._stream_kernels.place_rows`), copied end to end into
-        float64 first (into ``scratch["columns"]``, kept there for the next table: fresh
-        memory each time costs twice the copy in page faults)."""
+        standardised, ``(x - mean) / scale``, when ``mean`` is given.
+
+        The columns are copied side by side into a float64 block (``scratch["rows"]``,
+        kept there for the next table: fresh memory each time costs as much again in
+        page faults), then one compiled pass writes its rows where they go
+        (:func:`steepest._stream_kernels.place_rows`).
+        """
         from steepest._stream_kernels import place_rows
 
-        rows = table.num_rows
+        n = table.num_rows
         scratch = {} if scratch is None else scratch
-        columns = scratch.get("columns")
-        if columns is None or columns.shape[1] < rows:
-            columns = scratch["columns"] = np.empty((self.n_features, rows))
-        columns = columns[:, :rows]
+        rows = scratch.get("rows")
+        if rows is None or rows.shape[0] < n:
+            rows = scratch["rows"] = np.empty((n, self.n_features))
+        rows = rows[:n]
         for j, name in enumerate(self.feature_names):
             column = table.column(name)
             if column.null_count:
@@ -312,11 +322,11 @@ class ParquetStream:
                     f"The column {name!r} of '{path}' has an empty value at row "
                     f"{first_row + _first_null(column)}; fill or drop the missing values first."
                 )
-            columns[j] = column.to_numpy(zero_copy_only=False)
+            rows[:, j] = column.to_numpy(zero_copy_only=False)
         if out is None:
-            out = np.empty((rows, self.n_features), self.dtype)
-        if not place_rows(columns.T, places, out, mean, scale):
-            rounded = columns.T.astype(out.dtype)
+            out = np.empty((n, self.n_features), self.dtype)
+        if not place_rows(rows, places, out, mean, scale):
+            rounded = rows.astype(out.dtype)
             i, j = np.argwhere(~np.isfinite(rounded))[0]
             raise FileFormatError(
                 f"The column {self.feature_names[j]!r} of '{path}' holds {rounded[i, j]} at "
