@@ -302,27 +302,36 @@ class ParquetStream:
         (rows, n_features) block in ``dtype``) at the rows ``places`` (default: in order),
         standardised, ``(x - mean) / scale``, when ``mean`` is given.
 
-        The columns are copied side by side into a float64 block (``scratch["rows"]``,
-        kept there for the next table: fresh memory each time costs as much again in
-        page faults), then one compiled pass writes its rows where they go
-        (:func:`steepest._stream_kernels.place_rows`).
+        The columns are first set side by side in row order, by pyarrow in one call
+        (``RecordBatch.to_tensor``, numeric columns) or else column by column into a
+        float64 block (``scratch["rows"]``, kept for the next table: fresh memory each
+        time costs as much again in page faults); then one compiled pass writes the rows
+        where they go (:func:`steepest._stream_kernels.place_rows`). Few calls, each
+        without the GIL: on the epoch's reading thread each call that takes the GIL back
+        waits for the training thread to let it go.
         """
+        import pyarrow as pa
+
         from steepest._stream_kernels import place_rows
 
         n = table.num_rows
-        scratch = {} if scratch is None else scratch
-        rows = scratch.get("rows")
-        if rows is None or rows.shape[0] < n:
-            rows = scratch["rows"] = np.empty((n, self.n_features))
-        rows = rows[:n]
-        for j, name in enumerate(self.feature_names):
-            column = table.column(name)
+        features = table.select(self.feature_names)
+        for name, column in zip(self.feature_names, features.columns, strict=True):
             if column.null_count:
                 raise FileFormatError(
                     f"The column {name!r} of '{path}' has an empty value at row "
                     f"{first_row + _first_null(column)}; fill or drop the missing values first."
                 )
-            rows[:, j] = column.to_numpy(zero_copy_only=False)
+        if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in features.schema.types):
+            rows = np.asarray(features.combine_chunks().to_batches()[0].to_tensor())
+        else:  # booleans among them
+            scratch = {} if scratch is None else scratch
+            rows = scratch.get("rows")
+            if rows is None or rows.shape[0] < n:
+                rows = scratch["rows"] = np.empty((n, self.n_features))
+            rows = rows[:n]
+            for j, column in enumerate(features.columns):
+                rows[:, j] = column.to_numpy(zero_copy_only=False)
         if out is None:
             out = np.empty((n, self.n_features), self.dtype)
         if not place_rows(rows, places, out, mean, scale):
