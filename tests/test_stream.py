@@ -84,6 +84,22 @@ def test_batches_standardise_the_rows_of_files_with_other_row_groups(
     assert batches[0][0].dtype == np.dtype(dtype)
 
 
+def test_integer_and_boolean_columns_stream_as_numbers(tmp_path):
+    n = 300
+    table = pa.table({"i": pa.array(np.arange(n) % 7, pa.int32()),
+                      "f": pa.array(np.linspace(0, 1, n), pa.float32()),
+                      "b": np.arange(n) % 2 == 0, "y": np.arange(n, dtype=np.float64)})
+    X = np.column_stack([np.arange(n) % 7, np.linspace(0, 1, n).astype(np.float32),
+                         np.arange(n) % 2 == 0]).astype(np.float64)
+    path = _parquet(tmp_path / "a.parquet", table, 64)
+    for columns in (["i", "f"], ["i", "f", "b"]):  # pyarrow's one call; column by column
+        stream = ParquetStream(path, "y", columns, shuffle_buffer=100, random_state=0)
+        np.testing.assert_array_equal(np.concatenate([b[0] for b in stream.blocks()]),
+                                      X[:, :len(columns)])
+        for Xb, yb in stream.batches(50):
+            np.testing.assert_array_equal(Xb, X[yb.astype(int), :len(columns)])
+
+
 def test_an_epoch_left_early_stops_its_reading_thread(tmp_path):
     import threading
 
