@@ -1,9 +1,10 @@
 r"""The compiled copy of :mod:`steepest.stream` (importing this imports Numba).
 
-A row group's feature columns arrive copied side by side into a float64 matrix ``source``
-of shape (n, d); it is written row by row into ``out`` (C order, any float dtype), into the rows
-``places`` (or rows 0..n-1), each value first rounded to ``out``'s dtype, then, with a
-``mean`` and ``scale`` of shape (d,), standardised:
+A row group's feature columns arrive side by side in a C-ordered matrix ``source`` of
+shape (n, d) (pyarrow's ``to_tensor``, float64 for mixed columns); it is written row by
+row into ``out`` (C order, any float dtype), into the rows ``places`` (or rows 0..n-1),
+each value first rounded to ``out``'s dtype, then, with a ``mean`` and ``scale`` of
+shape (d,), standardised:
 
 .. math:: \text{out}_{p_i, j} = (\operatorname{round}(x_{ij}) - \mu_j) / s_j,
 
