@@ -11,8 +11,10 @@ of 65,536 rows:
 
 Each contestant runs in its own process (so its peak resident memory is its own),
 alternating, ``--rounds`` times; the script reports the median epoch throughput (rows
-per second of the training epoch, the statistics pass excluded on both sides) and the
-peak RSS.
+per second of the training epoch, the statistics pass excluded on both sides), the
+peak RSS, and the cores the timed fit kept busy (its process CPU time over its wall
+time: the streamed epoch reads on a second thread, so about 1.8 when a second core was
+free for it, 1.0 when the machine's load left it one).
 
     .venv/bin/python bench/stream.py                 # about 2 minutes
 """
@@ -53,11 +55,12 @@ _CONTESTANT = textwrap.dedent("""
         data = (ParquetStream(path, "y", random_state=0),)
         data[0].statistics()
     model = LogisticRegression(**settings).fit(*data)  # warm-up: compiles, faults pages in
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     model = LogisticRegression(**settings).fit(*data)
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     seconds = model.history_["time"][-1]
     rows = model.history_["updates"][-1] * 256
-    print(json.dumps({"rows_per_s": rows / seconds, "score_rows": rows,
+    print(json.dumps({"rows_per_s": rows / seconds, "score_rows": rows, "cores": cpu / wall,
                       "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """)
 
@@ -96,17 +99,19 @@ def main() -> None:
     rate = {how: statistics.median(r["rows_per_s"] for r in runs)
             for how, runs in results.items()}
     peak = {how: max(r["peak_mib"] for r in runs) for how, runs in results.items()}
+    cores = {how: statistics.median(r["cores"] for r in runs) for how, runs in results.items()}
     print(f"{dt.date.today()} · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} CPUs · Python {sys.version.split()[0]} · {args.rows:,} x 20 "
           f"float64 ({args.rows * 21 * 8 / 2**20:.0f} MiB in memory, {size_mib:.0f} MiB file), "
           f"{args.rounds} rounds")
     if args.markdown:
-        print("\n| epoch | rows/s (median) | peak RSS MiB |\n|---|---|---|")
+        print("\n| epoch | rows/s (median) | peak RSS MiB | cores busy |\n|---|---|---|---|")
         for how in rate:
-            print(f"| {how} | {rate[how]:,.0f} | {peak[how]:.0f} |")
+            print(f"| {how} | {rate[how]:,.0f} | {peak[how]:.0f} | {cores[how]:.2f} |")
     else:
         for how in rate:
-            print(f"{how:8s} {rate[how]:>14,.0f} rows/s   peak RSS {peak[how]:8.0f} MiB")
+            print(f"{how:8s} {rate[how]:>14,.0f} rows/s   peak RSS {peak[how]:8.0f} MiB   "
+                  f"cores busy {cores[how]:.2f}")
     print(f"streamed / in-memory throughput: {rate['stream'] / rate['memory']:.2f}x; "
           f"peak RSS {peak['stream'] / peak['memory']:.2f}x")
 

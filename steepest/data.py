@@ -45,6 +45,7 @@ __all__ = [
     "check_y",
     "feature_names",
     "prepare_block",
+    "prepare_target",
     "split_indices",
     "standardization",
     "train_validation_split",
@@ -724,10 +725,15 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
     X = np.asarray(X)
     if mean is not None:
         X = (X - mean) / scale
-    X = np.ascontiguousarray(X, dtype=dtype)
+    return np.ascontiguousarray(X, dtype=dtype), prepare_target(y, classes, dtype)
+
+
+def prepare_target(y, classes=None, dtype=np.float64) -> np.ndarray:
+    """The targets of a block as :func:`prepare_block` makes them (its ``classes`` and
+    ``dtype``): class indices, a standardised target, or the numbers in ``dtype``."""
     y = np.asarray(y)
     if isinstance(classes, TargetScale):
-        return X, (np.asarray(y, dtype=dtype) - classes.mean) / classes.scale
+        return (np.asarray(y, dtype=dtype) - classes.mean) / classes.scale
     if classes is not None:
         index = np.searchsorted(classes, y)
         unknown = (index >= classes.size) | (classes[np.minimum(index, classes.size - 1)] != y)
@@ -736,7 +742,7 @@ def prepare_block(X, y, mean=None, scale=None, classes=None, dtype=np.float64):
                 f"y holds the label {y[np.argmax(unknown)]!r}, which is not among the classes "
                 f"{classes.tolist()} the first pass found."
             )
-        y = index.astype(dtype) if classes.size == 2 else index
-    elif y.dtype.kind in "biuf":
-        y = np.ascontiguousarray(y, dtype=dtype)
-    return X, y
+        return index.astype(dtype) if classes.size == 2 else index
+    if y.dtype.kind in "biuf":
+        return np.ascontiguousarray(y, dtype=dtype)
+    return y

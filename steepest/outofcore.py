@@ -37,7 +37,7 @@ import numpy as np
 
 from steepest import losses
 from steepest._finite_diff import hessian_from_gradient
-from steepest.data import TargetScale, prepare_block
+from steepest.data import TargetScale, prepare_block, prepare_target
 from steepest.distributed import is_dask
 from steepest.errors import NonFiniteError, ParameterError
 from steepest.methods import LINE_SEARCH
@@ -147,14 +147,10 @@ class _StreamSource:
                          penalty=Penalty(network, model.alpha, model.penalty, model.l1_ratio))
         rng = np.random.default_rng(seed)
 
-        def prepare(X, y):  # the stream's own block: scaled in place
-            if mean is not None:
-                X -= mean
-                X /= scale
-            return prepare_block(X, y, None, None, classes, network.dtype)
-
-        def epoch(_):
-            result = steps.run(self.stream.batches(model.batch_size, rng, prepare=prepare))
+        def epoch(_):  # the stream scales the features as it copies them into its buffer
+            result = steps.run(self.stream.batches(
+                model.batch_size, rng, mean=mean, scale=scale, dtype=network.dtype,
+                prepare_target=lambda y: prepare_target(y, classes, network.dtype)))
             loss_mean = result.total / result.count if result.count else math.nan
             return loss_mean, result.updates, result.failure
         return epoch

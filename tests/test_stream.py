@@ -57,6 +57,76 @@ def test_an_epoch_sees_every_row_exactly_once(tmp_path_factory, n, group, buffer
         np.testing.assert_array_equal(X[:, 0], table.column("x0").to_numpy()[y.astype(int)])
 
 
+@settings(max_examples=15, deadline=None)
+@given(groups=st.lists(st.integers(1, 90), min_size=1, max_size=4),
+       buffer=st.integers(0, 300), batch=st.integers(1, 70),
+       dtype=st.sampled_from(["float64", "float32"]), seed=st.integers(0, 2**16))
+def test_batches_standardise_the_rows_of_files_with_other_row_groups(
+        tmp_path_factory, groups, buffer, batch, dtype, seed):
+    """Files of several row-group sizes; the features standardised as they join the buffer
+    equal (X - mean) / scale of the rounded rows, the target prepared alongside."""
+    folder = tmp_path_factory.mktemp("p")
+    X, y, table = _table(sum(groups) * 3, d=3, seed=seed)
+    start = 0
+    for k, group in enumerate(groups):  # file k: 3 row groups of `group` rows
+        _parquet(folder / f"part{k}.parquet", table.slice(start, 3 * group), group)
+        start += 3 * group
+    mean, scale = np.array([1.0, -2.0, 0.5]), np.array([2.0, 3.0, 0.25])
+    stream = ParquetStream(folder, "y", shuffle_buffer=buffer, random_state=seed)
+    batches = [(Xb.copy(), yb.copy()) for Xb, yb in stream.batches(
+        batch, mean=mean, scale=scale, dtype=dtype, prepare_target=lambda v: v + 0.5)]
+    seen = np.concatenate([b[1] for b in batches]) - 0.5
+    np.testing.assert_array_equal(np.sort(seen), np.arange(len(y)))
+    assert all(b[0].shape[0] == batch for b in batches[:-1])
+    expected = ((X.astype(dtype) - mean) / scale).astype(dtype)
+    rows = seen.astype(int)
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), expected[rows])
+    assert batches[0][0].dtype == np.dtype(dtype)
+
+
+def test_integer_and_boolean_columns_stream_as_numbers(tmp_path):
+    n = 300
+    table = pa.table({"i": pa.array(np.arange(n) % 7, pa.int32()),
+                      "f": pa.array(np.linspace(0, 1, n), pa.float32()),
+                      "b": np.arange(n) % 2 == 0, "y": np.arange(n, dtype=np.float64)})
+    X = np.column_stack([np.arange(n) % 7, np.linspace(0, 1, n).astype(np.float32),
+                         np.arange(n) % 2 == 0]).astype(np.float64)
+    path = _parquet(tmp_path / "a.parquet", table, 64)
+    for columns in (["i", "f"], ["i", "f", "b"]):  # pyarrow's one call; column by column
+        stream = ParquetStream(path, "y", columns, shuffle_buffer=100, random_state=0)
+        np.testing.assert_array_equal(np.concatenate([b[0] for b in stream.blocks()]),
+                                      X[:, :len(columns)])
+        for Xb, yb in stream.batches(50):
+            np.testing.assert_array_equal(Xb, X[yb.astype(int), :len(columns)])
+
+
+def test_an_epoch_left_early_stops_its_reading_thread(tmp_path):
+    import threading
+
+    _, _, table = _table(3000)
+    stream = ParquetStream(_parquet(tmp_path / "a.parquet", table, 100), "y",
+                           shuffle_buffer=300, random_state=0)
+    for _ in range(3):
+        batches = stream.batches(32)
+        next(batches)
+        batches.close()  # as when a diverging fit stops mid-epoch
+    assert not [t for t in threading.enumerate() if t.name == "steepest-stream"]
+    seen = np.concatenate([y.copy() for _, y in stream.batches(32)])
+    np.testing.assert_array_equal(np.sort(seen), np.arange(3000))
+
+
+def test_a_bad_value_in_a_later_row_group_is_raised_by_the_epoch(tmp_path):
+    _, _, table = _table(1000)
+    x0 = table.column("x0").to_numpy().copy()
+    x0[777] = np.nan
+    table = table.set_column(0, "x0", pa.array(x0))
+    stream = ParquetStream(_parquet(tmp_path / "a.parquet", table, 100), "y",
+                           shuffle_buffer=200, random_state=0)
+    with pytest.raises(FileFormatError, match="column 'x0' .* holds nan at row 777"):
+        for _ in stream.batches(16, mean=np.zeros(3), scale=np.ones(3)):
+            pass
+
+
 def test_epochs_are_shuffled_reproducibly_and_differ(tmp_path):
     _, _, table = _table(2000)
     path = _parquet(tmp_path / "a.parquet", table, 100)
