@@ -208,6 +208,12 @@ class Thresholds:
         peaked before the last ``window`` epochs, or a third of the way to the peak
         it was already this share of it): a gradient that jumped up from a tiny
         start (dead or saturated units coming to life) and stayed is recovering.
+    exploding_depth : int, default=3
+        exploding_gradients, also: an epoch the divergence guard undid, whose
+        largest update's gradient norm was ``exploding_factor`` times its first
+        update's, in a network of at least this many Dense layers (two hidden
+        layers: the growth compounds through the layers; in a shallower model a
+        gradient that blows up within an epoch is the rate, ``diverged``).
     vanishing_ratio : float, default=0.1
         vanishing_gradients (a warning): the first layer's weight gradient over the
         last layer's, an order of magnitude (healthy ReLU, tanh and one-layer sigmoid
@@ -262,6 +268,11 @@ class Thresholds:
         overfitting, also: the validation loss stopped improving ``overfit_epochs``
         epochs ago or more and ended this many times the training loss (the model
         memorised the training rows).
+    overfit_score_drop : float, default=0.02
+        overfitting, the rise: when a validation score is recorded, it must also
+        have ended this much below its value at the epoch of the best validation
+        loss (two points of accuracy or of R²; a validation loss rising while the
+        score holds is over-confidence, not overfitting to act on).
     scale_ratio : float, default=100.0
         unscaled_inputs: standard deviations this many times apart, or a mean this
         many times the standard deviation, make the problem ill-conditioned (the
@@ -272,6 +283,11 @@ class Thresholds:
         unscaled_inputs: a column whose standard deviation is at most this share of
         its largest absolute value is constant (a standardised constant column keeps
         a rounding error of 1e-16, which is no scale).
+    varying_share : float, default=0.05
+        unscaled_inputs: a column counts only when at least this share of its rows
+        differ from its median (the border pixels of digits or Fashion-MNIST are 0 in
+        more than 95% of the images: their small standard deviations are not units
+        apart from the centre's, and raw pixels share one unit).
     nothing_share : float, default=0.9
         learned_nothing: the final training loss is at least this share of the
         trivial model's (always the class shares, or the mean of y)...
@@ -296,6 +312,11 @@ class Thresholds:
         on every probe row, at the last epoch.
     dead_severe : float, default=0.9
         dead_units becomes a problem at this share.
+    dead_loss_share : float, default=0.5
+        dead_units is reported only while the final training loss is at least this
+        share of the trivial model's (when ``y`` gives it): a wide network that
+        memorised its training rows with half its units dead is not held back by
+        them (what it needs is in the overfitting rule).
     target_range : tuple of float, default=(0.1, 10.0)
         unscaled_target: the standard deviation of a regression target outside
         this range...
@@ -317,6 +338,7 @@ class Thresholds:
     above_best: float = 2.0
     exploding_factor: float = 100.0
     recovered_share: float = 0.1
+    exploding_depth: int = 3
     vanishing_ratio: float = 0.1
     vanishing_severe: float = 1e-2
     stuck_fall: float = 0.01
@@ -337,9 +359,11 @@ class Thresholds:
     overfit_rise: float = 0.1
     overfit_epochs: int = 5
     overfit_gap: float = 10.0
+    overfit_score_drop: float = 0.02
     scale_ratio: float = 100.0
     scale_range: tuple[float, float] = (1e-3, 1e3)
     constant_std: float = 1e-9
+    varying_share: float = 0.05
     nothing_share: float = 0.9
     nothing_accuracy: float = 0.02
     too_high_factor: float = 1.2
@@ -348,6 +372,7 @@ class Thresholds:
     bad_start: float = 100.0
     dead_share: float = 0.5
     dead_severe: float = 0.9
+    dead_loss_share: float = 0.5
     target_range: tuple[float, float] = (0.1, 10.0)
     target_offset: float = 3.0
     rate_margin: float = 1.5
@@ -364,6 +389,7 @@ class _Run:
     val_score: np.ndarray | None
     lr: np.ndarray | None
     grad_norm: np.ndarray | None
+    grad_max: np.ndarray | None
     layers: dict[str, np.ndarray]
     dead: dict[str, np.ndarray]
     events: list[dict]
@@ -392,6 +418,19 @@ class _Run:
     @property
     def divergences(self) -> list[dict]:
         return [event for event in self.events if event.get("event") == "divergence"]
+
+    @property
+    def depth(self) -> int | None:
+        """The number of Dense layers: from the per-layer norms, else the model's
+        network; None when neither tells."""
+        if self.layers:
+            return len(self.layers)
+        network = getattr(self.model, "_network", None)
+        if network is None:
+            return None
+        from steepest.nn import Dense
+
+        return sum(isinstance(layer, Dense) for layer in network.layers)
 
 
 def _array(values) -> np.ndarray | None:
@@ -465,7 +504,8 @@ def _read(history, n_params, events) -> _Run:
     return _Run(loss=np.asarray(series["loss"], dtype=float).ravel(),
                 val_loss=_array(series.get("val_loss")),
                 val_score=_array(series.get("val_score")), lr=_array(series.get("lr")),
-                grad_norm=_array(series.get("grad_norm")), layers=prefixed("grad_norm/"),
+                grad_norm=_array(series.get("grad_norm")),
+                grad_max=_array(series.get("grad_norm_max")), layers=prefixed("grad_norm/"),
                 dead=prefixed("dead_units/"), events=events, n_params=n_params, model=model,
                 scaled=scaled)
 
@@ -897,7 +937,22 @@ def _raise_rate(ctx: _Context, code: str, severity: str, title: str, evidence: s
 def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     grown = []
     loss = run.loss
+    deep = run.depth is not None and run.depth >= t.exploding_depth
+    for event in run.divergences if deep else ():
+        # a blow-up inside an epoch the guard undid: the trainer kept the norms of that
+        # epoch's first and largest updates; in a deep network the growth compounds
+        # through the layers (in a shallow one it is the rate: diverged)
+        first, largest = event.get("grad_norm_first"), event.get("grad_norm_max")
+        if first and largest and math.isfinite(first) and \
+                largest >= t.exploding_factor * first:
+            epoch = int(event["epoch"])
+            evidence = (f"within epoch {epoch} the gradient norm grew from {_g(first)} at its "
+                        f"first update to {_g(largest)} ({_g(largest / first)} times) before "
+                        f"the loss blew up, in a network of {run.depth} Dense layers; the "
+                        "divergence guard undid the epoch")
+            return [_exploding_finding(ctx, evidence, (epoch, epoch))]
     for name, values in (("the gradient norm", run.grad_norm),
+                         ("the largest gradient norm of an epoch's updates", run.grad_max),
                          *((f"layer {key}'s weight gradient", v) for key, v in
                            run.layers.items())):
         if values is None or values.size < 2:
@@ -925,6 +980,10 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                 + (" while the loss did not fall" if worse else ", and was still growing"))
     if len(grown) > 1:
         evidence += "; so did " + ", ".join(g[0] for g in grown[1:4])
+    return [_exploding_finding(ctx, evidence, (1, peak + 1))]
+
+
+def _exploding_finding(ctx: _Context, evidence: str, span) -> Finding:
     advice = "clip the gradients to a maximum norm of 1"
     suggest: dict[str, object] = {"clip_norm": 1.0}
     if ctx.params.get("clip_norm") is not None:
@@ -934,8 +993,8 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                   + _rate_advice("lower", rate, why, ctx))
         suggest = ctx.set_rate(rate) if rate is not None else {}
     advice += "; scale the inputs; in a deep network, batch normalisation also helps"
-    return [Finding("exploding_gradients", "problem", "The gradients are exploding", evidence,
-                    advice, (1, peak + 1), suggest)]
+    return Finding("exploding_gradients", "problem", "The gradients are exploding", evidence,
+                   advice, span, suggest)
 
 
 def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
@@ -1020,6 +1079,10 @@ def _rule_dead_units(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
         return []
     worst = max(last, key=last.get)
     if last[worst] < t.dead_share:
+        return []
+    # a network that fits its training rows well is not held back by its dead units
+    if ctx.trivial is not None and ctx.trivial > 0 and math.isfinite(run.loss[-1]) and \
+            run.loss[-1] < t.dead_loss_share * ctx.trivial:
         return []
     severity = "problem" if last[worst] >= t.dead_severe else "warning"
     listed = ", ".join(f"layer {key} {_share(value)}" for key, value in last.items())
@@ -1183,6 +1246,12 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
     # training loss, which went on falling towards 0
     gap = loss[-1] > 0 and val[-1] >= t.overfit_gap * loss[-1] and \
         val[-1] - loss[-1] >= t.overfit_rise * val[best]
+    # a validation loss that rises while the validation score holds is over-confidence (the
+    # predicted probabilities sharpen), not the overfitting a user must act on
+    score = run.val_score
+    if rose and score is not None and score.size == n and math.isfinite(score[best]) and \
+            math.isfinite(score[-1]) and score[-1] > score[best] - t.overfit_score_drop:
+        rose = False
     if not (stale and (rose or gap)):
         return []
     v0, v1 = _pair(val[best], val[-1])
@@ -1268,12 +1337,26 @@ def _scale_advice(ctx: _Context, what: str, how: str) -> tuple[str, dict]:
     return advice, suggest
 
 
+_MEDIAN_ROWS = 4096
+"""The most rows (evenly spaced) on which the unscaled-inputs rule takes column medians."""
+
+
 def _rule_unscaled(X, names: list[str], ctx: _Context, t: Thresholds) -> list[Finding]:
     with np.errstate(invalid="ignore"):
         std = np.nanstd(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
         mean = np.nanmean(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
         size = np.nanmax(np.abs(X), axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
-    varying = np.flatnonzero(np.isfinite(std) & (std > t.constant_std * size))
+    varying = np.isfinite(std) & (std > t.constant_std * size)
+    if X.shape[0]:
+        # a column equal to its median in nearly every row (a border pixel of an image, a
+        # rare indicator) sets no scale: the descent barely moves along it, and its small
+        # std says nothing about units (on up to _MEDIAN_ROWS evenly spaced rows)
+        rows = X[np.linspace(0, X.shape[0] - 1, min(X.shape[0], _MEDIAN_ROWS)).astype(np.intp)]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            off = np.mean(rows != np.nanmedian(rows, axis=0), axis=0)
+        varying &= off >= t.varying_share
+    varying = np.flatnonzero(varying)
     if not varying.size:
         return []
 
@@ -1292,6 +1375,16 @@ def _rule_unscaled(X, names: list[str], ctx: _Context, t: Thresholds) -> list[Fi
         if outside:
             reasons.append("; ".join(f"{column(i)} has std {std[i]:.1e}" for i in outside[:3])
                            + f" (outside {low:g} to {high:g})")
+        # the curvature along a column (with an intercept) grows with its mean square,
+        # mean² + std²: uncentred columns can be far apart in it while their stds are not
+        rms = np.sqrt(mean[varying] ** 2 + std[varying] ** 2)
+        big, small = varying[int(np.argmax(rms))], varying[int(np.argmin(rms))]
+        ratio = float(rms.max() / rms.min())
+        if not outside and ratio >= t.scale_ratio:
+            reasons.append(f"{column(big)} has a root mean square of "
+                           f"{math.hypot(mean[big], std[big]):.1e}, {column(small)} "
+                           f"{math.hypot(mean[small], std[small]):.1e} ({_g(ratio)} times "
+                           "apart, with the means)")
     offset = [i for i in varying if abs(mean[i]) >= t.scale_ratio * std[i]]
     if offset:
         reasons.append("; ".join(f"{column(i)} has mean {mean[i]:.1e} and std {std[i]:.1e}"
@@ -1459,8 +1552,10 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
     findings = list(problems)
     if run.n and np.isfinite(run.loss).all():
         findings += _rule_vanishing(run, ctx, t)
-        findings += _rule_dead_units(run, ctx, t)
+        # one class predicted for imbalanced classes is what the user sees: named before
+        # the dead units that may come with it
         findings += _rule_class_imbalance(run, ctx, t)
+        findings += _rule_dead_units(run, ctx, t)
         if not problems:
             findings += _rule_oscillating(run, ctx, t)
         # badly scaled data explain a bad start and a slow or stuck descent: they come first
