@@ -46,12 +46,14 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     gradient recovering from near zero, ``recovered_share``, is not exploding).
 ``loss_too_high`` (problem)
     Given ``y``: the median loss of the last ``window`` epochs is
-    ``too_high_factor`` times the trivial model's or more, and bouncing
-    (``noisy_share`` of the epochs rose).
+    ``too_high_factor`` times the trivial model's or more, none of them below the
+    trivial model's, and bouncing (``noisy_share`` of the epochs rose).
 ``lr_too_high`` (problem)
     The training loss rose in at least ``rising_share`` of the last ``window``
-    epochs and ended ``rising_factor`` times above where that window began; or it
-    ended ``above_best`` times above its best (either rise ``significant``).
+    epochs and ended ``rising_factor`` times above where that window began (and
+    that rise is not one of ``oscillation_swings`` alternating swings); or it
+    ended ``above_best`` times above its best (either rise ``significant``, and
+    not at the top of such a swing).
 ``vanishing_gradients`` (problem, or warning)
     The first Dense layer's weight gradient is ``vanishing_ratio`` times the last
     one's or less (medians over the last ``window`` epochs; a problem from
@@ -69,7 +71,8 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     ``nothing_accuracy``, or the validation R² is at most 0. When another rule
     explains it (vanishing gradients, dead units, one class predicted,
     overfitting, a bad start, unscaled inputs or target, a rate too low, a
-    plateau), that finding is reported as the problem instead, with this evidence.
+    plateau, an oscillating loss whose last epoch landed high), that finding is
+    reported as the problem instead, with this evidence.
 ``oscillating`` (warning)
     The training loss changed direction in at least ``oscillation_share`` of the
     last ``window`` epochs, by ``oscillation_amplitude`` of its value or more (a
@@ -234,8 +237,9 @@ class Thresholds:
         oscillating: the median change as a share of the loss.
     oscillation_swings : int, default=4
         oscillating, also: this many alternating rises and falls in the last
-        ``2 * window`` epochs, each by ``oscillation_amplitude`` of the loss (and a
-        ``significant`` amount) or more (a slow swing, as heavy momentum makes).
+        ``2 * window`` epochs (or the last half of a longer run), each by
+        ``oscillation_amplitude`` of the loss (and a ``significant`` amount) or more
+        (a slow swing, as heavy momentum makes).
     steady_share : float, default=0.9
         lr_too_low: the share of epochs in which the loss fell.
     slow_rate : float, default=0.01
@@ -788,7 +792,10 @@ def _rule_loss_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding
     tail = _tail(run.loss, t.window)
     level = float(np.median(tail))
     ups = int(np.count_nonzero(np.diff(tail) > 0))
-    if level < t.too_high_factor * ctx.trivial or ups < t.noisy_share * (tail.size - 1):
+    # far above: the whole window stays above the trivial model's loss (a loss that swings
+    # down through that level and back reaches good models and overshoots: oscillating)
+    if level < t.too_high_factor * ctx.trivial or ups < t.noisy_share * (tail.size - 1) \
+            or tail.min() < ctx.trivial:
         return []
     low, high = _pair(float(tail.min()), float(tail.max()))
     evidence = (f"the training loss stayed between {low} and {high} over the last "
@@ -811,8 +818,12 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     fell = float(loss[0] - loss.min())
     title = "The learning rate is too high"
     extra = ", or use a decaying schedule (cosine)"
+    # a rise (or an end far above the best) that is one of several alternating swings
+    # (heavy momentum) is no climb: the oscillating rule names it
+    swinging = _swings(_tail(run.loss, _swing_view(run, t)), t.oscillation_amplitude,
+                       t.significant * fell) >= t.oscillation_swings
     if (ups >= t.rising_share * changes.size and tail[-1] >= t.rising_factor * tail[0]
-            and tail[-1] - tail[0] >= t.significant * fell):
+            and tail[-1] - tail[0] >= t.significant * fell and not swinging):
         a, b = _pair(tail[0], tail[-1])
         evidence = (f"the training loss rose in {ups} of the last {changes.size} epochs, "
                     f"from {a} to {b}")
@@ -821,7 +832,7 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                         (run.n - changes.size, run.n), suggest)]
     best = int(np.nanargmin(run.loss))
     if (run.loss[-1] >= t.above_best * run.loss[best]
-            and run.loss[-1] - run.loss[best] >= t.significant * fell):
+            and run.loss[-1] - run.loss[best] >= t.significant * fell and not swinging):
         a, b = _pair(run.loss[best], run.loss[-1])
         evidence = (f"the training loss ended at {b}, {run.loss[-1] / run.loss[best]:.2g} "
                     f"times its best of {a} at epoch {best + 1}")
@@ -846,6 +857,12 @@ def _swings(values: np.ndarray, share: float, least: float) -> int:
     return count
 
 
+def _swing_view(run: _Run, t: Thresholds) -> int:
+    """How many recent epochs the slow-swing test reads: ``2 * window``, or the last half
+    of a longer run (heavy momentum swings with a period of tens of epochs)."""
+    return max(2 * t.window, run.n // 2)
+
+
 def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     tail = _tail(run.loss, t.window)
     changes = np.diff(tail)
@@ -867,7 +884,7 @@ def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     else:
         # a slower swing (heavy momentum): the loss rises and falls for several epochs at
         # a time, each stretch moving it by oscillation_amplitude of its value or more
-        long_tail = _tail(run.loss, 2 * t.window)
+        long_tail = _tail(run.loss, _swing_view(run, t))
         swings = _swings(long_tail, t.oscillation_amplitude, t.significant * fell)
         if swings < t.oscillation_swings:
             return []
@@ -1461,7 +1478,7 @@ def _healthy(run: _Run) -> Finding:
 
 _EXPLAINS_NOTHING = ("vanishing_gradients", "dead_units", "class_imbalance", "overfitting",
                      "bad_initialization", "unscaled_inputs", "unscaled_target", "lr_too_low",
-                     "plateau")
+                     "plateau", "oscillating")
 """Causes that explain a model that learned nothing: when one is found, it is the
 problem reported (promoted from a warning), and ``learned_nothing`` is not repeated."""
 

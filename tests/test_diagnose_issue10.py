@@ -221,3 +221,34 @@ def test_uncentred_columns_far_apart_in_mean_square_are_unscaled():
         findings[0].evidence
     centred = (X - X.mean(0)) / X.std(0)
     assert "unscaled_inputs" not in codes(diagnose(history(), X=centred))
+
+
+# -- the level of the loss against its shape -------------------------------------------------
+
+
+def test_a_loss_swinging_through_the_trivial_level_is_oscillating_not_too_high():
+    y = np.arange(100) % 2                            # the trivial loss is log 2 = 0.69
+    bounce = np.r_[np.linspace(2.0, 0.9, 30), np.tile([0.6, 1.2], 10)]
+    findings = diagnose(history(loss=bounce, val_loss=bounce + 0.05), y=y)
+    assert codes(findings)[0] == "oscillating"
+    assert findings[0].severity == "problem"          # it explains the loss ending high
+    assert "0.69 of a model that always predicts the class shares" in findings[0].evidence
+    # the same swing far above that level, never reaching it, is a loss too high
+    high = np.r_[np.linspace(20.0, 10.0, 30), np.tile([9.4, 16.0], 10)]
+    assert codes(diagnose(history(loss=high, val_loss=high), y=y))[0] == "loss_too_high"
+
+
+def test_a_slow_momentum_swing_is_oscillating_not_a_rate_too_high():
+    # heavy momentum: the loss falls, then swings with a period of 16 epochs, and the run
+    # ends on a rising stretch well above its best
+    epochs = np.arange(80)
+    swing = 4.0 + 3.6 * np.cos(2 * np.pi * (epochs + 4) / 16)
+    loss = np.r_[np.linspace(9.0, swing[8], 8), swing[8:]]
+    loss[-6:] = np.linspace(0.8, 3.9, 6)
+    findings = diagnose(history(loss=loss, val_loss=loss, lr=[0.02] * 80,
+                                grad_norm=np.full(80, 2.0),
+                                **{"grad_norm/0.W": np.full(80, 1.0),
+                                   "grad_norm/2.W": np.full(80, 1.0)}))
+    assert codes(findings)[0] == "oscillating", codes(findings)
+    assert "lr_too_high" not in codes(findings)
+    assert "went up and down" in findings[0].evidence
