@@ -51,7 +51,8 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 ``lr_too_high`` (problem)
     The training loss rose in at least ``rising_share`` of the last ``window``
     epochs and ended ``rising_factor`` times above where that window began (and
-    that rise is not one of ``oscillation_swings`` alternating swings); or it
+    that rise is not one of ``oscillation_swings`` alternating swings at least
+    half its size); or it
     ended ``above_best`` times above its best (either rise ``significant``, and
     not at the top of such a swing).
 ``vanishing_gradients`` (problem, or warning)
@@ -119,7 +120,6 @@ import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 
@@ -818,12 +818,15 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     fell = float(loss[0] - loss.min())
     title = "The learning rate is too high"
     extra = ", or use a decaying schedule (cosine)"
-    # a rise (or an end far above the best) that is one of several alternating swings
-    # (heavy momentum) is no climb: the oscillating rule names it
-    swinging = _swings(_tail(run.loss, _swing_view(run, t)), t.oscillation_amplitude,
-                       t.significant * fell) >= t.oscillation_swings
+    def swinging(rise: float) -> bool:
+        # a rise that is one of several alternating swings at least half its size (heavy
+        # momentum) is no climb: the oscillating rule names it
+        return _swings(_tail(run.loss, _swing_view(run, t)), t.oscillation_amplitude,
+                       max(t.significant * fell, rise / 2)) >= t.oscillation_swings
+
     if (ups >= t.rising_share * changes.size and tail[-1] >= t.rising_factor * tail[0]
-            and tail[-1] - tail[0] >= t.significant * fell and not swinging):
+            and tail[-1] - tail[0] >= t.significant * fell
+            and not swinging(float(tail[-1] - tail[0]))):
         a, b = _pair(tail[0], tail[-1])
         evidence = (f"the training loss rose in {ups} of the last {changes.size} epochs, "
                     f"from {a} to {b}")
@@ -832,7 +835,8 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                         (run.n - changes.size, run.n), suggest)]
     best = int(np.nanargmin(run.loss))
     if (run.loss[-1] >= t.above_best * run.loss[best]
-            and run.loss[-1] - run.loss[best] >= t.significant * fell and not swinging):
+            and run.loss[-1] - run.loss[best] >= t.significant * fell
+            and not swinging(float(run.loss[-1] - run.loss[best]))):
         a, b = _pair(run.loss[best], run.loss[-1])
         evidence = (f"the training loss ended at {b}, {run.loss[-1] / run.loss[best]:.2g} "
                     f"times its best of {a} at epoch {best + 1}")
@@ -843,17 +847,26 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
 
 
 def _swings(values: np.ndarray, share: float, least: float) -> int:
-    """The number of monotone stretches of ``values`` that each move it by ``share`` of
-    its size and by ``least`` or more, counted while they alternate up and down."""
-    count, start, direction = 0, values[0], 0
-    for before, after in pairwise(values):
-        step = int(np.sign(after - before))
-        if step and step != direction:
-            if direction and abs(before - start) >= max(share * abs(start), least):
-                count += 1
-            start, direction = before, step
-    if direction and abs(values[-1] - start) >= max(share * abs(start), least):
-        count += 1
+    """The number of alternating legs of ``values`` (falls and rises, counted as a zigzag
+    filter counts them): a leg ends where the values turn back by ``share`` of their size
+    and by ``least`` or more; smaller counter-moves are part of the leg they interrupt
+    (a climb with small dips is one leg)."""
+    def enough(level: float) -> float:
+        return max(share * abs(level), least)
+
+    low = high = float(values[0])
+    direction, extreme, count = 0, float(values[0]), 0
+    for value in map(float, values[1:]):
+        if direction == 0:                 # no leg yet: the first move big enough starts one
+            low, high = min(low, value), max(high, value)
+            if value - low >= enough(low):
+                direction, extreme, count = 1, value, 1
+            elif high - value >= enough(high):
+                direction, extreme, count = -1, value, 1
+        elif (value - extreme) * direction > 0:
+            extreme = value                # the leg goes on
+        elif abs(value - extreme) >= enough(extreme):
+            direction, extreme, count = -direction, value, count + 1
     return count
 
 
