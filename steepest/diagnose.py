@@ -311,6 +311,10 @@ class Thresholds:
     imbalance_share : float, default=0.7
         class_imbalance: the one class predicted is at least this share of the
         rows (with balanced classes, predicting one is learning nothing).
+    strong_alpha : float, default=1e-2
+        class_imbalance: a penalty this strong or stronger is named first (it shrinks
+        the weights until only the bias, the majority class, is left); below it, the
+        advice is to weight the classes.
     dead_share : float, default=0.5
         dead_units (a warning): the share of a ReLU layer's units that output 0
         on every probe row, at the last epoch.
@@ -373,6 +377,7 @@ class Thresholds:
     too_high_factor: float = 1.2
     noisy_share: float = 0.3
     imbalance_share: float = 0.7
+    strong_alpha: float = 1e-2
     bad_start: float = 100.0
     dead_share: float = 0.5
     dead_severe: float = 0.9
@@ -517,6 +522,14 @@ def _read(history, n_params, events) -> _Run:
 # -- what else is known: the model's settings, the data, the trivial model ----------------
 
 
+def _scales_target(model) -> bool:
+    """Whether ``model``'s ``scale`` option standardises the target too: steepest's
+    regressors do (``y_mean_``, ``y_scale_``, undone at predict)."""
+    from sklearn.base import is_regressor
+
+    return model is not None and is_regressor(model) and "scale" in model.get_params()
+
+
 class _Context:
     """What the rules may know beyond the history: the estimator's parameters, the
     training data, the loss of the trivial model, and (run at most once, when a rule
@@ -541,17 +554,18 @@ class _Context:
                 self.majority = float(shares.max())
                 if trivial_loss is None and shares.size >= 2:
                     self.trivial = float(-np.sum(shares * np.log(shares)))
-            elif trivial_loss is None and y.dtype.kind in "iuf" and y.size and \
-                    not self.target_scaled:
-                self.trivial = float(np.mean(np.var(y.astype(float), axis=0)))
+            elif trivial_loss is None and y.dtype.kind in "iuf" and y.size:
+                # in the units of y, or of its std when the model standardised it
+                self.trivial = 1.0 if self.target_scaled else \
+                    float(np.mean(np.var(y.astype(float), axis=0)))
         self._find_lr = find_lr and model is not None and X is not None and y is not None
         self._found: dict[tuple, float | None] = {}
 
     @property
     def target_scaled(self) -> bool:
         """Whether the model standardised y itself (then the loss is in units of y's std):
-        an estimator whose ``_scales_target`` is true, fitted with ``scale=True``."""
-        return self.run.scaled and bool(getattr(self.run.model, "_scales_target", False))
+        a regressor fitted with ``scale=True``."""
+        return self.run.scaled and _scales_target(self.run.model)
 
     @property
     def optimizer_object(self):
@@ -980,7 +994,12 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                         f"first update to {_g(largest)} ({_g(largest / first)} times) before "
                         f"the loss blew up, in a network of {run.depth} Dense layers; the "
                         "divergence guard undid the epoch")
-            return [_exploding_finding(ctx, evidence, (epoch, epoch))]
+            # the usual size: the recorded epochs' median (after the guard's rollback), else
+            # the undone epoch's first update
+            recorded = run.grad_norm[np.isfinite(run.grad_norm)] if run.grad_norm is not \
+                None else np.empty(0)
+            usual = float(np.median(recorded)) if recorded.size else float(first)
+            return [_exploding_finding(ctx, evidence, (epoch, epoch), usual)]
     for name, values in (("the gradient norm", run.grad_norm),
                          ("the largest gradient norm of an epoch's updates", run.grad_max),
                          *((f"layer {key}'s weight gradient", v) for key, v in
@@ -1010,12 +1029,17 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                 + (" while the loss did not fall" if worse else ", and was still growing"))
     if len(grown) > 1:
         evidence += "; so did " + ", ".join(g[0] for g in grown[1:4])
-    return [_exploding_finding(ctx, evidence, (1, peak + 1))]
+    return [_exploding_finding(ctx, evidence, (1, peak + 1), start)]
 
 
-def _exploding_finding(ctx: _Context, evidence: str, span) -> Finding:
-    advice = "clip the gradients to a maximum norm of 1"
-    suggest: dict[str, object] = {"clip_norm": 1.0}
+def _exploding_finding(ctx: _Context, evidence: str, span, usual: float | None) -> Finding:
+    # clipped at the gradient's usual size (before it grew), the spikes are cut and ordinary
+    # steps kept (a norm of 1 under gradients of 1e4 would shrink every step 1e4 times)
+    clip = _round(usual) if usual is not None and usual > 0 else 1.0
+    advice = f"clip the gradients to a maximum norm of {_g(clip)}" + (
+        " (about their usual size: the spikes are cut, ordinary steps kept)"
+        if usual is not None else "")
+    suggest: dict[str, object] = {"clip_norm": clip}
     if ctx.params.get("clip_norm") is not None:
         clip = float(ctx.params["clip_norm"])
         rate, why = _lower_rate(ctx, 10.0)
@@ -1156,13 +1180,15 @@ def _rule_class_imbalance(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
     advice = ("weight the classes by the inverse of their frequency (class_weight "
               "'balanced'), or a weaker penalty")
     suggest: dict[str, object] = {}
-    if "class_weight" in ctx.params and ctx.params["class_weight"] is None:
-        suggest = {"class_weight": "balanced"}
-    elif float(ctx.params.get("alpha") or 0.0) >= 1e-2:
+    # a strong penalty shrinks every weight towards 0, leaving the bias, which predicts the
+    # majority class: it is the first suspect (weighting the classes trades accuracy away)
+    if float(ctx.params.get("alpha") or 0.0) >= t.strong_alpha:
         alpha = float(ctx.params["alpha"])
         advice = (f"a weaker penalty (alpha {_g(alpha / 100)} instead of {_g(alpha)}), or "
                   "weight the classes by the inverse of their frequency")
         suggest = {"alpha": _round(alpha / 100)}
+    elif "class_weight" in ctx.params and ctx.params["class_weight"] is None:
+        suggest = {"class_weight": "balanced"}
     return [Finding("class_imbalance", "problem", "The model predicts one class only",
                     evidence, advice, None, suggest)]
 
@@ -1308,10 +1334,19 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
     if "dropout" in ctx.params and not ctx.params["dropout"]:
         regularise += ", dropout 0.2 in the hidden layers"
     regularise += ", a smaller network, or more training data"
-    if "early_stopping" in ctx.params and not ctx.params["early_stopping"]:
+    # when the validation score went on improving after the best validation loss, stopping
+    # there would lose it: regularise instead
+    improving = score is not None and score.size == n and math.isfinite(score[best]) and \
+        math.isfinite(score[-1]) and score[-1] > score[best]
+    if improving and "alpha" in ctx.params and not ctx.params.get("early_stopping"):
+        advice = (f"{regularise[0].upper()}{regularise[1:]} (stopping early at the best "
+                  f"validation loss, epoch {best + 1}, would lose the validation score gained "
+                  f"since: {score[best]:.2g} then, {score[-1]:.2g} now)")
+        suggest: dict[str, object] = {"alpha": stronger}
+    elif "early_stopping" in ctx.params and not ctx.params["early_stopping"]:
         advice = (f"stop early, keeping the weights of the best epoch (here epoch "
                   f"{best + 1}); or " + regularise)
-        suggest: dict[str, object] = {"early_stopping": True}
+        suggest = {"early_stopping": True}
     elif ctx.params.get("early_stopping"):
         advice = ("early stopping is on, and kept the best epoch's weights; to do better, "
                   + regularise)
@@ -1450,7 +1485,7 @@ def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
                 "so a rate that suits the inputs overshoots or crawls on the target")
     how = ("subtract its mean and divide by its std, e.g. scikit-learn's "
            "TransformedTargetRegressor, and undo it at predict")
-    if getattr(run.model, "_scales_target", False):   # its scale option standardises y too
+    if _scales_target(run.model):   # its scale option standardises y too
         advice, suggest = _scale_advice(ctx, "the target", how)
     else:
         advice, suggest = f"standardise the target ({how})", {}
@@ -1600,15 +1635,18 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
-    scaling = next((f for f in findings if f.code == "unscaled_inputs"), None)
-    if problems and problems[0].code == "diverged" and scaling is not None and \
-            len(scaling.suggest) > 1:
-        # unscaled inputs explain the blow-up, and the range test gave the rate for after
-        # scaling: that is the first thing to try, not an ever smaller rate
+    scaling = next((f for f in findings if f.code in ("unscaled_inputs", "unscaled_target")
+                    and len(f.suggest) > 1), None)
+    if problems and problems[0].code in ("diverged", "exploding_gradients") and \
+            scaling is not None:
+        # unscaled inputs (or target: the gradient grows with it) explain the blow-up, and
+        # the range test gave the rate for after scaling: that is the first thing to try,
+        # not an ever smaller rate or a clip
         first = problems[0]
+        what = "inputs are" if scaling.code == "unscaled_inputs" else "target is"
         findings[findings.index(first)] = Finding(
             first.code, first.severity, first.title, first.evidence,
-            "the inputs are not scaled (see below): " + scaling.advice + "; without "
+            f"the {what} not scaled (see below): " + scaling.advice + "; without "
             "scaling, " + first.advice, first.epochs, scaling.suggest)
     if not problems and run.n:
         nothing = _rule_learned_nothing(run, ctx, t)
