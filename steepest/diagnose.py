@@ -41,9 +41,13 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     The divergence guard rolled the model back (``history.events``), the recorded
     loss is NaN or infinite, or the estimator's parameters are not finite.
 ``exploding_gradients`` (problem, before a divergence it explains)
-    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
-    its first epoch's, while the loss did not fall or the growth went on (a
-    gradient recovering from near zero, ``recovered_share``, is not exploding).
+    The gradient norm (global, of a layer, or the largest of an epoch's updates)
+    grew ``exploding_factor`` times above its first epoch's, while the loss did not
+    fall or the growth went on (a gradient recovering from near zero,
+    ``recovered_share``, is not exploding); or, in a network of
+    ``exploding_depth`` Dense layers or more, an epoch the divergence guard undid
+    had an update whose gradient norm was ``exploding_factor`` times its first
+    update's. The clip proposed is the gradient's usual size.
 ``loss_too_high`` (problem)
     Given ``y``: the median loss of the last ``window`` epochs is
     ``too_high_factor`` times the trivial model's or more, none of them below the
@@ -52,9 +56,8 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     The training loss rose in at least ``rising_share`` of the last ``window``
     epochs and ended ``rising_factor`` times above where that window began (and
     that rise is not one of ``oscillation_swings`` alternating swings at least
-    half its size); or it
-    ended ``above_best`` times above its best (either rise ``significant``, and
-    not at the top of such a swing).
+    half its size); or it ended ``above_best`` times above its best (either rise
+    ``significant``, and not at the top of such a swing).
 ``vanishing_gradients`` (problem, or warning)
     The first Dense layer's weight gradient is ``vanishing_ratio`` times the last
     one's or less (medians over the last ``window`` epochs; a problem from
@@ -62,10 +65,12 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     start while the gradient norm is under ``tiny_gradient`` times the loss.
 ``dead_units`` (problem, or warning)
     ``dead_share`` of a ReLU layer's units (``dead_severe`` for a problem) output 0
-    on every probe row at the last epoch.
-``class_imbalance`` (problem)
+    on every probe row at the last epoch, while the training loss is still
+    ``dead_loss_share`` of the trivial model's or more (when known).
+``class_imbalance`` (problem, before dead units)
     Given the classifier, ``X`` and ``y``: it predicts one class for every training
-    row, and that class is ``imbalance_share`` of them or more.
+    row, and that class is ``imbalance_share`` of them or more. A penalty of
+    ``strong_alpha`` or more is the first suspect; else the classes' weights.
 ``learned_nothing`` (problem)
     The final training loss is ``nothing_share`` of the trivial model's or more, or
     the validation accuracy is at most the majority class's share plus
@@ -77,14 +82,22 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 ``oscillating`` (warning)
     The training loss changed direction in at least ``oscillation_share`` of the
     last ``window`` epochs, by ``oscillation_amplitude`` of its value or more (a
-    ``significant`` swing).
+    ``significant`` swing); or it swung up and down ``oscillation_swings`` times
+    (as a zigzag filter counts legs) in the last ``2 * window`` epochs or the last
+    half of the run.
 ``unscaled_inputs`` (warning)
-    Given ``X``: the standard deviations of its (non-constant, ``constant_std``)
-    columns differ by ``scale_ratio`` or more, or lie outside ``scale_range``, or a
-    column's mean is ``scale_ratio`` times its standard deviation or more.
+    Given ``X``: the standard deviations of its varying columns (not constant,
+    ``constant_std``, and not equal to their median in nearly every row,
+    ``varying_share``: image borders) differ by ``scale_ratio`` or more, or lie
+    outside ``scale_range``, or their root mean squares (the curvature, with the
+    means) differ by ``scale_ratio``, or a column's mean is ``scale_ratio`` times
+    its standard deviation or more.
 ``unscaled_target`` (warning)
-    Given a regression ``y``: its standard deviation lies outside
-    ``target_range``, or its mean is ``target_offset`` standard deviations from 0.
+    Given a regression ``y`` the model did not standardise itself (a regressor's
+    ``scale=True`` does, and its loss is then judged in units of y's std): its
+    standard deviation lies outside ``target_range``, or its mean is
+    ``target_offset`` standard deviations from 0. It explains a divergence or an
+    explosion, whose advice becomes the scaling (at the rate tested for it).
 ``bad_initialization`` (warning)
     Given ``y``: the first epoch's loss is ``bad_start`` times the trivial model's
     or more (however it ended).
@@ -102,8 +115,10 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 ``overfitting`` (warning)
     At least ``overfit_epochs`` epochs after its best, while the training loss
     kept falling, the validation loss ended ``overfit_rise`` above its best (a
-    ``significant`` rise) and above the training loss; or it ended
-    ``overfit_gap`` times the training loss.
+    ``significant`` rise) and above the training loss, and the validation score,
+    when recorded, fell by ``overfit_score_drop`` since that best; or it ended
+    ``overfit_gap`` times the training loss. When the score kept improving, the
+    advice is a stronger penalty rather than stopping at the best loss.
 ``healthy`` (info)
     None of the above found a problem or a warning: a summary of the run.
 ``too_short`` (info)
