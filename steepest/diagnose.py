@@ -85,7 +85,8 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     ``significant`` swing); or it swung up and down ``oscillation_swings`` times
     (as a zigzag filter counts legs) in the last ``2 * window`` epochs or the last
     half of the run.
-``unscaled_inputs`` (warning)
+``unscaled_inputs`` (warning; the problem reported, with the loss's evidence, when
+the loss is too high or rising: a rate too high for the widest column)
     Given ``X``: the standard deviations of its varying columns (not constant,
     ``constant_std``, and not equal to their median in nearly every row,
     ``varying_share``: image borders) differ by ``scale_ratio`` or more, or lie
@@ -345,7 +346,11 @@ class Thresholds:
         this range...
     target_offset : float, default=3.0
         ...or its mean this many standard deviations from 0 (the output bias,
-        starting at 0, has that far to travel).
+        starting at 0, has that far to travel)...
+    target_mean : float, default=10.0
+        ...and at least this far from 0 (a mean of 1.3 with std 0.35, as
+        make_friedman3's, is a few updates of the bias at any usual rate, no scale
+        problem).
     rate_margin : float, default=1.5
         Rates within this factor of one another count as the same rate: advice
         never proposes a rate this close to the one in use or to one that failed.
@@ -399,6 +404,7 @@ class Thresholds:
     dead_loss_share: float = 0.5
     target_range: tuple[float, float] = (0.1, 10.0)
     target_offset: float = 3.0
+    target_mean: float = 10.0
     rate_margin: float = 1.5
     lr_find_steps: int = 100
 
@@ -1490,7 +1496,8 @@ def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
     std, mean = y.std(axis=0), y.mean(axis=0)
     low, high = t.target_range
     bad = [j for j in range(y.shape[1]) if std[j] > 0 and
-           (not low <= std[j] <= high or abs(mean[j]) >= t.target_offset * std[j])]
+           (not low <= std[j] <= high or (abs(mean[j]) >= t.target_offset * std[j]
+                                           and abs(mean[j]) >= t.target_mean))]
     if not bad:
         return []
     j = bad[0]
@@ -1636,12 +1643,13 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         # the dead units that may come with it
         findings += _rule_class_imbalance(run, ctx, t)
         findings += _rule_dead_units(run, ctx, t)
-        if not problems:
-            findings += _rule_oscillating(run, ctx, t)
-        # badly scaled data explain a bad start and a slow or stuck descent: they come first
+        # badly scaled data explain a bad start, a slow or stuck descent and a rate that
+        # overshoots (it is too high for the widest column): they come first
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
+        if not problems:
+            findings += _rule_oscillating(run, ctx, t)
         findings += _rule_bad_start(run, ctx, t)
         findings += _rule_lr_too_low(run, ctx, t)
         findings += _rule_plateau(run, ctx, t)
@@ -1663,10 +1671,27 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
             first.code, first.severity, first.title, first.evidence,
             f"the {what} not scaled (see below): " + scaling.advice + "; without "
             "scaling, " + first.advice, first.epochs, scaling.suggest)
+    unscaled = next((f for f in findings if f.code in ("unscaled_inputs", "unscaled_target")),
+                    None)
+    if problems and problems[0].code in ("loss_too_high", "lr_too_high") and \
+            unscaled is not None:
+        # a rate too high for the widest column (or for the target's scale): the scaling is
+        # the cause to report, with what the loss did as its evidence
+        symptom = problems[0]
+        findings.remove(unscaled)
+        findings.insert(0, Finding(unscaled.code, "problem", unscaled.title,
+                                   unscaled.evidence + "; and " + symptom.evidence,
+                                   unscaled.advice, symptom.epochs, unscaled.suggest))
     if not problems and run.n:
         nothing = _rule_learned_nothing(run, ctx, t)
         if nothing:
             cause = next((f for f in findings if f.code in _EXPLAINS_NOTHING), None)
+            # a model that fits its training rows (its loss far below the trivial model's)
+            # and scores nothing on validation overfits, whatever else was seen
+            fits = ctx.trivial is not None and run.loss[-1] < t.nothing_share * ctx.trivial
+            overfit = next((f for f in findings if f.code == "overfitting"), None)
+            if fits and overfit is not None:
+                cause = overfit
             if cause is None:
                 findings += nothing
             else:

@@ -300,3 +300,36 @@ def test_overfitting_whose_score_kept_improving_is_told_to_regularise_not_to_sto
     assert score[-1] > score[best]                   # stopping at the best loss loses score
     assert finding.suggest == {"alpha": 0.01}
     assert "would lose the validation score gained since" in finding.advice
+
+
+# -- what the first fresh group showed (make_friedman3's target, unscaled quantiles) ----------
+
+
+def test_a_target_a_few_units_from_zero_is_not_unscaled():
+    rng = np.random.default_rng(0)
+    y = 1.3 + 0.35 * rng.standard_normal(300)         # make_friedman3's: 3.7 stds from 0
+    assert "unscaled_target" not in codes(diagnose(history(), y=y))
+    assert "unscaled_target" in codes(diagnose(history(), y=y * 100 + 400))   # mean 530
+
+
+def test_unscaled_inputs_explain_a_loss_far_above_the_trivial_level():
+    y = np.arange(200) % 2
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4)) * np.array([1e-2, 1.0, 1e2, 1e3])
+    high = np.r_[np.linspace(400.0, 10.0, 30), np.tile([5.0, 9.0], 10)]
+    findings = diagnose(history(loss=high, val_loss=high), X=X, y=y)
+    assert codes(findings)[:2] == ["unscaled_inputs", "loss_too_high"]
+    assert findings[0].severity == "problem"
+    assert "; and the training loss stayed between 5 and 9" in findings[0].evidence
+
+
+def test_a_model_that_fits_its_rows_and_scores_nothing_is_overfitting():
+    # as the first fresh group's overfit_mlpr_friedman3_adam_16: a huge first epoch, then
+    # the training loss to near 0 while the validation score ends at chance
+    y = np.arange(60) % 2                             # the trivial loss is log 2
+    loss = np.r_[90.0, np.geomspace(1.0, 0.001, 49)]
+    val = np.r_[np.geomspace(3.0, 0.6, 15), np.linspace(0.62, 1.5, 35)]
+    score = np.r_[np.linspace(0.5, 0.7, 15), np.linspace(0.68, 0.5, 35)]
+    findings = diagnose(history(loss=loss, val_loss=val, val_score=score), y=y)
+    assert codes(findings)[0] == "overfitting" and findings[0].severity == "problem"
+    assert "bad_initialization" in codes(findings)
