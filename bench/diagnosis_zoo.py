@@ -11,8 +11,8 @@ asks ``diagnose`` what went wrong and scores:
   ``Finding`` without one, the first ``name=value`` of its advice text that names
   a parameter of the estimator) is applied literally with ``set_params``, the
   run is repeated, and it counts as improved when the held-out score rose by more
-  than ``IMPROVED`` (and by more than that share of its size, for scores far below
-  0) (broken runs whose top finding is a problem or a warning).
+  than ``IMPROVED``, scores below -1 counted as -1 (broken runs whose top finding
+  is a problem or a warning).
 
 Each data set is split 60/20/20 (stratified for classes): the model trains on the
 first part, the second is its ``validation_data`` (the ``val_loss`` curve the
@@ -57,8 +57,12 @@ from steepest import optim
 from steepest.diagnose import diagnose
 
 IMPROVED = 0.01
-"""The held-out score must rise by more than this, and by more than this share of its size,
-for the advice to count as improving it (an R² of -7e5 that becomes -7e5 + 4e3 is no fix)."""
+"""The held-out score must rise by more than this for the advice to count as improving it,
+both scores clipped at ``WORST``."""
+
+WORST = -1.0
+"""Scores below this count as this: an R² under -1 is as bad as any (one of -6.7e6 that
+becomes -6.6e6 is no fix)."""
 
 NEW_CODES = ("learned_nothing", "loss_too_high", "bad_initialization", "dead_units",
              "class_imbalance", "unscaled_target")
@@ -626,7 +630,7 @@ class Outcome:
     @property
     def improved(self) -> bool:
         return self.new_score is not None and \
-            self.new_score > self.score + IMPROVED * max(1.0, abs(self.score))
+            max(self.new_score, WORST) > max(self.score, WORST) + IMPROVED
 
 
 def prepare(run: Run):
