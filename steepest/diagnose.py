@@ -41,17 +41,23 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     The divergence guard rolled the model back (``history.events``), the recorded
     loss is NaN or infinite, or the estimator's parameters are not finite.
 ``exploding_gradients`` (problem, before a divergence it explains)
-    The gradient norm (global or of a layer) grew ``exploding_factor`` times above
-    its first epoch's, while the loss did not fall or the growth went on (a
-    gradient recovering from near zero, ``recovered_share``, is not exploding).
+    The gradient norm (global, of a layer, or the largest of an epoch's updates)
+    grew ``exploding_factor`` times above its first epoch's, while the loss did not
+    fall or the growth went on (a gradient recovering from near zero,
+    ``recovered_share``, is not exploding); or, in a network of
+    ``exploding_depth`` Dense layers or more, an epoch the divergence guard undid
+    had an update whose gradient norm was ``exploding_factor`` times its first
+    update's. The clip proposed is the gradient's usual size.
 ``loss_too_high`` (problem)
     Given ``y``: the median loss of the last ``window`` epochs is
-    ``too_high_factor`` times the trivial model's or more, and bouncing
-    (``noisy_share`` of the epochs rose).
+    ``too_high_factor`` times the trivial model's or more, none of them below the
+    trivial model's, and bouncing (``noisy_share`` of the epochs rose).
 ``lr_too_high`` (problem)
     The training loss rose in at least ``rising_share`` of the last ``window``
-    epochs and ended ``rising_factor`` times above where that window began; or it
-    ended ``above_best`` times above its best (either rise ``significant``).
+    epochs and ended ``rising_factor`` times above where that window began (and
+    that rise is not one of ``oscillation_swings`` alternating swings at least
+    half its size); or it ended ``above_best`` times above its best (either rise
+    ``significant``, and not at the top of such a swing).
 ``vanishing_gradients`` (problem, or warning)
     The first Dense layer's weight gradient is ``vanishing_ratio`` times the last
     one's or less (medians over the last ``window`` epochs; a problem from
@@ -59,28 +65,40 @@ The rules, in the order they are reported (problems, then warnings, then notes):
     start while the gradient norm is under ``tiny_gradient`` times the loss.
 ``dead_units`` (problem, or warning)
     ``dead_share`` of a ReLU layer's units (``dead_severe`` for a problem) output 0
-    on every probe row at the last epoch.
-``class_imbalance`` (problem)
+    on every probe row at the last epoch, while the training loss is still
+    ``dead_loss_share`` of the trivial model's or more (when known).
+``class_imbalance`` (problem, before dead units)
     Given the classifier, ``X`` and ``y``: it predicts one class for every training
-    row, and that class is ``imbalance_share`` of them or more.
+    row, and that class is ``imbalance_share`` of them or more. A penalty of
+    ``strong_alpha`` or more is the first suspect; else the classes' weights.
 ``learned_nothing`` (problem)
     The final training loss is ``nothing_share`` of the trivial model's or more, or
     the validation accuracy is at most the majority class's share plus
     ``nothing_accuracy``, or the validation R² is at most 0. When another rule
     explains it (vanishing gradients, dead units, one class predicted,
     overfitting, a bad start, unscaled inputs or target, a rate too low, a
-    plateau), that finding is reported as the problem instead, with this evidence.
+    plateau, an oscillating loss whose last epoch landed high), that finding is
+    reported as the problem instead, with this evidence.
 ``oscillating`` (warning)
     The training loss changed direction in at least ``oscillation_share`` of the
     last ``window`` epochs, by ``oscillation_amplitude`` of its value or more (a
-    ``significant`` swing).
-``unscaled_inputs`` (warning)
-    Given ``X``: the standard deviations of its (non-constant, ``constant_std``)
-    columns differ by ``scale_ratio`` or more, or lie outside ``scale_range``, or a
-    column's mean is ``scale_ratio`` times its standard deviation or more.
+    ``significant`` swing); or it swung up and down ``oscillation_swings`` times
+    (as a zigzag filter counts legs) in the last ``2 * window`` epochs or the last
+    half of the run.
+``unscaled_inputs`` (warning; the problem reported, with the loss's evidence, when
+the loss is too high or rising: a rate too high for the widest column)
+    Given ``X``: the standard deviations of its varying columns (not constant,
+    ``constant_std``, and not equal to their median in nearly every row,
+    ``varying_share``: image borders) differ by ``scale_ratio`` or more, or lie
+    outside ``scale_range``, or their root mean squares (the curvature, with the
+    means) differ by ``scale_ratio``, or a column's mean is ``scale_ratio`` times
+    its standard deviation or more.
 ``unscaled_target`` (warning)
-    Given a regression ``y``: its standard deviation lies outside
-    ``target_range``, or its mean is ``target_offset`` standard deviations from 0.
+    Given a regression ``y`` the model did not standardise itself (a regressor's
+    ``scale=True`` does, and its loss is then judged in units of y's std): its
+    standard deviation lies outside ``target_range``, or its mean is
+    ``target_offset`` standard deviations from 0. It explains a divergence or an
+    explosion, whose advice becomes the scaling (at the rate tested for it).
 ``bad_initialization`` (warning)
     Given ``y``: the first epoch's loss is ``bad_start`` times the trivial model's
     or more (however it ended).
@@ -98,8 +116,10 @@ The rules, in the order they are reported (problems, then warnings, then notes):
 ``overfitting`` (warning)
     At least ``overfit_epochs`` epochs after its best, while the training loss
     kept falling, the validation loss ended ``overfit_rise`` above its best (a
-    ``significant`` rise) and above the training loss; or it ended
-    ``overfit_gap`` times the training loss.
+    ``significant`` rise) and above the training loss, and the validation score,
+    when recorded, fell by ``overfit_score_drop`` since that best; or it ended
+    ``overfit_gap`` times the training loss. When the score kept improving, the
+    advice is a stronger penalty rather than stopping at the best loss.
 ``healthy`` (info)
     None of the above found a problem or a warning: a summary of the run.
 ``too_short`` (info)
@@ -116,7 +136,6 @@ import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 
@@ -208,6 +227,12 @@ class Thresholds:
         peaked before the last ``window`` epochs, or a third of the way to the peak
         it was already this share of it): a gradient that jumped up from a tiny
         start (dead or saturated units coming to life) and stayed is recovering.
+    exploding_depth : int, default=3
+        exploding_gradients, also: an epoch the divergence guard undid, whose
+        largest update's gradient norm was ``exploding_factor`` times its first
+        update's, in a network of at least this many Dense layers (two hidden
+        layers: the growth compounds through the layers; in a shallower model a
+        gradient that blows up within an epoch is the rate, ``diverged``).
     vanishing_ratio : float, default=0.1
         vanishing_gradients (a warning): the first layer's weight gradient over the
         last layer's, an order of magnitude (healthy ReLU, tanh and one-layer sigmoid
@@ -228,8 +253,9 @@ class Thresholds:
         oscillating: the median change as a share of the loss.
     oscillation_swings : int, default=4
         oscillating, also: this many alternating rises and falls in the last
-        ``2 * window`` epochs, each by ``oscillation_amplitude`` of the loss (and a
-        ``significant`` amount) or more (a slow swing, as heavy momentum makes).
+        ``2 * window`` epochs (or the last half of a longer run), each by
+        ``oscillation_amplitude`` of the loss (and a ``significant`` amount) or more
+        (a slow swing, as heavy momentum makes).
     steady_share : float, default=0.9
         lr_too_low: the share of epochs in which the loss fell.
     slow_rate : float, default=0.01
@@ -262,6 +288,11 @@ class Thresholds:
         overfitting, also: the validation loss stopped improving ``overfit_epochs``
         epochs ago or more and ended this many times the training loss (the model
         memorised the training rows).
+    overfit_score_drop : float, default=0.02
+        overfitting, the rise: when a validation score is recorded, it must also
+        have ended this much below its value at the epoch of the best validation
+        loss (two points of accuracy or of R²; a validation loss rising while the
+        score holds is over-confidence, not overfitting to act on).
     scale_ratio : float, default=100.0
         unscaled_inputs: standard deviations this many times apart, or a mean this
         many times the standard deviation, make the problem ill-conditioned (the
@@ -272,6 +303,11 @@ class Thresholds:
         unscaled_inputs: a column whose standard deviation is at most this share of
         its largest absolute value is constant (a standardised constant column keeps
         a rounding error of 1e-16, which is no scale).
+    varying_share : float, default=0.05
+        unscaled_inputs: a column counts only when at least this share of its rows
+        differ from its median (the border pixels of digits or Fashion-MNIST are 0 in
+        more than 95% of the images: their small standard deviations are not units
+        apart from the centre's, and raw pixels share one unit).
     nothing_share : float, default=0.9
         learned_nothing: the final training loss is at least this share of the
         trivial model's (always the class shares, or the mean of y)...
@@ -291,17 +327,30 @@ class Thresholds:
     imbalance_share : float, default=0.7
         class_imbalance: the one class predicted is at least this share of the
         rows (with balanced classes, predicting one is learning nothing).
+    strong_alpha : float, default=1e-2
+        class_imbalance: a penalty this strong or stronger is named first (it shrinks
+        the weights until only the bias, the majority class, is left); below it, the
+        advice is to weight the classes.
     dead_share : float, default=0.5
         dead_units (a warning): the share of a ReLU layer's units that output 0
         on every probe row, at the last epoch.
     dead_severe : float, default=0.9
         dead_units becomes a problem at this share.
+    dead_loss_share : float, default=0.5
+        dead_units is reported only while the final training loss is at least this
+        share of the trivial model's (when ``y`` gives it): a wide network that
+        memorised its training rows with half its units dead is not held back by
+        them (what it needs is in the overfitting rule).
     target_range : tuple of float, default=(0.1, 10.0)
         unscaled_target: the standard deviation of a regression target outside
         this range...
     target_offset : float, default=3.0
         ...or its mean this many standard deviations from 0 (the output bias,
-        starting at 0, has that far to travel).
+        starting at 0, has that far to travel)...
+    target_mean : float, default=10.0
+        ...and at least this far from 0 (a mean of 1.3 with std 0.35, as
+        make_friedman3's, is a few updates of the bias at any usual rate, no scale
+        problem).
     rate_margin : float, default=1.5
         Rates within this factor of one another count as the same rate: advice
         never proposes a rate this close to the one in use or to one that failed.
@@ -317,6 +366,7 @@ class Thresholds:
     above_best: float = 2.0
     exploding_factor: float = 100.0
     recovered_share: float = 0.1
+    exploding_depth: int = 3
     vanishing_ratio: float = 0.1
     vanishing_severe: float = 1e-2
     stuck_fall: float = 0.01
@@ -337,19 +387,24 @@ class Thresholds:
     overfit_rise: float = 0.1
     overfit_epochs: int = 5
     overfit_gap: float = 10.0
+    overfit_score_drop: float = 0.02
     scale_ratio: float = 100.0
     scale_range: tuple[float, float] = (1e-3, 1e3)
     constant_std: float = 1e-9
+    varying_share: float = 0.05
     nothing_share: float = 0.9
     nothing_accuracy: float = 0.02
     too_high_factor: float = 1.2
     noisy_share: float = 0.3
     imbalance_share: float = 0.7
+    strong_alpha: float = 1e-2
     bad_start: float = 100.0
     dead_share: float = 0.5
     dead_severe: float = 0.9
+    dead_loss_share: float = 0.5
     target_range: tuple[float, float] = (0.1, 10.0)
     target_offset: float = 3.0
+    target_mean: float = 10.0
     rate_margin: float = 1.5
     lr_find_steps: int = 100
 
@@ -364,6 +419,7 @@ class _Run:
     val_score: np.ndarray | None
     lr: np.ndarray | None
     grad_norm: np.ndarray | None
+    grad_max: np.ndarray | None
     layers: dict[str, np.ndarray]
     dead: dict[str, np.ndarray]
     events: list[dict]
@@ -392,6 +448,19 @@ class _Run:
     @property
     def divergences(self) -> list[dict]:
         return [event for event in self.events if event.get("event") == "divergence"]
+
+    @property
+    def depth(self) -> int | None:
+        """The number of Dense layers: from the per-layer norms, else the model's
+        network; None when neither tells."""
+        if self.layers:
+            return len(self.layers)
+        network = getattr(self.model, "_network", None)
+        if network is None:
+            return None
+        from steepest.nn import Dense
+
+        return sum(isinstance(layer, Dense) for layer in network.layers)
 
 
 def _array(values) -> np.ndarray | None:
@@ -465,12 +534,21 @@ def _read(history, n_params, events) -> _Run:
     return _Run(loss=np.asarray(series["loss"], dtype=float).ravel(),
                 val_loss=_array(series.get("val_loss")),
                 val_score=_array(series.get("val_score")), lr=_array(series.get("lr")),
-                grad_norm=_array(series.get("grad_norm")), layers=prefixed("grad_norm/"),
+                grad_norm=_array(series.get("grad_norm")),
+                grad_max=_array(series.get("grad_norm_max")), layers=prefixed("grad_norm/"),
                 dead=prefixed("dead_units/"), events=events, n_params=n_params, model=model,
                 scaled=scaled)
 
 
 # -- what else is known: the model's settings, the data, the trivial model ----------------
+
+
+def _scales_target(model) -> bool:
+    """Whether ``model``'s ``scale`` option standardises the target too: steepest's
+    regressors do (``y_mean_``, ``y_scale_``, undone at predict)."""
+    from sklearn.base import is_regressor
+
+    return model is not None and is_regressor(model) and "scale" in model.get_params()
 
 
 class _Context:
@@ -497,17 +575,18 @@ class _Context:
                 self.majority = float(shares.max())
                 if trivial_loss is None and shares.size >= 2:
                     self.trivial = float(-np.sum(shares * np.log(shares)))
-            elif trivial_loss is None and y.dtype.kind in "iuf" and y.size and \
-                    not self.target_scaled:
-                self.trivial = float(np.mean(np.var(y.astype(float), axis=0)))
+            elif trivial_loss is None and y.dtype.kind in "iuf" and y.size:
+                # in the units of y, or of its std when the model standardised it
+                self.trivial = 1.0 if self.target_scaled else \
+                    float(np.mean(np.var(y.astype(float), axis=0)))
         self._find_lr = find_lr and model is not None and X is not None and y is not None
         self._found: dict[tuple, float | None] = {}
 
     @property
     def target_scaled(self) -> bool:
         """Whether the model standardised y itself (then the loss is in units of y's std):
-        an estimator whose ``_scales_target`` is true, fitted with ``scale=True``."""
-        return self.run.scaled and bool(getattr(self.run.model, "_scales_target", False))
+        a regressor fitted with ``scale=True``."""
+        return self.run.scaled and _scales_target(self.run.model)
 
     @property
     def optimizer_object(self):
@@ -748,7 +827,10 @@ def _rule_loss_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding
     tail = _tail(run.loss, t.window)
     level = float(np.median(tail))
     ups = int(np.count_nonzero(np.diff(tail) > 0))
-    if level < t.too_high_factor * ctx.trivial or ups < t.noisy_share * (tail.size - 1):
+    # far above: the whole window stays above the trivial model's loss (a loss that swings
+    # down through that level and back reaches good models and overshoots: oscillating)
+    if level < t.too_high_factor * ctx.trivial or ups < t.noisy_share * (tail.size - 1) \
+            or tail.min() < ctx.trivial:
         return []
     low, high = _pair(float(tail.min()), float(tail.max()))
     evidence = (f"the training loss stayed between {low} and {high} over the last "
@@ -771,8 +853,15 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     fell = float(loss[0] - loss.min())
     title = "The learning rate is too high"
     extra = ", or use a decaying schedule (cosine)"
+    def swinging(rise: float) -> bool:
+        # a rise that is one of several alternating swings at least half its size (heavy
+        # momentum) is no climb: the oscillating rule names it
+        return _swings(_tail(run.loss, _swing_view(run, t)), t.oscillation_amplitude,
+                       max(t.significant * fell, rise / 2)) >= t.oscillation_swings
+
     if (ups >= t.rising_share * changes.size and tail[-1] >= t.rising_factor * tail[0]
-            and tail[-1] - tail[0] >= t.significant * fell):
+            and tail[-1] - tail[0] >= t.significant * fell
+            and not swinging(float(tail[-1] - tail[0]))):
         a, b = _pair(tail[0], tail[-1])
         evidence = (f"the training loss rose in {ups} of the last {changes.size} epochs, "
                     f"from {a} to {b}")
@@ -781,7 +870,8 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                         (run.n - changes.size, run.n), suggest)]
     best = int(np.nanargmin(run.loss))
     if (run.loss[-1] >= t.above_best * run.loss[best]
-            and run.loss[-1] - run.loss[best] >= t.significant * fell):
+            and run.loss[-1] - run.loss[best] >= t.significant * fell
+            and not swinging(float(run.loss[-1] - run.loss[best]))):
         a, b = _pair(run.loss[best], run.loss[-1])
         evidence = (f"the training loss ended at {b}, {run.loss[-1] / run.loss[best]:.2g} "
                     f"times its best of {a} at epoch {best + 1}")
@@ -792,18 +882,33 @@ def _rule_lr_too_high(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
 
 
 def _swings(values: np.ndarray, share: float, least: float) -> int:
-    """The number of monotone stretches of ``values`` that each move it by ``share`` of
-    its size and by ``least`` or more, counted while they alternate up and down."""
-    count, start, direction = 0, values[0], 0
-    for before, after in pairwise(values):
-        step = int(np.sign(after - before))
-        if step and step != direction:
-            if direction and abs(before - start) >= max(share * abs(start), least):
-                count += 1
-            start, direction = before, step
-    if direction and abs(values[-1] - start) >= max(share * abs(start), least):
-        count += 1
+    """The number of alternating legs of ``values`` (falls and rises, counted as a zigzag
+    filter counts them): a leg ends where the values turn back by ``share`` of their size
+    and by ``least`` or more; smaller counter-moves are part of the leg they interrupt
+    (a climb with small dips is one leg)."""
+    def enough(level: float) -> float:
+        return max(share * abs(level), least)
+
+    low = high = float(values[0])
+    direction, extreme, count = 0, float(values[0]), 0
+    for value in map(float, values[1:]):
+        if direction == 0:                 # no leg yet: the first move big enough starts one
+            low, high = min(low, value), max(high, value)
+            if value - low >= enough(low):
+                direction, extreme, count = 1, value, 1
+            elif high - value >= enough(high):
+                direction, extreme, count = -1, value, 1
+        elif (value - extreme) * direction > 0:
+            extreme = value                # the leg goes on
+        elif abs(value - extreme) >= enough(extreme):
+            direction, extreme, count = -direction, value, count + 1
     return count
+
+
+def _swing_view(run: _Run, t: Thresholds) -> int:
+    """How many recent epochs the slow-swing test reads: ``2 * window``, or the last half
+    of a longer run (heavy momentum swings with a period of tens of epochs)."""
+    return max(2 * t.window, run.n // 2)
 
 
 def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
@@ -827,7 +932,7 @@ def _rule_oscillating(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     else:
         # a slower swing (heavy momentum): the loss rises and falls for several epochs at
         # a time, each stretch moving it by oscillation_amplitude of its value or more
-        long_tail = _tail(run.loss, 2 * t.window)
+        long_tail = _tail(run.loss, _swing_view(run, t))
         swings = _swings(long_tail, t.oscillation_amplitude, t.significant * fell)
         if swings < t.oscillation_swings:
             return []
@@ -897,7 +1002,27 @@ def _raise_rate(ctx: _Context, code: str, severity: str, title: str, evidence: s
 def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     grown = []
     loss = run.loss
+    deep = run.depth is not None and run.depth >= t.exploding_depth
+    for event in run.divergences if deep else ():
+        # a blow-up inside an epoch the guard undid: the trainer kept the norms of that
+        # epoch's first and largest updates; in a deep network the growth compounds
+        # through the layers (in a shallow one it is the rate: diverged)
+        first, largest = event.get("grad_norm_first"), event.get("grad_norm_max")
+        if first and largest and math.isfinite(first) and \
+                largest >= t.exploding_factor * first:
+            epoch = int(event["epoch"])
+            evidence = (f"within epoch {epoch} the gradient norm grew from {_g(first)} at its "
+                        f"first update to {_g(largest)} ({_g(largest / first)} times) before "
+                        f"the loss blew up, in a network of {run.depth} Dense layers; the "
+                        "divergence guard undid the epoch")
+            # the usual size: the recorded epochs' median (after the guard's rollback), else
+            # the undone epoch's first update
+            recorded = run.grad_norm[np.isfinite(run.grad_norm)] if run.grad_norm is not \
+                None else np.empty(0)
+            usual = float(np.median(recorded)) if recorded.size else float(first)
+            return [_exploding_finding(ctx, evidence, (epoch, epoch), usual)]
     for name, values in (("the gradient norm", run.grad_norm),
+                         ("the largest gradient norm of an epoch's updates", run.grad_max),
                          *((f"layer {key}'s weight gradient", v) for key, v in
                            run.layers.items())):
         if values is None or values.size < 2:
@@ -925,8 +1050,17 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                 + (" while the loss did not fall" if worse else ", and was still growing"))
     if len(grown) > 1:
         evidence += "; so did " + ", ".join(g[0] for g in grown[1:4])
-    advice = "clip the gradients to a maximum norm of 1"
-    suggest: dict[str, object] = {"clip_norm": 1.0}
+    return [_exploding_finding(ctx, evidence, (1, peak + 1), start)]
+
+
+def _exploding_finding(ctx: _Context, evidence: str, span, usual: float | None) -> Finding:
+    # clipped at the gradient's usual size (before it grew), the spikes are cut and ordinary
+    # steps kept (a norm of 1 under gradients of 1e4 would shrink every step 1e4 times)
+    clip = _round(usual) if usual is not None and usual > 0 else 1.0
+    advice = f"clip the gradients to a maximum norm of {_g(clip)}" + (
+        " (about their usual size: the spikes are cut, ordinary steps kept)"
+        if usual is not None else "")
+    suggest: dict[str, object] = {"clip_norm": clip}
     if ctx.params.get("clip_norm") is not None:
         clip = float(ctx.params["clip_norm"])
         rate, why = _lower_rate(ctx, 10.0)
@@ -934,8 +1068,8 @@ def _rule_exploding(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
                   + _rate_advice("lower", rate, why, ctx))
         suggest = ctx.set_rate(rate) if rate is not None else {}
     advice += "; scale the inputs; in a deep network, batch normalisation also helps"
-    return [Finding("exploding_gradients", "problem", "The gradients are exploding", evidence,
-                    advice, (1, peak + 1), suggest)]
+    return Finding("exploding_gradients", "problem", "The gradients are exploding", evidence,
+                   advice, span, suggest)
 
 
 def _rule_bad_start(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
@@ -1021,6 +1155,10 @@ def _rule_dead_units(run: _Run, ctx: _Context, t: Thresholds) -> list[Finding]:
     worst = max(last, key=last.get)
     if last[worst] < t.dead_share:
         return []
+    # a network that fits its training rows well is not held back by its dead units
+    if ctx.trivial is not None and ctx.trivial > 0 and math.isfinite(run.loss[-1]) and \
+            run.loss[-1] < t.dead_loss_share * ctx.trivial:
+        return []
     severity = "problem" if last[worst] >= t.dead_severe else "warning"
     listed = ", ".join(f"layer {key} {_share(value)}" for key, value in last.items())
     evidence = (f"{_share(last[worst])} of the units of ReLU layer {worst} output 0 on every "
@@ -1063,13 +1201,15 @@ def _rule_class_imbalance(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
     advice = ("weight the classes by the inverse of their frequency (class_weight "
               "'balanced'), or a weaker penalty")
     suggest: dict[str, object] = {}
-    if "class_weight" in ctx.params and ctx.params["class_weight"] is None:
-        suggest = {"class_weight": "balanced"}
-    elif float(ctx.params.get("alpha") or 0.0) >= 1e-2:
+    # a strong penalty shrinks every weight towards 0, leaving the bias, which predicts the
+    # majority class: it is the first suspect (weighting the classes trades accuracy away)
+    if float(ctx.params.get("alpha") or 0.0) >= t.strong_alpha:
         alpha = float(ctx.params["alpha"])
         advice = (f"a weaker penalty (alpha {_g(alpha / 100)} instead of {_g(alpha)}), or "
                   "weight the classes by the inverse of their frequency")
         suggest = {"alpha": _round(alpha / 100)}
+    elif "class_weight" in ctx.params and ctx.params["class_weight"] is None:
+        suggest = {"class_weight": "balanced"}
     return [Finding("class_imbalance", "problem", "The model predicts one class only",
                     evidence, advice, None, suggest)]
 
@@ -1183,6 +1323,12 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
     # training loss, which went on falling towards 0
     gap = loss[-1] > 0 and val[-1] >= t.overfit_gap * loss[-1] and \
         val[-1] - loss[-1] >= t.overfit_rise * val[best]
+    # a validation loss that rises while the validation score holds is over-confidence (the
+    # predicted probabilities sharpen), not the overfitting a user must act on
+    score = run.val_score
+    if rose and score is not None and score.size == n and math.isfinite(score[best]) and \
+            math.isfinite(score[-1]) and score[-1] > score[best] - t.overfit_score_drop:
+        rose = False
     if not (stale and (rose or gap)):
         return []
     v0, v1 = _pair(val[best], val[-1])
@@ -1209,10 +1355,19 @@ def _rule_overfitting(run: _Run, ctx: _Context, t: Thresholds,
     if "dropout" in ctx.params and not ctx.params["dropout"]:
         regularise += ", dropout 0.2 in the hidden layers"
     regularise += ", a smaller network, or more training data"
-    if "early_stopping" in ctx.params and not ctx.params["early_stopping"]:
+    # when the validation score went on improving after the best validation loss, stopping
+    # there would lose it: regularise instead
+    improving = score is not None and score.size == n and math.isfinite(score[best]) and \
+        math.isfinite(score[-1]) and score[-1] > score[best]
+    if improving and "alpha" in ctx.params and not ctx.params.get("early_stopping"):
+        advice = (f"{regularise[0].upper()}{regularise[1:]} (stopping early at the best "
+                  f"validation loss, epoch {best + 1}, would lose the validation score gained "
+                  f"since: {score[best]:.2g} then, {score[-1]:.2g} now)")
+        suggest: dict[str, object] = {"alpha": stronger}
+    elif "early_stopping" in ctx.params and not ctx.params["early_stopping"]:
         advice = (f"stop early, keeping the weights of the best epoch (here epoch "
                   f"{best + 1}); or " + regularise)
-        suggest: dict[str, object] = {"early_stopping": True}
+        suggest = {"early_stopping": True}
     elif ctx.params.get("early_stopping"):
         advice = ("early stopping is on, and kept the best epoch's weights; to do better, "
                   + regularise)
@@ -1268,12 +1423,26 @@ def _scale_advice(ctx: _Context, what: str, how: str) -> tuple[str, dict]:
     return advice, suggest
 
 
+_MEDIAN_ROWS = 4096
+"""The most rows (evenly spaced) on which the unscaled-inputs rule takes column medians."""
+
+
 def _rule_unscaled(X, names: list[str], ctx: _Context, t: Thresholds) -> list[Finding]:
     with np.errstate(invalid="ignore"):
         std = np.nanstd(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
         mean = np.nanmean(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
         size = np.nanmax(np.abs(X), axis=0) if X.shape[0] else np.full(X.shape[1], np.nan)
-    varying = np.flatnonzero(np.isfinite(std) & (std > t.constant_std * size))
+    varying = np.isfinite(std) & (std > t.constant_std * size)
+    if X.shape[0]:
+        # a column equal to its median in nearly every row (a border pixel of an image, a
+        # rare indicator) sets no scale: the descent barely moves along it, and its small
+        # std says nothing about units (on up to _MEDIAN_ROWS evenly spaced rows)
+        rows = X[np.linspace(0, X.shape[0] - 1, min(X.shape[0], _MEDIAN_ROWS)).astype(np.intp)]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            off = np.mean(rows != np.nanmedian(rows, axis=0), axis=0)
+        varying &= off >= t.varying_share
+    varying = np.flatnonzero(varying)
     if not varying.size:
         return []
 
@@ -1292,6 +1461,16 @@ def _rule_unscaled(X, names: list[str], ctx: _Context, t: Thresholds) -> list[Fi
         if outside:
             reasons.append("; ".join(f"{column(i)} has std {std[i]:.1e}" for i in outside[:3])
                            + f" (outside {low:g} to {high:g})")
+        # the curvature along a column (with an intercept) grows with its mean square,
+        # mean² + std²: uncentred columns can be far apart in it while their stds are not
+        rms = np.sqrt(mean[varying] ** 2 + std[varying] ** 2)
+        big, small = varying[int(np.argmax(rms))], varying[int(np.argmin(rms))]
+        ratio = float(rms.max() / rms.min())
+        if not outside and ratio >= t.scale_ratio:
+            reasons.append(f"{column(big)} has a root mean square of "
+                           f"{math.hypot(mean[big], std[big]):.1e}, {column(small)} "
+                           f"{math.hypot(mean[small], std[small]):.1e} ({_g(ratio)} times "
+                           "apart, with the means)")
     offset = [i for i in varying if abs(mean[i]) >= t.scale_ratio * std[i]]
     if offset:
         reasons.append("; ".join(f"{column(i)} has mean {mean[i]:.1e} and std {std[i]:.1e}"
@@ -1317,7 +1496,8 @@ def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
     std, mean = y.std(axis=0), y.mean(axis=0)
     low, high = t.target_range
     bad = [j for j in range(y.shape[1]) if std[j] > 0 and
-           (not low <= std[j] <= high or abs(mean[j]) >= t.target_offset * std[j])]
+           (not low <= std[j] <= high or (abs(mean[j]) >= t.target_offset * std[j]
+                                           and abs(mean[j]) >= t.target_mean))]
     if not bad:
         return []
     j = bad[0]
@@ -1327,7 +1507,7 @@ def _rule_unscaled_target(run: _Run, ctx: _Context, t: Thresholds) -> list[Findi
                 "so a rate that suits the inputs overshoots or crawls on the target")
     how = ("subtract its mean and divide by its std, e.g. scikit-learn's "
            "TransformedTargetRegressor, and undo it at predict")
-    if getattr(run.model, "_scales_target", False):   # its scale option standardises y too
+    if _scales_target(run.model):   # its scale option standardises y too
         advice, suggest = _scale_advice(ctx, "the target", how)
     else:
         advice, suggest = f"standardise the target ({how})", {}
@@ -1368,7 +1548,7 @@ def _healthy(run: _Run) -> Finding:
 
 _EXPLAINS_NOTHING = ("vanishing_gradients", "dead_units", "class_imbalance", "overfitting",
                      "bad_initialization", "unscaled_inputs", "unscaled_target", "lr_too_low",
-                     "plateau")
+                     "plateau", "oscillating")
 """Causes that explain a model that learned nothing: when one is found, it is the
 problem reported (promoted from a warning), and ``learned_nothing`` is not repeated."""
 
@@ -1459,14 +1639,17 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
     findings = list(problems)
     if run.n and np.isfinite(run.loss).all():
         findings += _rule_vanishing(run, ctx, t)
-        findings += _rule_dead_units(run, ctx, t)
+        # one class predicted for imbalanced classes is what the user sees: named before
+        # the dead units that may come with it
         findings += _rule_class_imbalance(run, ctx, t)
-        if not problems:
-            findings += _rule_oscillating(run, ctx, t)
-        # badly scaled data explain a bad start and a slow or stuck descent: they come first
+        findings += _rule_dead_units(run, ctx, t)
+        # badly scaled data explain a bad start, a slow or stuck descent and a rate that
+        # overshoots (it is too high for the widest column): they come first
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
+        if not problems:
+            findings += _rule_oscillating(run, ctx, t)
         findings += _rule_bad_start(run, ctx, t)
         findings += _rule_lr_too_low(run, ctx, t)
         findings += _rule_plateau(run, ctx, t)
@@ -1475,20 +1658,40 @@ def diagnose(history, *, X=None, y=None, n_params: int | None = None,
         if columns is not None and not run.scaled:
             findings += _rule_unscaled(*columns, ctx, t)
         findings += _rule_unscaled_target(run, ctx, t)
-    scaling = next((f for f in findings if f.code == "unscaled_inputs"), None)
-    if problems and problems[0].code == "diverged" and scaling is not None and \
-            len(scaling.suggest) > 1:
-        # unscaled inputs explain the blow-up, and the range test gave the rate for after
-        # scaling: that is the first thing to try, not an ever smaller rate
+    scaling = next((f for f in findings if f.code in ("unscaled_inputs", "unscaled_target")
+                    and len(f.suggest) > 1), None)
+    if problems and problems[0].code in ("diverged", "exploding_gradients") and \
+            scaling is not None:
+        # unscaled inputs (or target: the gradient grows with it) explain the blow-up, and
+        # the range test gave the rate for after scaling: that is the first thing to try,
+        # not an ever smaller rate or a clip
         first = problems[0]
+        what = "inputs are" if scaling.code == "unscaled_inputs" else "target is"
         findings[findings.index(first)] = Finding(
             first.code, first.severity, first.title, first.evidence,
-            "the inputs are not scaled (see below): " + scaling.advice + "; without "
+            f"the {what} not scaled (see below): " + scaling.advice + "; without "
             "scaling, " + first.advice, first.epochs, scaling.suggest)
+    unscaled = next((f for f in findings if f.code in ("unscaled_inputs", "unscaled_target")),
+                    None)
+    if problems and problems[0].code in ("loss_too_high", "lr_too_high") and \
+            unscaled is not None:
+        # a rate too high for the widest column (or for the target's scale): the scaling is
+        # the cause to report, with what the loss did as its evidence
+        symptom = problems[0]
+        findings.remove(unscaled)
+        findings.insert(0, Finding(unscaled.code, "problem", unscaled.title,
+                                   unscaled.evidence + "; and " + symptom.evidence,
+                                   unscaled.advice, symptom.epochs, unscaled.suggest))
     if not problems and run.n:
         nothing = _rule_learned_nothing(run, ctx, t)
         if nothing:
             cause = next((f for f in findings if f.code in _EXPLAINS_NOTHING), None)
+            # a model that fits its training rows (its loss far below the trivial model's)
+            # and scores nothing on validation overfits, whatever else was seen
+            fits = ctx.trivial is not None and run.loss[-1] < t.nothing_share * ctx.trivial
+            overfit = next((f for f in findings if f.code == "overfitting"), None)
+            if fits and overfit is not None:
+                cause = overfit
             if cause is None:
                 findings += nothing
             else:

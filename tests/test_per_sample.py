@@ -77,7 +77,11 @@ def assert_same_run(loss, units, dtype, make_optimizer, **options):
     for key, value in slow.optimizer.state_dict().items():
         np.testing.assert_allclose(fast.optimizer.state_dict()[key], value, rtol=rtol,
                                    atol=rtol * 1e-2)
-    assert fast.history.events == slow.history.events
+    # the compiled loop does not measure each update's gradient norm (the divergence events
+    # of the NumPy loop carry the undone epoch's first and largest): the rest is the same
+    norms = ("grad_norm_first", "grad_norm_max")
+    assert [{k: v for k, v in e.items() if k not in norms} for e in fast.history.events] == \
+        [{k: v for k, v in e.items() if k not in norms} for e in slow.history.events]
     assert fast.network.theta.dtype == np.dtype(dtype)
 
 
@@ -187,7 +191,11 @@ def test_a_diverging_run_rolls_back_as_the_loop_does():
         assert np.isfinite(net.theta).all() and trainer.epoch == 2
         assert bool(COMPILED_CALLS) == compiled
         COMPILED_CALLS.clear()
-        runs.append(trainer.history.events)
+        # the NumPy loop's events also carry the undone epoch's first and largest update
+        # gradient norms, which the compiled loop does not measure
+        runs.append([{k: v for k, v in e.items() if k not in ("grad_norm_first",
+                                                               "grad_norm_max")}
+                     for e in trainer.history.events])
     assert runs[0] == runs[1]
     assert runs[0][0]["reason"] == "the loss of a batch became inf"
 

@@ -53,7 +53,10 @@ class History(Mapping):
     Beside them too: ``dead_units`` (for each ReLU layer, by its index in
     ``network.layers``, the share of its units that output 0 on every sample of
     a fixed probe of up to 1024 training samples at the end of each epoch;
-    ``"dead_units/<i>"`` in ``to_dict(layers=True)``) and ``update_counts`` (the
+    ``"dead_units/<i>"`` in ``to_dict(layers=True)``), ``batch_grad_norm_max`` (the
+    largest gradient norm of the epoch's updates, before clipping: a gradient that
+    blew up and calmed within an epoch; ``"grad_norm_max"`` in
+    ``to_dict(layers=True)``) and ``update_counts`` (the
     optimizer steps taken by the end of each epoch, all epochs together;
     ``"updates"`` in ``to_dict(counts=True)``).
 
@@ -78,6 +81,9 @@ class History(Mapping):
     dead_units : dict of str to list of float
         Per ReLU layer (keyed by its index, ``"1"``, ``"3"``, ...), the share of
         its units dead on the probe, in [0, 1], one number per epoch.
+    batch_grad_norm_max : list of float
+        The largest gradient norm (before clipping) of each epoch's updates (NaN
+        where it was not measured: the compiled per-sample loop, L-BFGS, Newton).
     update_counts : list of float
         The value of ``updates`` at the end of each epoch.
     """
@@ -90,14 +96,17 @@ class History(Mapping):
         self.layer_grad_norm: dict[str, list[float]] = {}
         self.dead_units: dict[str, list[float]] = {}
         self.update_counts: list[float] = []
+        self.batch_grad_norm_max: list[float] = []
 
     def append(self, logs: Mapping[str, float],
                layer_grad_norm: Mapping[str, float] | None = None, *, updates: int = 0,
-               dead_units: Mapping[str, float] | None = None) -> None:
+               dead_units: Mapping[str, float] | None = None,
+               grad_norm_max: float = math.nan) -> None:
         """Record one epoch: ``logs`` maps series names to numbers, ``layer_grad_norm``
         a Dense layer's weight key (``"0.W"``) to its gradient norm, ``dead_units`` a
         ReLU layer's index (``"1"``) to its share of dead units; ``updates`` is the
-        epoch's optimizer steps (added to :attr:`updates`)."""
+        epoch's optimizer steps (added to :attr:`updates`), ``grad_norm_max`` the
+        largest gradient norm of its updates."""
         for record, values in ((self._series, logs),
                                (self.layer_grad_norm, layer_grad_norm or {}),
                                (self.dead_units, dead_units or {})):
@@ -108,12 +117,14 @@ class History(Mapping):
                 series.append(float(values.get(key, math.nan)))
         self.updates += updates
         self.update_counts.append(self.updates)
+        self.batch_grad_norm_max.append(float(grad_norm_max))
         self.epochs += 1
 
     def truncate(self, epochs: int) -> None:
         """Forget the epochs after the first ``epochs``."""
         for values in (*self._series.values(), *self.layer_grad_norm.values(),
-                       *self.dead_units.values(), self.update_counts):
+                       *self.dead_units.values(), self.update_counts,
+                       self.batch_grad_norm_max):
             del values[epochs:]
         self.epochs = min(self.epochs, epochs)
 
@@ -139,7 +150,8 @@ class History(Mapping):
 
         ``counts=True`` adds ``"updates"`` (:attr:`update_counts`); ``layers=True``
         then adds the per-layer records, as series named ``"dead_units/<i>"``
-        (``"dead_units/1"``) and, last, ``"grad_norm/<key>"`` (``"grad_norm/0.W"``).
+        (``"dead_units/1"``), ``"grad_norm_max"`` (:attr:`batch_grad_norm_max`, when
+        one was measured) and, last, ``"grad_norm/<key>"`` (``"grad_norm/0.W"``).
         """
         series = {key: list(self._series[key]) for key in self}
         if counts:
@@ -147,6 +159,8 @@ class History(Mapping):
         if layers:
             series.update({f"dead_units/{key}": list(values)
                            for key, values in self.dead_units.items()})
+            if any(value == value for value in self.batch_grad_norm_max):   # not all NaN
+                series["grad_norm_max"] = list(self.batch_grad_norm_max)
             series.update({f"grad_norm/{key}": list(values)
                            for key, values in self.layer_grad_norm.items()})
         return series
@@ -160,7 +174,8 @@ class History(Mapping):
                 "layer_grad_norm": {key: list(values) for key, values in
                                     self.layer_grad_norm.items()},
                 "dead_units": {key: list(values) for key, values in self.dead_units.items()},
-                "update_counts": list(self.update_counts)}
+                "update_counts": list(self.update_counts),
+                "batch_grad_norm_max": list(self.batch_grad_norm_max)}
 
     def load_state_dict(self, state: Mapping) -> None:
         self._series = {key: [float(v) for v in values] for key, values in
@@ -175,6 +190,8 @@ class History(Mapping):
         self.dead_units = {key: [float(v) for v in values] for key, values in
                            state.get("dead_units", {}).items()}
         self.update_counts = list(state.get("update_counts", [math.nan] * self.epochs))
+        self.batch_grad_norm_max = [float(v) for v in state.get("batch_grad_norm_max",
+                                                                [math.nan] * self.epochs)]
 
     def __repr__(self) -> str:
         latest = ", ".join(f"{key}={self._series[key][-1]:.6g}" for key in self

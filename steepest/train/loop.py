@@ -65,6 +65,8 @@ from steepest.transforms import global_norm
 
 __all__ = ["Trainer", "fit"]
 
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
 _PROBE_ROWS = 1024
 """The most training samples the dead-unit probe runs through the network each epoch."""
 
@@ -197,6 +199,7 @@ class Trainer:
         self._batcher: Batcher | None = None
         self._probe: tuple[Batcher, np.ndarray] | None = None
         self._layer_ranges = _dense_weight_ranges(network)
+        self._epoch_norms = (math.nan, math.nan)   # the epoch's first and largest update norm
         self._relu_layers = [i for i, layer in enumerate(network.layers)
                              if isinstance(layer, ReLU)]
 
@@ -432,17 +435,22 @@ class Trainer:
         """One epoch: batches, validation, the divergence check, history, callbacks."""
         self._in_epoch = True
         logs, n_updates, reason = self._batches(batcher)
+        # the training loss is judged first: a blown-up model's validation pass is not run
+        if reason is None:
+            reason = self._divergence(logs)
         if reason is None and validation is not None:
             X_val, y_val = validation
-            outputs = self.network.forward(X_val, training=False)
-            logs["val_loss"] = self.loss.value(y_val, outputs) + self.penalty.value()
-            if score is not None:
-                logs["val_score"] = float(score(y_val, outputs))
-        if reason is None:
-            reason = self.guard.check(logs) if self.guard is not None else \
-                next((f"the {key.replace('_', ' ')} became {logs[key]}" for key in
-                      ("loss", "val_loss") if key in logs and not math.isfinite(logs[key])),
-                     None)
+            with np.errstate(over="ignore", invalid="ignore"):
+                outputs = self.network.forward(X_val, training=False)
+            if not _all_finite(outputs):
+                # finite parameters can still overflow on the validation rows: that is a
+                # divergence too, never a score function's error about infinite input
+                reason = "the predictions on the validation data became non-finite"
+            else:
+                logs["val_loss"] = self.loss.value(y_val, outputs) + self.penalty.value()
+                reason = self._divergence(logs)
+                if reason is None and score is not None:
+                    logs["val_score"] = float(score(y_val, outputs))
         if reason is not None:
             self._diverged(reason, logs)
             return
@@ -450,7 +458,7 @@ class Trainer:
         start, offset = self._clock
         logs["time"] = offset + (time.perf_counter() - start)
         self.history.append(logs, self._layer_grad_norms(logs["grad_norm"]), updates=n_updates,
-                            dead_units=dead_units)
+                            dead_units=dead_units, grad_norm_max=self._epoch_norms[1])
         self._in_epoch = False
 
         epoch = self.epoch
@@ -459,14 +467,24 @@ class Trainer:
                 self.stopped, self.stopped_by = True, type(callback).__name__
         self._previous, self._snapshot = self._snapshot, self._capture()
 
+    def _divergence(self, logs: dict[str, float]) -> str | None:
+        """Why the epoch of ``logs`` diverged (the guard's rule; without a guard, a
+        non-finite loss), or None."""
+        if self.guard is not None:
+            return self.guard.check(logs)
+        return next((f"the {key.replace('_', ' ')} became {logs[key]}" for key in
+                     ("loss", "val_loss") if key in logs and not math.isfinite(logs[key])), None)
+
     def _batches(self, batcher: Batcher) -> tuple[dict[str, float], int, str | None]:
         """Run the updates of one epoch: ``(logs, updates, why it diverged or None)``."""
         start_penalty = self.penalty.value() if self.penalty.active else 0.0
         compiled = run_epoch(self, batcher)  # per-sample SGD on a linear model, when it applies
         if compiled is not None:
             (total, count, updates, failure), norm = compiled, math.nan
+            self._epoch_norms = (math.nan, math.nan)
         else:
             total, count, updates, failure, norm = self.steps.run(batcher.epoch())
+            self._epoch_norms = (self.steps.first_norm, self.steps.max_norm)
         if failure is not None:
             value, reason = failure
             return self._bad_logs(value), updates, reason
@@ -601,8 +619,15 @@ class Trainer:
             guard.retries += 1
             self.lr_scale = self.lr_scale * guard.factor
             new_lr = self._last_rate()
-            self.history.events.append({"epoch": epoch, "event": "divergence", "reason": reason,
-                                        "lr": lr, "new_lr": new_lr})
+            event = {"epoch": epoch, "event": "divergence", "reason": reason, "lr": lr,
+                     "new_lr": new_lr}
+            first, largest = self._epoch_norms
+            if math.isfinite(first) and largest == largest:
+                # the epoch's gradient norms before it blew up: its first update's, its
+                # largest (a blow-up within the epoch, which no epoch records; an overflow
+                # is kept as the largest float, for JSON)
+                event.update(grad_norm_first=first, grad_norm_max=min(largest, _FLOAT_MAX))
+            self.history.events.append(event)
             warnings.warn(
                 f"Training diverged at epoch {epoch}: {reason} with learning rate {lr:.4g}. "
                 f"The model was rolled back to epoch {good} and the learning rate lowered "

@@ -122,6 +122,12 @@ class StepLoop:
     norm : float
         The norm before clipping of the last clipped gradient (NaN before any, or
         without clipping).
+    first_norm, max_norm : float
+        Over the batches of the last :meth:`run`: the gradient norm (before
+        clipping) of its first update and the largest one (NaN before any).
+        One dot product per update (the clipping computes it anyway); they show
+        a gradient that blew up within an epoch, which the epoch's last gradient
+        (``grad_norm`` of the history) does not.
     """
 
     def __init__(self, network: Network, loss, optimizer: Optimizer | None = None, *,
@@ -134,6 +140,7 @@ class StepLoop:
         self.terms: tuple[GradientTerm, ...] = active + tuple(terms)
         self.clip_norm = clip_norm
         self.norm = math.nan
+        self.first_norm = self.max_norm = math.nan
         self._buffers: dict[tuple[int, ...], np.ndarray] = {}
 
     def inputs(self, X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -258,18 +265,27 @@ class StepLoop:
         -------
         EpochSteps
         """
-        step = self.step
+        gradient, update, grad = self.gradient, self.update, self.network.grad
         total, count, updates = 0.0, 0, 0
-        self.norm = math.nan
+        self.norm = self.first_norm = self.max_norm = math.nan
+        largest = -math.inf
         for batch in batches:
             X_batch = batch[0]
-            try:
-                value = step(*batch)
-            except NonFiniteError:
-                return EpochSteps(total, count, updates, (math.nan, BAD_GRADIENT), self.norm)
+            value = gradient(*batch)
             if not math.isfinite(value):
                 return EpochSteps(total, count, updates, (value, bad_loss_reason(value)),
                                   self.norm)
+            try:
+                update()
+            except NonFiniteError:
+                return EpochSteps(total, count, updates, (math.nan, BAD_GRADIENT), self.norm)
+            # the norm before clipping (the clip computed it; else one dot product)
+            norm = self.norm if self.clip_norm is not None else math.sqrt(float(
+                np.dot(grad, grad)))
+            if not updates:
+                self.first_norm = norm
+            if norm > largest:           # an overflow to inf counts; NaN does not
+                largest = self.max_norm = norm
             n = X_batch.shape[0]
             total += value * n
             count += n
