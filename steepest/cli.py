@@ -128,7 +128,7 @@ def train(
         help="'full' (batch), 1 (stochastic) or k (mini-batches). Default: 32; full for "
              "lbfgs / newton.", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(
-        help="Passes over the data. Default: 200, or on a file under 800 rows enough to "
+        help="Passes over the data. Default: 200, or with fewer than 800 training rows enough to "
              "pass 160,000 rows or make 5,000 updates, whichever comes first; for lbfgs / "
              "newton at most 200 iterations.", show_default=False)] = None,
     momentum: Annotated[float | None, typer.Option(

@@ -374,6 +374,7 @@ def find_rate(data_path, target: str, *, task=None, model="mlp", hidden=(64,),
     batch = batch_size_for(optimizer, batch_size)
     check_flag(seed, "--seed", low=0, integer=True)
     data = load_dataset(data_path, target, task)
+    alpha = alpha_for(data.task, model, alpha, data.n_rows)   # the model train would fit
     estimator = make_model(data.task, model, hidden=hidden, optimizer=optimizer,
                            batch_size=batch, seed=seed, scale=scale, alpha=alpha,
                            dropout=dropout, clip_norm=clip_norm, momentum=momentum,
