@@ -30,13 +30,24 @@ from steepest.cli_values import (
 from steepest.errors import ParameterError
 from steepest.methods import LINE_SEARCH, METHODS, MODEL_OPTIMIZERS
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LR", "OPTIMIZERS", "batch_size_for", "check_optimizer",
-           "comparison_models", "make_model", "optimizer_settings", "rate_for"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LR", "OPTIMIZERS", "ROWS_SEEN",
+           "UPDATES", "alpha_for", "batch_size_for", "check_optimizer", "comparison_models",
+           "epochs_for", "make_model", "optimizer_settings", "rate_for"]
 
 DEFAULT_BATCH_SIZE = 32
 """The batch size of ``steepest train`` for a first-order optimizer when none is given."""
 DEFAULT_LR = 1e-3
 """The learning rate of ``steepest train`` for a first-order optimizer when none is given."""
+DEFAULT_EPOCHS = 200
+"""The fewest epochs of ``steepest train`` when ``--epochs`` is not given (and the
+iterations of a line search)."""
+ROWS_SEEN = 160_000
+"""``steepest train`` without ``--epochs`` runs until it has passed this many rows or
+made :data:`UPDATES` updates, whichever comes first (at least :data:`DEFAULT_EPOCHS`
+epochs): on a small file 200 epochs are few updates (112 rows make 4 batches of 32 an
+epoch: 800 updates of Adam at 1e-3), and the model stops short of where it would go."""
+UPDATES = 5000
+"""See :data:`ROWS_SEEN`: 5,000 batches of 32 rows are 160,000 rows."""
 OPTIMIZERS = (*optim.names(), *sorted(LINE_SEARCH))
 """What ``--optimizer`` accepts: steepest.optim's rules, then the line searches."""
 
@@ -63,6 +74,46 @@ def batch_size_for(optimizer: str, text: str | None) -> int | None:
             "choose a first-order optimizer such as --optimizer adam."
         )
     return None
+
+
+def epochs_for(optimizer: str, epochs: int | None, n_train: int,
+               batch_size: int | None) -> int:
+    r"""The epochs of a run: ``epochs`` when given, else at least :data:`DEFAULT_EPOCHS`
+    and enough to pass :data:`ROWS_SEEN` rows or make :data:`UPDATES` updates, whichever
+    comes first,
+
+    .. math:: E = \max\left(200, \min\left(\lceil 160000 / n \rceil,
+              \lceil 5000 / \lceil n / b \rceil \rceil\right)\right)
+
+    for ``n_train`` rows in batches of ``b`` (one batch an epoch for full batch): 200
+    from 800 rows on; 1,667 for 89 rows in batches of 32; 5,000 for 12. A line search
+    (L-BFGS, Newton) takes :data:`DEFAULT_EPOCHS` iterations at most.
+    """
+    if epochs is not None:
+        return epochs
+    if optimizer in LINE_SEARCH:
+        return DEFAULT_EPOCHS
+    n_train = max(n_train, 1)
+    batches = 1 if batch_size is None else math.ceil(n_train / batch_size)
+    return max(DEFAULT_EPOCHS,
+               min(math.ceil(ROWS_SEEN / n_train), math.ceil(UPDATES / batches)))
+
+
+def alpha_for(task: str, model: str, alpha: float | None, n_rows: int, layers=None):
+    r"""The L2 penalty of a run: ``alpha`` when given; for a classifier (``mlp`` or
+    ``logistic``, not ``--layers``) on ``n_rows`` rows, scikit-learn's
+    ``LogisticRegression(C=1)`` prior, :math:`\tfrac12\|w\|^2` against the summed loss,
+    which against steepest's mean loss is
+
+    .. math:: \alpha = \max\left(1/n, \alpha_0\right)
+
+    with :math:`\alpha_0 = 10^{-4}` the estimators' default (the prior's weight does not
+    grow with the rows: strong on 100 rows, 1e-4 from 10,000). None otherwise: the
+    estimator's default (0.1 for the mlp regressor, 0 for linear).
+    """
+    if alpha is not None or task != "classification" or layers is not None:
+        return alpha
+    return max(1.0 / max(n_rows, 1), 1e-4)
 
 
 def rate_for(optimizer: str, text: str | None):

@@ -30,7 +30,7 @@ from steepest._types import Schedule
 from steepest._validation import check_choice, check_number
 from steepest.errors import ParameterError
 
-__all__ = ["ReduceLROnPlateau"]
+__all__ = ["PlateauCounter", "ReduceLROnPlateau"]
 
 
 class _Reduced:
@@ -50,7 +50,99 @@ class _Reduced:
         return f"reduced({self.schedule!r}, scale={self.scale!r}, min_lr={self.min_lr!r})"
 
 
-class ReduceLROnPlateau:
+class PlateauCounter:
+    r"""torch's count of a plateau: when has a metric stopped improving for long enough?
+
+    A metric :math:`m` improves on the best so far :math:`b` when (``mode="min"``)
+
+    .. math::
+
+        m < b\,(1 - \text{threshold}) \quad (\text{"rel"}), \qquad
+        m < b - \text{threshold} \quad (\text{"abs"}),
+
+    and, for ``mode="max"``, :math:`m > b\,(1 + \text{threshold})` or
+    :math:`m > b + \text{threshold}`. :meth:`update` counts the calls without an
+    improvement and says when there have been ``patience + 1`` of them; the count
+    then restarts and the next ``cooldown`` calls do not count. The one place of
+    this counting: :class:`ReduceLROnPlateau` here and the trainer's callback
+    :class:`steepest.train.ReduceLROnPlateau` (Keras's rule, which is this count
+    with ``patience - 1`` and ``cooldown - 1``) both use it.
+
+    Parameters
+    ----------
+    mode : {"min", "max"}, default="min"
+        Whether the metric should fall (a loss) or rise (an accuracy).
+    patience : int, default=10
+        Calls without improvement that are tolerated, >= 0.
+    threshold : float, default=1e-4
+        How much better a metric must be to count, >= 0.
+    threshold_mode : {"rel", "abs"}, default="rel"
+        Whether ``threshold`` is a share of the best value or an amount.
+    cooldown : int, default=0
+        Calls after a plateau during which bad calls are not counted, >= 0.
+
+    Attributes
+    ----------
+    best : float
+        The best metric so far (inf, or -inf for ``mode="max"``, before the first).
+    num_bad_epochs : int
+        Calls since the last improvement (or plateau).
+    cooldown_counter : int
+        Calls of cooldown left.
+    """
+
+    def __init__(self, mode: str = "min", patience: int = 10, threshold: float = 1e-4,
+                 threshold_mode: str = "rel", cooldown: int = 0) -> None:
+        owner = type(self).__name__
+        check_choice(mode, "mode", owner, ("min", "max"))
+        check_number(patience, "patience", owner, low=0, integer=True)
+        check_number(threshold, "threshold", owner, low=0.0)
+        check_choice(threshold_mode, "threshold_mode", owner, ("rel", "abs"))
+        check_number(cooldown, "cooldown", owner, low=0, integer=True)
+        self.mode, self.patience = mode, int(patience)
+        self.threshold, self.threshold_mode = float(threshold), threshold_mode
+        self.cooldown = int(cooldown)
+        self.reset_count()
+
+    def reset_count(self) -> None:
+        """Forget the metrics seen: no best, no bad call, no cooldown."""
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self) -> bool:
+        """Whether the calls are in a cooldown (not counted)."""
+        return self.cooldown_counter > 0
+
+    def _is_better(self, value: float) -> bool:
+        best, threshold = self.best, self.threshold
+        if self.mode == "min":
+            return value < (best * (1.0 - threshold) if self.threshold_mode == "rel"
+                            else best - threshold)
+        return value > (best * (threshold + 1.0) if self.threshold_mode == "rel"
+                        else best + threshold)
+
+    def update(self, value: float) -> bool:
+        """Count one value of the metric; True when this call ends a plateau (more than
+        ``patience`` calls without an improvement): the caller then acts (lowers a rate),
+        and the count restarts with ``cooldown`` calls that do not count."""
+        if self._is_better(value):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0          # bad calls in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+            return True
+        return False
+
+
+class ReduceLROnPlateau(PlateauCounter):
     r"""Multiply the optimizer's rate by ``factor`` when ``metric`` has not improved for
     more than ``patience`` calls of :meth:`step`.
 
@@ -65,7 +157,8 @@ class ReduceLROnPlateau:
     :math:`m > b + \text{threshold}`. After ``patience + 1`` calls without an
     improvement the rate :math:`\alpha` becomes :math:`\max(\alpha \cdot
     \text{factor}, \text{min\_lr})` (unless that changes it by ``eps`` or less),
-    and the next ``cooldown`` calls do not count.
+    and the next ``cooldown`` calls do not count (the count is
+    :class:`PlateauCounter`'s).
 
     Parameters
     ----------
@@ -115,36 +208,15 @@ class ReduceLROnPlateau:
                 f"The 'optimizer' parameter of {owner} must be a steepest.optim optimizer "
                 f"(with a learning rate to lower). Got {type(optimizer).__name__} instead."
             )
-        check_choice(mode, "mode", owner, ("min", "max"))
         check_number(factor, "factor", owner, low=0.0, high=1.0, closed="neither")
-        check_number(patience, "patience", owner, low=0, integer=True)
-        check_number(threshold, "threshold", owner, low=0.0)
-        check_choice(threshold_mode, "threshold_mode", owner, ("rel", "abs"))
-        check_number(cooldown, "cooldown", owner, low=0, integer=True)
         check_number(min_lr, "min_lr", owner, low=0.0)
         check_number(eps, "eps", owner, low=0.0)
+        super().__init__(mode, patience, threshold, threshold_mode, cooldown)
         self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.min_lr, self.eps = int(cooldown), float(min_lr), float(eps)
+        self.factor, self.min_lr, self.eps = float(factor), float(min_lr), float(eps)
         self._schedule = optimizer.lr if callable(optimizer.lr) else None
         self.scale = 1.0
         self.last_epoch = 0
-        self.best = math.inf if mode == "min" else -math.inf
-        self.cooldown_counter = 0
-        self.num_bad_epochs = 0
-
-    @property
-    def in_cooldown(self) -> bool:
-        return self.cooldown_counter > 0
-
-    def _is_better(self, value: float) -> bool:
-        best, threshold = self.best, self.threshold
-        if self.mode == "min":
-            return value < (best * (1.0 - threshold) if self.threshold_mode == "rel"
-                            else best - threshold)
-        return value > (best * (threshold + 1.0) if self.threshold_mode == "rel"
-                        else best + threshold)
 
     def step(self, metric: float) -> None:
         """Record one value of the metric (once per epoch) and lower the rate if it is time.
@@ -162,18 +234,8 @@ class ReduceLROnPlateau:
                 "The run has probably diverged: stop it or lower the learning rate."
             )
         self.last_epoch += 1
-        if self._is_better(current):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0          # bad calls in the cooldown do not count
-        if self.num_bad_epochs > self.patience:
+        if self.update(current):
             self._reduce()
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
 
     def _reduce(self) -> None:
         optimizer = self.optimizer

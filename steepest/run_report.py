@@ -25,7 +25,7 @@ def add_run_to_report(report, run, figure=None) -> None:
     figure : matplotlib Figure, optional
         The run's curves (:func:`steepest.plot.plot_history`), drawn when omitted.
     """
-    data, model = run.data, run.model
+    data, model = run.data, run.validated
     report.add_heading("Result")
     scores = ", ".join(f"{name} {value:.4g}" for name, value in run.scores.items())
     metric = "accuracy" if data.task == "classification" else "R²"
@@ -52,6 +52,8 @@ def add_run_to_report(report, run, figure=None) -> None:
         + f"), {len(data.feature_names)} features, target {data.target!r} "
         f"({data.task}{'; ' + data.detected if data.detected else ''})"
         + (f"; fitted {run.model.fitted_on_}." if hasattr(run.model, "fitted_on_") else ".")
+        + (f" The saved model was then refit on all {data.n_rows} rows with the same settings "
+           f"({run.refit_seconds:.2f} s)." if run.refit_seconds else "")
     )
     if data.X is None:
         return

@@ -119,9 +119,13 @@ def _detect_task(column, name: str) -> tuple[str, str]:
         return "classification", f"the target {name!r} holds labels"
     values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
     distinct = np.unique(values)
-    if np.all(distinct == np.round(distinct)) and distinct.size <= _MAX_CLASSES:
+    whole = bool(np.all(distinct == np.round(distinct)))
+    if whole and distinct.size <= _MAX_CLASSES and values.size >= 2 * distinct.size:
         return "classification", (f"the target {name!r} holds {distinct.size} distinct whole "
                                   "numbers")
+    if whole and distinct.size <= _MAX_CLASSES:  # classes need two rows each, on average
+        return "regression", (f"the target {name!r} holds {distinct.size} distinct numbers in "
+                              f"{values.size} rows, too many to be classes")
     return "regression", f"the target {name!r} holds {distinct.size} distinct numbers"
 
 

@@ -294,7 +294,9 @@ def test_progress_lines_do_not_wrap_when_stderr_is_not_a_terminal(table):
     lines = process.stderr.strip().splitlines()
     assert [line.split()[:2] for line in lines[:3]] == [["epoch", "1/3"], ["epoch", "2/3"],
                                                        ["epoch", "3/3"]]
-    assert all(line.startswith(("epoch ", "Note: ", "Warning: ")) for line in lines), lines
+    assert all(line.startswith(("epoch ", "Note: ", "Warning: ", "Refit on all ")) for line in
+               lines), lines
+    assert lines[3].startswith("Refit on all ")     # the second run's lines have their title
     assert lines[-1] == NOT_SAVED and max(map(len, lines)) > 80
 
 

@@ -15,6 +15,7 @@ from sklearn.datasets import load_iris
 import steepest
 from steepest.cli_values import make_schedule
 from steepest.errors import FileFormatError, ParameterError
+from steepest.model_factory import alpha_for, epochs_for
 from steepest.runs import predict, train
 from steepest.tables import load_dataset
 
@@ -49,6 +50,65 @@ def test_task_is_detected_from_the_target(iris_csv, houses_csv):
     assert houses.task == "regression" and houses.feature_names == ["rooms", "area"]
     assert load_dataset(houses_csv, "rooms").task == "classification"
     assert load_dataset(houses_csv, "rooms", task="regression").task == "regression"
+
+
+def test_whole_numbers_with_fewer_than_two_rows_a_value_are_a_regression_target(tmp_path):
+    path = tmp_path / "weights.csv"               # load_linnerud's shape: 15 rows, 12 weights
+    weights = [191, 189, 193, 162, 189, 182, 211, 167, 176, 154, 169, 166, 154, 247, 193]
+    path.write_text("chins,weight\n" + "".join(f"{i},{w}\n" for i, w in enumerate(weights)))
+    data = load_dataset(path, "weight")
+    assert data.task == "regression"
+    assert data.detected == "the target 'weight' holds 12 distinct numbers in 15 rows, too " \
+                            "many to be classes"
+    path.write_text("chins,size\n" + "".join(f"{i},{i % 7}\n" for i in range(14)))
+    assert load_dataset(path, "size").task == "classification"     # two rows a value
+
+
+@pytest.mark.parametrize("n_train, batch_size, epochs", [
+    (89, 32, 1667),        # 3 batches an epoch: 5,000 updates come before 160,000 rows
+    (112, 32, 1250),       # 4 batches: 5,000 updates at 1,250 epochs (140,000 rows)
+    (112, None, 1429),     # full batch: 160,000 rows come first
+    (12, 32, 5000),        # one batch an epoch
+    (800, 32, 200), (100_000, 32, 200),
+])
+def test_the_default_epochs_pass_160000_rows_or_make_5000_updates(n_train, batch_size, epochs):
+    assert epochs_for("adam", None, n_train, batch_size) == epochs
+    assert epochs_for("adam", 7, n_train, batch_size) == 7             # given: kept
+    assert epochs_for("lbfgs", None, n_train, None) == 200             # iterations at most
+
+
+def test_the_default_penalty_of_a_classifier_is_scikit_learns_c_1_prior():
+    assert alpha_for("classification", "mlp", None, 89, None) == 1 / 89
+    assert alpha_for("classification", "logistic", None, 50_000, None) == 1e-4
+    assert alpha_for("classification", "mlp", 0.5, 89, None) == 0.5   # given: kept
+    assert alpha_for("regression", "mlp", None, 89, None) is None      # the model's own
+    assert alpha_for("classification", "mlp", None, 89, [{"class": "Dense"}]) is None
+
+
+@pytest.mark.filterwarnings("ignore:MLPClassifier did not converge")  # early stopping in 20
+def test_the_saved_model_is_refit_on_all_the_rows_with_the_same_settings(iris_csv, tmp_path):
+    from sklearn.base import clone
+
+    run = train(iris_csv, "species", hidden=(8,), lr="0.01", epochs=20, out=tmp_path / "run")
+    assert run.model is not run.validated and run.n_train == 120 and run.refit_seconds > 0
+    assert "val_loss" in run.validated.history_ and "val_loss" not in run.model.history_
+    assert run.model.get_params() == run.validated.get_params()
+    assert run.model.alpha == run.validated.alpha == 1 / 150
+    by_hand = clone(run.validated).fit(run.data.X, run.data.y)
+    np.testing.assert_array_equal(run.model.predict_proba(run.data.X),
+                                  by_hand.predict_proba(run.data.X))
+    loaded = steepest.load(tmp_path / "run" / "model.safetensors")
+    np.testing.assert_array_equal(loaded.predict_proba(run.data.X),
+                                  run.model.predict_proba(run.data.X))
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert history[0].startswith('"epoch","loss","val_loss"')        # the validated run's
+    kept = train(iris_csv, "species", hidden=(8,), lr="0.01", epochs=20, refit=False)
+    np.testing.assert_array_equal(kept.model.predict_proba(run.data.X),
+                                  run.validated.predict_proba(run.data.X))
+    assert kept.model is kept.validated and kept.refit_seconds == 0
+    stopped = train(iris_csv, "species", hidden=(8,), lr="0.01", epochs=20,
+                    early_stopping=True)
+    assert stopped.model is stopped.validated       # the best validated epoch is the model
 
 
 def test_train_writes_model_history_figure_report_and_checkpoint(iris_csv, tmp_path):

@@ -373,6 +373,63 @@ def test_reduce_on_plateau_scales_a_schedule():
     assert opt.lr is schedule and opt.steps == 4
 
 
+def keras_reductions(values, *, patience, cooldown, min_delta, higher_is_better):
+    """The epochs at which Keras's ReduceLROnPlateau lowers the rate, its loop written out
+    (keras/callbacks/reduce_lr_on_plateau.py): the reference the callback must equal."""
+    better = (lambda a, b: a > b + min_delta) if higher_is_better else \
+        (lambda a, b: a < b - min_delta)
+    best = -math.inf if higher_is_better else math.inf
+    wait = cooldown_counter = 0
+    reduced = []
+    for epoch, value in enumerate(values, start=1):
+        if cooldown_counter > 0:
+            cooldown_counter -= 1
+            wait = 0
+        if better(value, best):
+            best, wait = value, 0
+        elif cooldown_counter == 0:
+            wait += 1
+            if wait >= patience:
+                reduced.append(epoch)
+                cooldown_counter, wait = cooldown, 0
+    return reduced
+
+
+class _PlateauTrainer:
+    """What ReduceLROnPlateau reads and changes on a trainer."""
+
+    def __init__(self):
+        self.lr_scale, self.history = 1.0, History()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([1.0, 0.9, 0.8, 0.75, 0.7, 0.5]), min_size=1, max_size=40),
+       st.integers(1, 4), st.integers(0, 4), st.sampled_from([0.0, 0.05, 0.2]),
+       st.sampled_from(["loss", "val_score"]), st.integers(0, 40))
+def test_reduce_on_plateau_counts_as_keras_through_the_shared_counter(
+        values, patience, cooldown, min_delta, monitor, resume_at):
+    # few distinct values, so that ties, thresholds and cooldowns all occur
+    def callback():
+        plateau = ReduceLROnPlateau(monitor=monitor, patience=patience, cooldown=cooldown,
+                                    min_delta=min_delta, factor=0.5)
+        plateau.trainer = _PlateauTrainer()
+        return plateau
+
+    plateau, reduced = callback(), []
+    for epoch, value in enumerate(values, start=1):
+        if epoch == resume_at:                       # a checkpoint taken here and resumed
+            state = plateau.state_dict()
+            plateau = callback()
+            plateau.load_state_dict(state)
+        before = plateau.reductions
+        plateau.on_epoch_end(epoch, {monitor: value, "lr": 1.0})
+        if plateau.reductions > before:
+            reduced.append(epoch)
+    assert reduced == keras_reductions(values, patience=patience, cooldown=cooldown,
+                                       min_delta=min_delta,
+                                       higher_is_better=monitor == "val_score")
+
+
 # -- checkpoints --------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from steepest._validation import check_choice, check_number
 from steepest.errors import ParameterError
 from steepest.nn import Network
+from steepest.plateau import PlateauCounter
 from steepest.train.history import History
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReduceLROnPlateau", "TrainerView"]
@@ -239,7 +240,9 @@ class ReduceLROnPlateau(_Monitor):
     After ``patience`` epochs without an improvement larger than ``min_delta``
     the trainer's ``lr_scale`` is multiplied by ``factor`` (so a constant rate
     and a schedule are lowered alike), never below ``min_lr``; then
-    ``cooldown`` epochs pass before the count starts again. Keras's rule. Each
+    ``cooldown`` epochs pass before the count starts again. Keras's rule, counted
+    by :class:`steepest.plateau.PlateauCounter` (torch's count, which is Keras's
+    with ``patience - 1``, ``cooldown - 1`` and an absolute threshold). Each
     reduction is recorded in the trainer's ``history.events`` as ``{"epoch": e,
     "event": "lr_reduced", "monitor": ..., "lr": before, "new_lr": after}``.
 
@@ -271,27 +274,20 @@ class ReduceLROnPlateau(_Monitor):
         self.patience = check_number(patience, "patience", owner, low=1, integer=True)
         self.cooldown = check_number(cooldown, "cooldown", owner, low=0, integer=True)
         self.min_lr = check_number(min_lr, "min_lr", owner, low=0.0)
+        # Keras waits `patience` bad epochs, torch more than `patience`; Keras's last
+        # cooldown epoch already counts (the two rules agree epoch for epoch)
+        self._count = PlateauCounter("min", self.patience - 1, self.min_delta, "abs",
+                                     max(self.cooldown - 1, 0))
         self.reset()
 
     def reset(self) -> None:
-        self.best: float | None = None
-        self.wait = 0
-        self.cooldown_left = 0
+        self._count.reset_count()
         self.reductions = 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        value, sign = self._value(logs)
-        if self.cooldown_left > 0:
-            self.cooldown_left -= 1
-            self.wait = 0
-        if self.best is None or value < sign * self.best - self.min_delta:
-            self.best, self.wait = sign * value, 0
-        elif self.cooldown_left == 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.wait = 0
-                self.cooldown_left = self.cooldown
-                self._lower(epoch, logs)
+        value, _ = self._value(logs)          # as a loss: lower is better
+        if self._count.update(value):
+            self._lower(epoch, logs)
 
     def _lower(self, epoch: int, logs: dict[str, float]) -> None:
         lr = logs["lr"]
@@ -306,12 +302,21 @@ class ReduceLROnPlateau(_Monitor):
                                        "new_lr": lr * factor})
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left,
+        """Keras's counters (the checkpoint format of this callback): the best value as
+        monitored, the bad epochs and the cooldown epochs left."""
+        count = self._count
+        sign = -1.0 if self.monitor == "val_score" else 1.0
+        return {"best": None if math.isinf(count.best) else sign * count.best,
+                "wait": count.num_bad_epochs,
+                "cooldown_left": count.cooldown_counter + 1 if count.in_cooldown else 0,
                 "reductions": self.reductions}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best = None if state["best"] is None else float(state["best"])
-        self.wait, self.cooldown_left = int(state["wait"]), int(state["cooldown_left"])
+        count = self._count
+        sign = -1.0 if self.monitor == "val_score" else 1.0
+        count.best = math.inf if state["best"] is None else sign * float(state["best"])
+        count.num_bad_epochs = int(state["wait"])
+        count.cooldown_counter = max(int(state["cooldown_left"]) - 1, 0)
         self.reductions = int(state["reductions"])
 
 
