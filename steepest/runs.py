@@ -246,7 +246,8 @@ def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
                 "epochs": epochs, "early_stopping": early_stopping, "validation": validation,
                 "seed": seed, "scale": scale}
     if alpha is not None:
-        settings["alpha"] = alpha if given_alpha is not None else f"{alpha:.3g} (1/{data.n_rows})"
+        settings["alpha"] = alpha if given_alpha is not None else (
+            f"{alpha:.3g} (1/{data.n_rows})" if alpha == 1.0 / data.n_rows else f"{alpha:.3g}")
     settings.update({name: value for name, value in (
         ("dropout", dropout), ("activation", activation),
         ("clip_norm", clip_norm),
