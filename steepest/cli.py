@@ -193,7 +193,8 @@ def train(
             scale=scale, alpha=alpha, dropout=dropout, clip_norm=clip_norm, momentum=momentum,
             weight_decay=weight_decay, batch_norm=batch_norm, activation=activation, out=out,
             resume=resume, force=force, verbose=not (quiet or json_output), stream=stream,
-            workers=workers, scheduler=scheduler, refit=refit,
+            workers=workers, scheduler=scheduler,
+            refit=refit and out is not None,    # without --out the refit would be thrown away
             layers=None if layers is None else parse_layers(layers),
             input_shape=None if input_shape is None else parse_input_shape(input_shape))
     if json_output:

@@ -280,15 +280,17 @@ def test_diagnosis_counts_the_training_rows_only(table, monkeypatch):
     assert seen["rows"] == run.n_train == 30
 
 
-def test_progress_lines_do_not_wrap_when_stderr_is_not_a_terminal(table):
+@pytest.mark.parametrize("saved", [True, False], ids=["out", "no-out"])
+def test_progress_lines_do_not_wrap_when_stderr_is_not_a_terminal(table, tmp_path, saved):
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out = ["--out", str(tmp_path / "run")] if saved else []
     process = subprocess.run(
         [sys.executable, "-m", "steepest", "train", str(table), "--target", "size",
-         "--epochs", "3", "--hidden", "4", "--batch-size", "1", "--schedule", "cosine"],
+         "--epochs", "3", "--hidden", "4", "--batch-size", "1", "--schedule", "cosine", *out],
         capture_output=True, text=True, env=env, timeout=300)
     assert process.returncode == 0, process.stderr
     lines = process.stderr.strip().splitlines()
@@ -296,8 +298,11 @@ def test_progress_lines_do_not_wrap_when_stderr_is_not_a_terminal(table):
                                                        ["epoch", "3/3"]]
     assert all(line.startswith(("epoch ", "Note: ", "Warning: ", "Refit on all ")) for line in
                lines), lines
-    assert lines[3].startswith("Refit on all ")     # the second run's lines have their title
-    assert lines[-1] == NOT_SAVED and max(map(len, lines)) > 80
+    assert max(map(len, lines)) > 80
+    if saved:       # the refit on all rows, whose lines have their title
+        assert lines[3].startswith("Refit on all ") and NOT_SAVED not in lines
+    else:           # nothing is saved, so nothing is refit
+        assert lines[-1] == NOT_SAVED and not any(line.startswith("Refit") for line in lines)
 
 
 def test_explore_reports_progress_on_stderr(tmp_path):
