@@ -182,6 +182,7 @@ def test_a_random_state_none_mini_batch_run_keeps_its_seed(monkeypatch, tmp_path
     _assert_same_fit(resumed, whole.fit(_stream(table[2])))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_checkpoint_of_another_fit_is_refused_saying_what_differs(tmp_path, table):
     X, y, path = table
     ckpt = tmp_path / "fit.ckpt"
@@ -214,35 +215,45 @@ def test_a_checkpoint_of_another_fit_is_refused_saying_what_differs(tmp_path, ta
         LogisticRegression(**settings).fit(_stream(path), checkpoint=ckpt, resume=True)
 
 
+# the driver, slowed after each save so that the kill lands between two epochs
+_SLOW_SAVES = """
+import time
+from steepest.train import FitCheckpoint
+save = FitCheckpoint.save
+def slow(self, state):
+    path = save(self, state)
+    time.sleep(0.3)
+    return path
+FitCheckpoint.save = slow
+"""
+
+
+def _kill_after_two_saves(script: str, arguments: list[str], ckpt) -> None:
+    """Run ``script`` (after :data:`_SLOW_SAVES`) in a new Python process, and SIGKILL it
+    once ``ckpt`` holds two steps."""
+    driver = subprocess.Popen([sys.executable, "-c", _SLOW_SAVES + script, *arguments],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    deadline = time.monotonic() + 120
+    while not (ckpt.exists() and _saved_steps(ckpt) >= 2):
+        assert driver.poll() is None, driver.communicate()
+        assert time.monotonic() < deadline, "no checkpoint of 2 steps appeared"
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    assert driver.wait(timeout=60) == -signal.SIGKILL
+
+
 def test_a_streaming_driver_killed_by_sigkill_resumes_to_the_same_model(tmp_path, table):
     ckpt = tmp_path / "fit.ckpt"
     settings = dict(optimizer="sgd", lr=0.05, batch_size=32, epochs=12, tol=None,
                     random_state=0)
-    # the driver, slowed after each save so that the kill lands between two epochs
-    script = textwrap.dedent(f"""
-        import time
+    _kill_after_two_saves(textwrap.dedent(f"""
         from steepest import LogisticRegression
         from steepest.stream import ParquetStream
-        from steepest.train import FitCheckpoint
-        save = FitCheckpoint.save
-        def slow(self, state):
-            path = save(self, state)
-            time.sleep(0.3)
-            return path
-        FitCheckpoint.save = slow
         LogisticRegression(**{settings!r}).fit(
             ParquetStream({str(table[2])!r}, "label", batch_rows=200, shuffle_buffer=300),
             checkpoint={str(ckpt)!r})
-    """)
-    driver = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
-                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (ckpt.exists() and _saved_steps(ckpt) >= 2):
-        assert driver.poll() is None, driver.communicate()
-        assert time.monotonic() < deadline, "no checkpoint of 2 epochs appeared"
-        time.sleep(0.02)
-    driver.send_signal(signal.SIGKILL)
-    assert driver.wait(timeout=60) == -signal.SIGKILL
+    """), [], ckpt)
     assert 2 <= _saved_steps(ckpt) < 12
     resumed = LogisticRegression(**settings).fit(_stream(table[2]), checkpoint=ckpt,
                                                  resume=True)
@@ -314,3 +325,38 @@ def test_a_dask_checkpoint_of_another_partitioning_or_sync_is_refused(tmp_path, 
         LogisticRegression(**settings).fit(da.from_array(X, chunks=300),
                                            da.from_array(y, chunks=300), checkpoint=ckpt,
                                            resume=True)
+
+
+# -- steepest train --stream / --workers --out DIR, then --resume -----------------------------
+
+
+def test_a_killed_stream_run_of_the_cli_resumes_to_the_same_model(tmp_path, table):
+    import steepest
+    from steepest.runs import train
+
+    options = dict(model="linear", optimizer="sgd", lr="0.05", batch_size="32", epochs=10)
+    train(table[2], "label", stream=True, out=tmp_path / "whole", **options)
+    part = tmp_path / "part"
+    _kill_after_two_saves("from steepest.cli import main; main()", [
+        "train", str(table[2]), "--target", "label", "--stream", "--model", "linear",
+        "--optimizer", "sgd", "--lr", "0.05", "--batch-size", "32", "--epochs", "10",
+        "--out", str(part), "--quiet"], part / "checkpoint.ckpt")
+    assert not (part / "model.safetensors").exists()
+    run = train(table[2], "label", stream=True, out=part, resume=True, **options)
+    assert run.files["checkpoint"] == part / "checkpoint.ckpt"
+    first, second = (steepest.load(p / "model.safetensors") for p in (tmp_path / "whole", part))
+    np.testing.assert_array_equal(first._network.theta, second._network.theta)
+    assert first.history_["loss"] == second.history_["loss"]
+
+
+def test_a_dask_line_search_run_resumes_to_the_same_model(monkeypatch, tmp_path, table,
+                                                          client):
+    from steepest.runs import train
+
+    # --scheduler: the module's cluster (--workers N would start one per run)
+    options = dict(model="linear", optimizer="lbfgs", scheduler=client.scheduler.address)
+    whole = train(table[2], "label", **options).model
+    with _crash_at_save(monkeypatch, 3):
+        train(table[2], "label", out=tmp_path / "part", **options)
+    resumed = train(table[2], "label", out=tmp_path / "part", resume=True, **options).model
+    _assert_same_fit(resumed, whole, atol=1e-10)
