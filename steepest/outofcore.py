@@ -27,8 +27,8 @@ optimizer's state, the history, the ``tol`` counters, the mini-batch seed and th
 stream's generator); ``resume=True`` continues a killed driver from there, to the model
 an uninterrupted fit makes with the same data (the same partitioning, the same files)
 and settings, bit for bit; a checkpoint of other settings or data is refused
-(:class:`~steepest.train.FitCheckpoint`). Local SGD is saved at epoch boundaries, so a
-resumed driver reruns the epoch it was killed in.
+(:class:`~steepest.train.FitCheckpoint`). Local SGD is saved after every averaging
+round too, so a resumed driver redoes at most the round it was killed in.
 
 The fitted estimator is the ordinary NumPy model: it predicts, saves and loads without
 Dask or the files. Not supported on these sources (each refused in one sentence):
@@ -286,7 +286,7 @@ def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resum
         seed = int(model._seed(2).integers(2**31)) if saved is None else int(saved["seed"])
         epoch, rng = source.mini_batch_epochs(model, network, loss, optimizer, mean, scale,
                                               classes, seed, sync_every)
-        state = _EpochState(network, optimizer, seed, rng)
+        state = _EpochState(network, optimizer, seed, rng, rounds=rng is None)
     _epochs(model, optimizer, epoch, source.summary.n_rows, state, run, saved)
 
 
@@ -295,12 +295,14 @@ class _EpochState:
     """What the driver keeps from one epoch to the next, besides the history: the network
     (θ and its layers' state), the optimizer's state, and for mini-batches the seed of
     the epochs' orders and the stream's generator (None on Dask, whose orders are drawn
-    from the seed and the epoch's number)."""
+    from the seed and the epoch's number). ``rounds``: the epoch is local SGD's, which
+    also saves after each round (``LocalSGD.epoch``'s ``progress`` and ``on_round``)."""
 
     network: object
     optimizer: object
     seed: int | None = None
     rng: np.random.Generator | None = None
+    rounds: bool = False
 
     def state_dict(self) -> dict:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -319,16 +321,30 @@ def _epochs(model, optimizer, epoch, n_rows: int, state: _EpochState, run=None,
     """Run ``model.epochs`` epochs (fewer when ``tol`` stops them) and record the history;
     with ``verbose``, a line per epoch on stderr with the rows per second and where. With
     ``run`` (a FitCheckpoint), save the ``state``, the history and the ``tol`` counters
-    after every epoch; ``saved`` (what it saved last) continues a run from there."""
-    history, best, stale, stopped = History(), math.inf, 0, False
+    after every epoch (and local SGD's ``progress`` after each of its rounds but the
+    last); ``saved`` (what it saved last) continues a run from there."""
+    history, best, stale, stopped, progress = History(), math.inf, 0, False, None
     if saved is not None:
         state.load_state_dict(saved)
         history.load_state_dict(saved["history"])
         best, stale, stopped = float(saved["best"]), int(saved["stale"]), saved["stopped"]
+        progress = saved["progress"]
     start = time.perf_counter() - history.last("time", 0.0)
+
+    def snapshot(**in_epoch) -> dict:
+        return {**state.state_dict(), "history": history.state_dict(), "best": best,
+                "stale": stale, "stopped": stopped, "progress": in_epoch or None}
+
     for e in range(history.epochs, history.epochs if stopped else model.epochs):
-        lr = optimizer.current_lr
-        value, updates, failure = epoch(e)
+        lr = optimizer.current_lr if progress is None else float(progress["lr"])
+        if state.rounds:
+            def on_round(done, e=e, lr=lr):
+                if run is not None:
+                    run.save(snapshot(**done, epoch=e, lr=lr))
+            value, updates, failure = epoch(e, progress, on_round)
+            progress = None
+        else:
+            value, updates, failure = epoch(e)
         if failure is not None:
             raise NonFiniteError(
                 f"Training diverged at epoch {e + 1}: {failure[1]} with learning rate "
@@ -352,8 +368,7 @@ def _epochs(model, optimizer, epoch, n_rows: int, state: _EpochState, run=None,
                                            "reason": f"loss did not fall by tol={model.tol}"})
                     stopped = True
         if run is not None:
-            run.save({**state.state_dict(), "history": history.state_dict(), "best": best,
-                      "stale": stale, "stopped": stopped})
+            run.save(snapshot())
         if stopped:
             break
     model._record(history)

@@ -299,12 +299,36 @@ def test_a_fit_on_dask_interrupted_resumes_to_the_same_model(monkeypatch, tmp_pa
     Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
     resumed, whole = _interrupted_and_resumed(
         monkeypatch, lambda: kind(**settings),
+        # one round an epoch (10 batches a partition): rounds are the next test's
         lambda model, path, resume: model.fit(Xd, yd, checkpoint=path, resume=resume,
-                                              sync_every=4),
+                                              sync_every=16),
         tmp_path / "fit.ckpt")
     # Two uninterrupted fits on the cluster differ by about 1e-16 already (a partition's
     # gradient at the same theta varies in its last bit from task to task), so: 1e-10.
     _assert_same_fit(resumed, whole, atol=1e-10)
+
+
+def test_local_sgd_killed_mid_epoch_resumes_after_its_last_round(monkeypatch, tmp_path,
+                                                                 table, client):
+    import dask.array as da
+
+    X, y, _ = table
+    Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
+    path = tmp_path / "fit.ckpt"
+    settings = dict(optimizer="adam", lr=0.01, batch_size=32, epochs=3, random_state=0)
+    whole = LogisticRegression(**settings).fit(Xd, yd, sync_every=4)
+    # 3 partitions of 10 batches: rounds of 4, 4 and 2 batches; saves after the first two
+    # rounds and at the epoch's end. The 5th save dies: the file holds epoch 2's round 1.
+    with _crash_at_save(monkeypatch, 5):
+        LogisticRegression(**settings).fit(Xd, yd, checkpoint=path, sync_every=4)
+    saved = load_state(path)["state"]
+    assert saved["history"]["epochs"] == 1
+    assert (saved["progress"]["epoch"], saved["progress"]["round"]) == (1, 1)
+    assert saved["progress"]["updates"] == 4
+    resumed = LogisticRegression(**settings).fit(Xd, yd, checkpoint=path, resume=True,
+                                                 sync_every=4)
+    _assert_same_fit(resumed, whole, atol=1e-10)
+    assert resumed.history_["updates"] == [10, 20, 30]
 
 
 def test_a_dask_checkpoint_of_another_partitioning_or_sync_is_refused(tmp_path, table,
