@@ -161,11 +161,14 @@ class _GradientDescentModel(BaseEstimator):
             ``history_``); with ``early_stopping`` it replaces the held-out
             ``validation_fraction``. First-order optimizers only.
         checkpoint : str or path-like, optional
-            Save the whole training state there (atomically) after every epoch.
+            Save the whole training state there (atomically) after every epoch, or
+            every iteration of ``"lbfgs"`` and ``"newton"`` (their point, gradient and
+            curvature pairs), in memory, on Dask or on a stream alike.
         resume : bool, default=False
             Continue from ``checkpoint`` when the file exists (a run that was
             killed); with the same data and parameters the model ends bit for bit
-            as an uninterrupted run would. First-order optimizers only.
+            as an uninterrupted run would. A checkpoint of a fit with other
+            parameters or data is refused (:class:`~steepest.errors.StateError`).
         sync_every : int, optional
             Dask input with ``batch_size=k`` only: local mini-batch steps of each
             partition between two averages of the parameters (local SGD); default
@@ -191,13 +194,20 @@ class _GradientDescentModel(BaseEstimator):
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
         if self._optimizer_name() in _FULL_BATCH_METHODS:
-            if checkpoint is not None or validation_data is not None:
+            if validation_data is not None:
                 raise ParameterError(
-                    f"Checkpoints and validation data are for epoch-by-epoch training; "
-                    f"optimizer={self.optimizer!r} runs in one go. Use a first-order "
-                    "optimizer, or drop them."
+                    f"Validation data are for epoch-by-epoch training; optimizer="
+                    f"{self.optimizer!r} minimises the training objective in one go. Use a "
+                    "first-order optimizer, or drop validation_data."
                 )
-            self._fit_full_batch(X, y, weight)
+            run = None
+            if checkpoint is not None:
+                from steepest.train import data_digest
+
+                run = self._fit_checkpoint(checkpoint, resume, {
+                    "rows": X.shape[0], "features": X.shape[1], "dtype": str(X.dtype),
+                    "digest": data_digest(X, y, weight)})
+            self._fit_full_batch(X, y, weight, run)
         else:
             self._fit_gradient_descent(X, y, weight, validation_data, checkpoint, resume)
         self._check_finite_parameters()
@@ -325,7 +335,16 @@ class _GradientDescentModel(BaseEstimator):
                        drop_single=getattr(self, "batch_norm", False), verbose=self.verbose,
                        random_state=self._seed(2))
 
-    def _fit_full_batch(self, X, y, weight=None) -> None:
+    def _fit_checkpoint(self, path, resume: bool, data: dict):
+        """The :class:`~steepest.train.FitCheckpoint` at ``path`` for this model's
+        parameters and ``data`` (a description of the data); None without a path."""
+        from steepest.train import FitCheckpoint, estimator_settings
+
+        if path is None:
+            return None
+        return FitCheckpoint(path, estimator_settings(self, data), resume=resume)
+
+    def _fit_full_batch(self, X, y, weight=None, run=None) -> None:
         """L-BFGS or Newton on the whole objective (linear models, smooth penalties); with
         weights, on the weighted mean loss (the weights rescaled to mean 1). Newton takes
         the exact Hessian of a linear model without weights, else central differences of
@@ -355,13 +374,15 @@ class _GradientDescentModel(BaseEstimator):
                                        penalty, network)
 
         exact = has_linear_hessian(network, steps.loss) and weight is None
-        self._minimize(objective, hessian if exact else None)
+        self._minimize(objective, hessian if exact else None, run)
 
-    def _minimize(self, objective, hessian=None) -> None:
+    def _minimize(self, objective, hessian=None, run=None) -> None:
         """Run the line-search method ``optimizer`` names on ``objective`` (``theta ->
         (value, gradient)`` of the whole objective) from the network's theta, and record
         each iteration as an epoch. ``hessian(theta)`` for Newton; None: central
-        differences of the gradient."""
+        differences of the gradient. ``run`` (a :class:`~steepest.train.FitCheckpoint`)
+        saves the method's state and the history after every iteration, and gives the
+        state to continue from when resuming."""
         from steepest.optim.lbfgs import lbfgs
         from steepest.optim.newton import newton
         from steepest.train import History
@@ -378,7 +399,11 @@ class _GradientDescentModel(BaseEstimator):
                 "optimizer such as 'sgd' or 'adam'."
             )
         network = self._network
-        history, start = History(), time.perf_counter()
+        history = History()
+        saved = None if run is None else run.load()
+        if saved is not None:
+            history.load_state_dict(saved["history"])
+        start = time.perf_counter() - history.last("time", 0.0)
 
         def record(intermediate_result):
             history.append({"loss": float(intermediate_result.fun), "lr": math.nan,
@@ -388,6 +413,10 @@ class _GradientDescentModel(BaseEstimator):
         settings = {"max_iter": self.epochs, "callback": record}
         if self.tol is not None:        # else the method's own gradient tolerance
             settings["tol"] = self.tol
+        if run is not None:
+            settings["checkpoint"] = lambda state: run.save(
+                {"method": state, "history": history.state_dict()})
+            settings["state"] = None if saved is None else saved["method"]
         if self._optimizer_name() == "lbfgs":
             result = lbfgs(objective, network.theta.copy(), **settings)
         else:

@@ -20,10 +20,20 @@ mean and standard deviation when ``scale=True``); then
   cluster's partitions with an average every ``sync_every`` local steps
   (:mod:`steepest.distributed.local_sgd`).
 
+With ``checkpoint=path`` the driver saves its state there, atomically, after every
+iteration of L-BFGS (θ, f, g, the ``(s, y, rho)`` pairs, the counts) or Newton (θ, f, g)
+and after every epoch of a first-order method (θ and the network's state, the
+optimizer's state, the history, the ``tol`` counters, the mini-batch seed and the
+stream's generator); ``resume=True`` continues a killed driver from there, to the model
+an uninterrupted fit makes with the same data (the same partitioning, the same files)
+and settings, bit for bit; a checkpoint of other settings or data is refused
+(:class:`~steepest.train.FitCheckpoint`). Local SGD is saved after every averaging
+round too, so a resumed driver redoes at most the round it was killed in.
+
 The fitted estimator is the ordinary NumPy model: it predicts, saves and loads without
 Dask or the files. Not supported on these sources (each refused in one sentence):
-``validation_data``, ``early_stopping``, checkpoints; the divergence guard does not roll
-back (a non-finite loss stops the fit with advice).
+``validation_data``, ``early_stopping``; the divergence guard does not roll back (a
+non-finite loss stops the fit with advice).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from steepest.train import (
     Penalty,
     StepLoop,
     add_penalty_hessian,
+    data_digest,
     linear_hessian_sum,
 )
 
@@ -123,6 +134,16 @@ class _StreamObjective:
         return add_penalty_hessian(hessian / self.n_rows, self.penalty, self.network)
 
 
+def _summary_description(summary: SourceSummary) -> dict:
+    """The data part of a checkpoint's settings: rows, features, dtype and a digest of the
+    first pass's statistics (which change with any value)."""
+    return {"rows": summary.n_rows, "features": summary.n_features,
+            "dtype": str(np.dtype(summary.dtype)),
+            "digest": data_digest(summary.labels, summary.mean, summary.std,
+                                  np.array([summary.target_mean or 0.0,
+                                            summary.target_std or 0.0]))}
+
+
 class _StreamSource:
     def __init__(self, stream: ParquetStream, y) -> None:
         if y is not None:
@@ -137,6 +158,13 @@ class _StreamSource:
                                      np.asarray(stream.feature_names, dtype=object),
                                      stats.target_mean, stats.target_std)
         self.where = f"streamed from {len(stream.files)} file(s)"
+
+    def description(self, sync_every) -> dict:
+        """The data as a checkpoint's settings name them (the blocks' sizes set the order
+        of the sums and the shuffle)."""
+        return {**_summary_description(self.summary), "source": "stream",
+                "batch_rows": self.stream.batch_rows,
+                "shuffle_buffer": self.stream.shuffle_buffer}
 
     def objective(self, network, loss, penalty, mean, scale, classes):
         return _StreamObjective(self.stream, network, loss, penalty, mean, scale, classes)
@@ -153,7 +181,7 @@ class _StreamSource:
                 prepare_target=lambda y: prepare_target(y, classes, network.dtype)))
             loss_mean = result.total / result.count if result.count else math.nan
             return loss_mean, result.updates, result.failure
-        return epoch
+        return epoch, rng
 
 
 class _DaskSource:
@@ -170,6 +198,15 @@ class _DaskSource:
                       f"on the Dask cluster at {client.scheduler.address} "
                       f"({len(client.scheduler_info().get('workers', {}))} workers)")
 
+    def description(self, sync_every) -> dict:
+        """The data as a checkpoint's settings name them: the partitions' sizes set the
+        order of the sums and the local SGD rounds (``sync_every`` given for those)."""
+        described = {**_summary_description(self.summary), "source": "dask",
+                     "partitions": [int(n) for n in self.data.summary().sizes]}
+        if sync_every is not None:
+            described["sync_every"] = sync_every
+        return described
+
     def objective(self, network, loss, penalty, mean, scale, classes):
         from steepest.distributed import DaskObjective
 
@@ -185,12 +222,11 @@ class _DaskSource:
                           alpha=model.alpha, penalty=model.penalty, l1_ratio=model.l1_ratio,
                           clip_norm=model.clip_norm, mean=mean, scale=scale, classes=classes,
                           seed=seed)
-        return engine.epoch
+        return engine.epoch, None
 
 
-def _refuse_unsupported(model, validation_data, checkpoint, resume) -> None:
+def _refuse_unsupported(model, validation_data) -> None:
     given = [name for name, value in (("validation_data", validation_data),
-                                      ("checkpoint", checkpoint), ("resume", resume),
                                       ("early_stopping", model.early_stopping)) if value]
     if given:
         raise ParameterError(
@@ -203,8 +239,9 @@ def _refuse_unsupported(model, validation_data, checkpoint, resume) -> None:
 def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resume=False,
                     sync_every: int | None = None) -> None:
     """Fit ``model`` (a steepest estimator, its parameters checked) on a Dask ``X, y`` or a
-    ``ParquetStream`` ``X``; sets what ``fit`` sets, plus ``fitted_on_`` (where it ran)."""
-    _refuse_unsupported(model, validation_data, checkpoint, resume)
+    ``ParquetStream`` ``X``; sets what ``fit`` sets, plus ``fitted_on_`` (where it ran).
+    ``checkpoint`` and ``resume`` as for ``fit`` (see the module docstring)."""
+    _refuse_unsupported(model, validation_data)
     source = _StreamSource(X, y) if isinstance(X, ParquetStream) else _DaskSource(X, y)
     model._prepare_summary(source.summary)
     model.fitted_on_ = source.where
@@ -214,10 +251,19 @@ def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resum
     if classes is None and model.scale:               # the regressors' standardised target
         classes = TargetScale(float(model.y_mean_[0]), float(model.y_scale_[0]))
     penalty = Penalty(network, model.alpha, model.penalty, model.l1_ratio)
-    if model._optimizer_name() in LINE_SEARCH:
+    line_search = model._optimizer_name() in LINE_SEARCH
+    if not line_search and model.batch_size is not None and isinstance(source, _DaskSource):
+        from steepest.distributed import DEFAULT_SYNC_EVERY
+
+        sync_every = DEFAULT_SYNC_EVERY if sync_every is None else sync_every
+    else:
+        sync_every = None                             # unused: not in the settings
+    run = model._fit_checkpoint(checkpoint, resume, source.description(sync_every))
+    if line_search:
         objective = source.objective(network, loss, penalty, mean, scale, classes)
-        model._minimize(objective, objective.hessian)
+        model._minimize(objective, objective.hessian, run)
         return
+    saved = None if run is None else run.load()
     optimizer = model._make_optimizer()
     if model.batch_size is None:
         objective = source.objective(network, loss, penalty, mean, scale, classes)
@@ -230,21 +276,71 @@ def fit_out_of_core(model, X, y, *, validation_data=None, checkpoint=None, resum
             network.grad[...] = grad
             steps.update()
             return value, 1, None
+        state = _EpochState(network, optimizer)
     else:
-        seed = int(model._seed(2).integers(2**31))
-        epoch = source.mini_batch_epochs(model, network, loss, optimizer, mean, scale,
-                                         classes, seed, sync_every)
-    _epochs(model, optimizer, epoch, source.summary.n_rows)
+        # a resumed run keeps its seed: with random_state=None a new one would differ
+        seed = int(model._seed(2).integers(2**31)) if saved is None else int(saved["seed"])
+        epoch, rng = source.mini_batch_epochs(model, network, loss, optimizer, mean, scale,
+                                              classes, seed, sync_every)
+        state = _EpochState(network, optimizer, seed, rng, rounds=rng is None)
+    _epochs(model, optimizer, epoch, source.summary.n_rows, state, run, saved)
 
 
-def _epochs(model, optimizer, epoch, n_rows: int) -> None:
+@dataclass
+class _EpochState:
+    """What the driver keeps from one epoch to the next, besides the history: the network
+    (θ and its layers' state), the optimizer's state, and for mini-batches the seed of
+    the epochs' orders and the stream's generator (None on Dask, whose orders are drawn
+    from the seed and the epoch's number). ``rounds``: the epoch is local SGD's, which
+    also saves after each round (``LocalSGD.epoch``'s ``progress`` and ``on_round``)."""
+
+    network: object
+    optimizer: object
+    seed: int | None = None
+    rng: np.random.Generator | None = None
+    rounds: bool = False
+
+    def state_dict(self) -> dict:
+        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "seed": self.seed,
+                "rng": None if self.rng is None else self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.rng is not None:
+            self.rng.bit_generator.state = state["rng"]
+
+
+def _epochs(model, optimizer, epoch, n_rows: int, state: _EpochState, run=None,
+            saved=None) -> None:
     """Run ``model.epochs`` epochs (fewer when ``tol`` stops them) and record the history;
-    with ``verbose``, a line per epoch on stderr with the rows per second and where."""
-    history, start = History(), time.perf_counter()
-    best, stale = math.inf, 0
-    for e in range(model.epochs):
-        lr = optimizer.current_lr
-        value, updates, failure = epoch(e)
+    with ``verbose``, a line per epoch on stderr with the rows per second and where. With
+    ``run`` (a FitCheckpoint), save the ``state``, the history and the ``tol`` counters
+    after every epoch (and local SGD's ``progress`` after each of its rounds but the
+    last); ``saved`` (what it saved last) continues a run from there."""
+    history, best, stale, stopped, progress = History(), math.inf, 0, False, None
+    if saved is not None:
+        state.load_state_dict(saved)
+        history.load_state_dict(saved["history"])
+        best, stale, stopped = float(saved["best"]), int(saved["stale"]), saved["stopped"]
+        progress = saved["progress"]
+    start = time.perf_counter() - history.last("time", 0.0)
+
+    def snapshot(**in_epoch) -> dict:
+        return {**state.state_dict(), "history": history.state_dict(), "best": best,
+                "stale": stale, "stopped": stopped, "progress": in_epoch or None}
+
+    for e in range(history.epochs, history.epochs if stopped else model.epochs):
+        lr = optimizer.current_lr if progress is None else float(progress["lr"])
+        if state.rounds:
+            def on_round(done, e=e, lr=lr):
+                if run is not None:
+                    run.save(snapshot(**done, epoch=e, lr=lr))
+            value, updates, failure = epoch(e, progress, on_round)
+            progress = None
+        else:
+            value, updates, failure = epoch(e)
         if failure is not None:
             raise NonFiniteError(
                 f"Training diverged at epoch {e + 1}: {failure[1]} with learning rate "
@@ -266,7 +362,11 @@ def _epochs(model, optimizer, epoch, n_rows: int) -> None:
                 if stale >= model.patience:
                     history.events.append({"epoch": e + 1, "event": "early_stop",
                                            "reason": f"loss did not fall by tol={model.tol}"})
-                    break
+                    stopped = True
+        if run is not None:
+            run.save(snapshot())
+        if stopped:
+            break
     model._record(history)
 
 

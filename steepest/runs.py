@@ -111,15 +111,10 @@ class TrainRun:
             self.validated = self.model
 
 
-def _check_out(out: Path | None, *, resume: bool, force: bool, line_search: bool) -> None:
+def _check_out(out: Path | None, *, resume: bool, force: bool) -> None:
     """Refuse, before any work, an ``out`` that would lose a run or cannot be resumed."""
     if resume and out is None:
         raise ParameterError("--resume continues the run saved in --out DIR; give --out too.")
-    if resume and line_search:
-        raise ParameterError(
-            "--resume continues an epoch-by-epoch run from its checkpoint; a line-searching "
-            "--optimizer runs in one go and keeps none: drop --resume."
-        )
     if resume and not (out / "checkpoint.ckpt").exists():
         raise ParameterError(
             f"--resume: there is no checkpoint in {out} (expected {out / 'checkpoint.ckpt'}); "
@@ -167,7 +162,8 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     :func:`steepest.model_factory.alpha_for`'s penalty, scikit-learn's
     ``LogisticRegression(C=1)`` prior: ``1/n`` for ``n`` rows. ``out`` receives
     ``model.safetensors``, ``history.csv``, ``curves.png``, ``report.html`` and
-    ``checkpoint.ckpt`` (saved every epoch; ``resume=True`` continues from it). A
+    ``checkpoint.ckpt`` (saved every epoch, or every iteration of ``lbfgs`` and
+    ``newton``, streamed and on Dask too; ``resume=True`` continues from it). A
     directory that already holds a run is refused unless ``force=True`` (replace
     it: the old run's files are replaced or removed once the new run is written)
     or ``resume=True``.
@@ -179,8 +175,8 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     :class:`steepest.stream.ParquetStream`); ``workers=N`` fits on a Dask
     ``LocalCluster`` of N worker processes made for the run, ``scheduler=ADDRESS`` on an
     existing cluster (the file read there with ``dask.dataframe``). These runs hold out
-    no validation rows (``validation`` defaults to 0) and take no ``lr="auto"``,
-    ``early_stopping`` or ``resume``.
+    no validation rows (``validation`` defaults to 0) and take no ``lr="auto"`` or
+    ``early_stopping``.
     """
     optimizer = check_optimizer(optimizer)
     line_search = optimizer in LINE_SEARCH
@@ -188,7 +184,7 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
     rate = rate_for(optimizer, lr)
     if epochs is not None:
         check_flag(epochs, "--epochs", low=1, integer=True)
-    out_of_core = check_out_of_core(stream, workers, scheduler, lr=lr, resume=resume,
+    out_of_core = check_out_of_core(stream, workers, scheduler, lr=lr,
                                     early_stopping=early_stopping, validation=validation)
     validation = (0.0 if out_of_core else 0.2) if validation is None else validation
     check_flag(validation, "--validation", low=0.0, high=1.0)
@@ -200,7 +196,7 @@ def train(data_path, target: str, *, task=None, model="mlp", hidden=(64,), optim
             f"{optimizer} chooses its own step lengths: drop --schedule."
         )
     out = Path(out) if out is not None else None
-    _check_out(out, resume=resume, force=force, line_search=line_search)
+    _check_out(out, resume=resume, force=force)
     with ExitStack() as context:
         if out_of_core:
             data = open_out_of_core(data_path, target, task, stream=stream, workers=workers,
@@ -272,7 +268,7 @@ def _train(data, *, model, hidden, optimizer, lr, schedule, batch, rate, epochs,
     fit_options = {}
     if X_val is not None and not line_search:
         fit_options["validation_data"] = (X_val, y_val)
-    if out is not None and not line_search and data.X is not None:
+    if out is not None:
         fit_options.update(checkpoint=out / "checkpoint.ckpt", resume=resume)
     estimator.fit(X_train, y_train, **fit_options)
     estimator.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
@@ -348,7 +344,7 @@ def _write_outputs(run: TrainRun, out: Path) -> None:
                              f"{run.seconds:.1f} s")
     add_run_to_report(report, run, figure)
     run.files["report"] = report.write(out / "report.html")
-    if (out / "checkpoint.ckpt").exists() and run.settings["optimizer"] not in LINE_SEARCH:
+    if (out / "checkpoint.ckpt").exists():
         run.files["checkpoint"] = out / "checkpoint.ckpt"
     written = {Path(path).name for path in run.files.values()}
     for name in RUN_FILES:

@@ -199,7 +199,7 @@ def load_dataset(path, target: str, task: str | None = None) -> Dataset:
 # -- tables that stay where they are ----------------------------------------------------------
 
 
-def check_out_of_core(stream: bool, workers, scheduler, *, lr, resume: bool,
+def check_out_of_core(stream: bool, workers, scheduler, *, lr,
                       early_stopping: bool, validation) -> bool:
     """Whether the run reads its table out of core (``--stream``, ``--workers``,
     ``--scheduler``); the flags that cannot go with those are refused, naming both."""
@@ -215,7 +215,7 @@ def check_out_of_core(stream: bool, workers, scheduler, *, lr, resume: bool,
         raise ParameterError(f"--workers must be a whole number >= 1; got {workers}.")
     conflicts = [flag for flag, on in (
         ("--lr auto", isinstance(lr, str) and lr.strip().lower() == "auto"),
-        ("--resume", resume), ("--early-stopping", early_stopping),
+        ("--early-stopping", early_stopping),
         ("--validation", validation is not None and validation > 0)) if on]
     if conflicts:
         raise ParameterError(

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from steepest.cli import app
+from steepest.train.state import load_state
 
 runner = CliRunner()
 
@@ -210,13 +211,15 @@ def test_out_refuses_a_directory_that_holds_a_run_unless_forced(table, tmp_path)
     forced = runner.invoke(app, ["train", str(table), "--target", "size", "--out", str(out),
                                  "--force", "--model", "logistic", "--optimizer", "lbfgs"])
     assert forced.exit_code == 0, forced.output
-    # the replaced run's checkpoint is gone: nothing of an older run is left beside the new
+    # every file is the new run's: its checkpoint is L-BFGS's, not the replaced run's
     assert sorted(p.name for p in out.iterdir()) == [
-        "curves.png", "history.csv", "model.safetensors", "report.html"]
+        "checkpoint.ckpt", "curves.png", "history.csv", "model.safetensors", "report.html"]
+    assert load_state(out / "checkpoint.ckpt")["settings"]["params"]["optimizer"] == "lbfgs"
     result = runner.invoke(app, first)
     assert error_line(result) == (
         f"Error: --out {out} already holds a run (model.safetensors, history.csv, curves.png, "
-        "report.html); give --force to replace it, or choose another --out directory.")
+        "report.html, checkpoint.ckpt); give --resume to continue it, --force to replace it, "
+        "or choose another --out directory.")
 
 
 def test_the_note_on_an_unsaved_model_is_on_stderr_only_without_out(table, tmp_path):

@@ -366,7 +366,7 @@ def test_lr_must_be_positive(method):
 def test_unknown_keywords_say_what_the_method_takes():
     with pytest.raises(ParameterError, match=r"^minimize\(method='lbfgs'\) got the unknown "
                                              r"keyword 'momentum'; it takes 'history_size', "
-                                             r"'ftol', 'c1', 'c2'\.$"):
+                                             r"'ftol', 'c1', 'c2', 'state', 'checkpoint'\.$"):
         minimize(F.booth, [0.0, 0.0], method="lbfgs", momentum=0.9)
     with pytest.raises(ParameterError, match=r"^minimize\(method='adam'\) got the unknown "
                                              r"keyword 'history_size'; it takes 'betas', "):

@@ -18,11 +18,15 @@ passing once over its rows in its own shuffled order, drawn from ``(seed, epoch,
 partition)``: the tasks are deterministic, so a task recomputed after a worker died
 gives the same numbers, and so does the fit. With one partition and ``sync_every``
 covering the epoch this is exactly the in-memory mini-batch descent over that order.
+The driver's state between two rounds is θ, the optimizer's state and the epoch's sums
+so far (:meth:`LocalSGD.epoch`'s ``on_round``), so a checkpoint taken there lets a killed
+driver go on after that round (:mod:`steepest.outofcore`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,17 +107,31 @@ class LocalSGD:
                                  clip_norm), data.client)
         self.round_trips = 0
 
-    def epoch(self, epoch: int) -> tuple[float, int, tuple[float, str] | None]:
+    def epoch(self, epoch: int, progress: dict | None = None,
+              on_round: Callable[[dict], object] | None = None
+              ) -> tuple[float, int, tuple[float, str] | None]:
         """Run epoch number ``epoch`` (from 0): ``(mean loss, updates, failure)``, failure
         as :class:`~steepest.train.step.EpochSteps` gives it (None when all went well; on
-        a failure the parameters are those of the last good round)."""
+        a failure the parameters are those of the last good round).
+
+        ``on_round(progress)`` is called after every round but the epoch's last, once the
+        network and the optimizer hold the round's average, with ``progress`` =
+        ``{"round": rounds done, "total": loss sum, "count": rows, "updates": updates}``
+        so far in the epoch; given back as ``progress`` (with the network and optimizer
+        as they were then), the epoch goes on after that round, to the same numbers."""
         from dask import delayed
 
         sizes = self.data.summary().sizes
         batches = [math.ceil(n / self.batch_size) for n in sizes]
         task = delayed(_local_steps, pure=True)
-        total, count, updates = 0.0, 0, 0
-        for first in range(0, max(batches), self.sync_every):
+        total, count, updates, done = 0.0, 0, 0, 0
+        if progress is not None:
+            total, count = float(progress["total"]), int(progress["count"])
+            updates, done = int(progress["updates"]), int(progress["round"])
+        rounds = range(0, max(batches), self.sync_every)
+        for index, first in enumerate(rounds):
+            if index < done:
+                continue
             parts = [k for k, b in enumerate(batches) if b > first]
             theta, state = self.network.theta.copy(), self.optimizer.state_dict()
             results = self.data.run(
@@ -129,6 +147,9 @@ class LocalSGD:
             total += sum(r[2] for r in results)
             count += sum(r[3] for r in results)
             updates += max(r[4] for r in results)
+            if on_round is not None and index + 1 < len(rounds):
+                on_round({"round": index + 1, "total": total, "count": count,
+                          "updates": updates})
         return total / count, updates, None
 
     def _average(self, results, before: dict) -> None:

@@ -27,7 +27,13 @@ import numpy as np
 
 from steepest._validation import check_number
 from steepest.optim.line_search import strong_wolfe
-from steepest.optim.objective import Objective, OptimizeResult, Trace, check_start
+from steepest.optim.objective import (
+    Objective,
+    OptimizeResult,
+    Trace,
+    check_start,
+    resumed_point,
+)
 
 __all__ = ["lbfgs", "two_loop"]
 
@@ -77,6 +83,8 @@ def lbfgs(
     c1: float = 1e-4,
     c2: float = 0.9,
     callback: Callable | None = None,
+    state: dict | None = None,
+    checkpoint: Callable[[dict], object] | None = None,
 ) -> OptimizeResult:
     """Minimise a function by L-BFGS with a strong-Wolfe line search.
 
@@ -107,6 +115,16 @@ def lbfgs(
         The strong-Wolfe constants, ``0 < c1 < c2 < 1``.
     callback : callable, optional
         As for :func:`steepest.minimize`.
+    state : dict, optional
+        A state that ``checkpoint`` received: continue that run from there, with the
+        same function and settings (``x0`` only fixes the size and the result's
+        dtype); it ends where the uninterrupted run would, bit for bit.
+    checkpoint : callable, optional
+        ``checkpoint(state)`` after every iteration, with the run's state as arrays
+        and numbers: the :class:`~steepest.optim.objective.Trace`'s (point, value,
+        gradient, counts) plus ``pairs``, the stored ``(s, y, rho)``, oldest first,
+        and ``gamma``. Save it (``steepest.train.state.save_state``) to resume a
+        killed run.
 
     Returns
     -------
@@ -126,12 +144,18 @@ def lbfgs(
     check_number(c2, "c2", "lbfgs", low=c1, high=1.0, closed="neither")
     objective = Objective.wrap(fun_and_grad)
     start = check_start(x0, "lbfgs")
-    x = start.astype(np.float64)
-    f, g = objective.start(x)
-    trace = Trace("lbfgs", x, f, g, tol=tol, max_iter=max_iter, callback=callback, lr=lr,
-                  objective=objective, ftol=ftol, dtype=start.dtype)
     history: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=history_size)
     gamma = 1.0
+    if state is None:
+        x = start.astype(np.float64)
+        f, g = objective.start(x)
+    else:
+        x, f, g = resumed_point(state, start, "lbfgs")
+        history.extend((np.asarray(s, np.float64), np.asarray(y, np.float64), float(rho))
+                       for s, y, rho in state["pairs"])
+        gamma = float(state["gamma"])
+    trace = Trace("lbfgs", x, f, g, tol=tol, max_iter=max_iter, callback=callback, lr=lr,
+                  objective=objective, ftol=ftol, dtype=start.dtype, state=state)
     while not trace.done:
         direction = -two_loop(g, history, gamma)
         slope = g @ direction
@@ -172,4 +196,7 @@ def lbfgs(
             gamma = sy / (y @ y)
         x, f, g = search.x, search.fun, search.jac
         trace.record(x, f, g)
+        if checkpoint is not None:
+            checkpoint({**trace.state_dict(), "gamma": gamma,
+                        "pairs": [[s, y, rho] for s, y, rho in history]})
     return trace.result()

@@ -26,7 +26,13 @@ import numpy as np
 from steepest._validation import check_number
 from steepest.errors import ParameterError
 from steepest.optim.line_search import backtracking
-from steepest.optim.objective import Objective, OptimizeResult, Trace, check_start
+from steepest.optim.objective import (
+    Objective,
+    OptimizeResult,
+    Trace,
+    check_start,
+    resumed_point,
+)
 
 __all__ = ["added_identity", "newton"]
 
@@ -78,6 +84,8 @@ def newton(
     ftol: float = 1e-12,
     c1: float = 1e-4,
     callback: Callable | None = None,
+    state: dict | None = None,
+    checkpoint: Callable[[dict], object] | None = None,
 ) -> OptimizeResult:
     """Minimise a function by Newton's method with a shifted Hessian and a line search.
 
@@ -105,6 +113,14 @@ def newton(
         The sufficient-decrease constant of the line search, in (0, 1).
     callback : callable, optional
         As for :func:`steepest.minimize`.
+    state : dict, optional
+        A state that ``checkpoint`` received: continue that run from there, with the
+        same function and settings (``x0`` only fixes the size and the result's
+        dtype); it ends where the uninterrupted run would, bit for bit.
+    checkpoint : callable, optional
+        ``checkpoint(state)`` after every iteration, with the run's state as arrays and
+        numbers (the :class:`~steepest.optim.objective.Trace`'s: point, value,
+        gradient, counts). Save it to resume a killed run.
 
     Returns
     -------
@@ -118,10 +134,13 @@ def newton(
     check_number(c1, "c1", "newton", low=0.0, high=1.0, closed="neither")
     objective = Objective.wrap(fun_and_grad)
     start = check_start(x0, "newton")
-    x = start.astype(np.float64)
-    f, g = objective.start(x)
+    if state is None:
+        x = start.astype(np.float64)
+        f, g = objective.start(x)
+    else:
+        x, f, g = resumed_point(state, start, "newton")
     trace = Trace("newton", x, f, g, tol=tol, max_iter=max_iter, callback=callback, lr=lr,
-                  objective=objective, ftol=ftol, dtype=start.dtype)
+                  objective=objective, ftol=ftol, dtype=start.dtype, state=state)
     while not trace.done:
         with np.errstate(over="ignore", invalid="ignore"):
             hessian = objective.hessian(x, f) if hess is None else hess(x.copy())
@@ -145,6 +164,8 @@ def newton(
         x = search.x
         f, g = objective.value_and_grad(x)
         trace.record(x, f, g)
+        if checkpoint is not None:
+            checkpoint(trace.state_dict())
     return trace.result()
 
 

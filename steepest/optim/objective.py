@@ -16,9 +16,10 @@ import numpy as np
 
 from steepest import _finite_diff
 from steepest._types import ScalarOrSchedule
-from steepest.errors import ParameterError
+from steepest.errors import ParameterError, StateError
 
-__all__ = ["GROWTH", "Objective", "OptimizeResult", "Trace", "check_start"]
+__all__ = ["GROWTH", "Objective", "OptimizeResult", "Trace", "check_start",
+           "resumed_point"]
 
 GROWTH = 1e6
 """How far a run may go before :class:`Trace` calls it diverged although every number is
@@ -56,7 +57,8 @@ class OptimizeResult:
     message : str
         Why the run stopped, and what to do about it when it did not converge.
     path : ndarray of shape (nit + 1, d)
-        Every point the run visited, ``x0`` first and ``x`` last.
+        Every point the run visited, ``x0`` first and ``x`` last (for a run continued
+        from a saved state, the points from the resumed one on).
     method : str
         The method's name, lower case.
     """
@@ -116,6 +118,19 @@ def check_start(x0, owner: str = "minimize") -> np.ndarray:
     if bad.size:
         raise ParameterError(f"{rule}. Got x0[{bad[0]}] = {array[bad[0]]!r}.")
     return array
+
+
+def resumed_point(state: dict, start: np.ndarray,
+                  owner: str) -> tuple[np.ndarray, float, np.ndarray]:
+    """``(x, f, g)`` of a saved run's ``state`` (as :meth:`Trace.state_dict` gives it),
+    float64; a state of another size than ``start`` is a :class:`StateError`."""
+    x, g = np.asarray(state["x"], np.float64), np.asarray(state["g"], np.float64)
+    if x.shape != start.shape or g.shape != start.shape:
+        raise StateError(
+            f"The state given to {owner} is at a point of shape {x.shape}; x0 has shape "
+            f"{start.shape}. Resume with the function and x0 of the run that saved it."
+        )
+    return x.copy(), float(state["f"]), g.copy()
 
 
 def _scalar(value, where: str) -> float:
@@ -286,12 +301,17 @@ class Trace:
         Where the evaluation counts are read.
     dtype : numpy float dtype, optional
         The dtype of the result's ``x``, ``jac`` and ``path``; ``x0``'s by default.
+    state : dict, optional
+        A :meth:`state_dict` of the same run: go on from there (``x0``, ``f0`` and
+        ``g0`` are then its point, value and gradient). The iteration and evaluation
+        counts, the divergence limits and a stop carry over; :attr:`path` holds the
+        points from the resumed one on.
     """
 
     def __init__(self, method: str, x0: np.ndarray, f0: float, g0: np.ndarray, *,
                  tol: float, max_iter: int, callback: Callable | None,
                  lr: ScalarOrSchedule, objective: Objective, ftol: float | None = None,
-                 dtype=None) -> None:
+                 dtype=None, state: dict | None = None) -> None:
         self.method, self.tol, self.max_iter, self.ftol = method, tol, max_iter, ftol
         self.lr, self.objective = lr, objective
         self.callback = callback
@@ -303,13 +323,32 @@ class Trace:
         self._f0 = float(f0)
         self._f_limit = self._f0 + GROWTH * max(abs(self._f0), 1.0)
         self._x_limit = GROWTH * max(float(np.max(np.abs(x0), initial=0.0)), 1.0)
-        self.nit = 0
+        self.nit = self._first = 0
         self.success: bool | None = None
         self.message = ""
-        if self._gradient_norm() <= tol:
+        if state is not None:
+            self._load_state_dict(state)
+        elif self._gradient_norm() <= tol:
             self._stop(True, self._converged_message())
         elif max_iter == 0:
             self._stop(False, self._max_iter_message())
+
+    def state_dict(self) -> dict:
+        """The run so far, as arrays and numbers: the point ``x``, its value ``f`` and
+        gradient ``g`` (float64), the counts ``nit``, ``nfev``, ``njev``, the divergence
+        limits, and ``success``/``message`` once stopped (None and "" before)."""
+        return {"x": self.x.astype(np.float64), "f": self.f, "g": self.g.astype(np.float64),
+                "nit": self.nit, "nfev": self.objective.nfev, "njev": self.objective.njev,
+                "f0": self._f0, "f_limit": self._f_limit, "x_limit": self._x_limit,
+                "success": self.success, "message": self.message}
+
+    def _load_state_dict(self, state: dict) -> None:
+        self.nit = self._first = int(state["nit"])
+        self.objective.nfev, self.objective.njev = int(state["nfev"]), int(state["njev"])
+        self._f0, self._f_limit = float(state["f0"]), float(state["f_limit"])
+        self._x_limit = float(state["x_limit"])
+        self.success = None if state["success"] is None else bool(state["success"])
+        self.message = str(state["message"])
 
     @property
     def done(self) -> bool:
@@ -319,7 +358,7 @@ class Trace:
     @property
     def path(self) -> np.ndarray:
         """The points visited so far, ``(nit + 1, d)``, a read-only view."""
-        view = self._path[: self.nit + 1]
+        view = self._path[: self.nit - self._first + 1]
         view.flags.writeable = False
         return view
 
@@ -381,11 +420,12 @@ class Trace:
             return
         f_prev = self.f
         self.nit += 1
-        if self.nit == len(self._path):
+        row = self.nit - self._first
+        if row == len(self._path):
             grown = np.empty((2 * len(self._path), x.size), self._path.dtype)
-            grown[: self.nit] = self._path
+            grown[:row] = self._path
             self._path = grown
-        self._path[self.nit] = x
+        self._path[row] = x
         self.x[...], self.f, self.g = x, float(f), np.asarray(g)
         stop_asked = self._call_back()
         if self._gradient_norm() <= self.tol:

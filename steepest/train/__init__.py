@@ -34,6 +34,7 @@ from steepest.train.loop import Trainer, fit
 from steepest.train.progress import ProgressBar
 from steepest.train.rate import ScaledRate
 from steepest.train.regularization import Penalty, weight_mask
+from steepest.train.resume import FitCheckpoint, data_digest, estimator_settings
 from steepest.train.step import StepLoop
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "DivergenceGuard",
     "DivergenceWarning",
     "EarlyStopping",
+    "FitCheckpoint",
     "History",
     "Penalty",
     "ProgressBar",
@@ -52,6 +54,8 @@ __all__ = [
     "Trainer",
     "TrainerView",
     "add_penalty_hessian",
+    "data_digest",
+    "estimator_settings",
     "fit",
     "has_linear_hessian",
     "linear_hessian_sum",
